@@ -1,0 +1,34 @@
+import type { Config } from "../config.ts";
+import type { Reporter } from "../report.ts";
+import type { OptionSpecs } from "./options.ts";
+
+/** What every command gets from main: configuration, where to report, the stop signal, stdin. */
+export interface CommandContext {
+  config: Config;
+  reporter: Reporter;
+  /** Aborted on SIGINT/SIGTERM ("interrupted"). */
+  signal: AbortSignal;
+  readStdin: () => Promise<string>;
+}
+
+/** What a command produced: the exit code, its JSON document, and the text for a person (stdout). */
+export interface CommandResult {
+  exitCode: number;
+  json: unknown;
+  text: string;
+}
+
+/** One command: name, help, options, and the function that runs it. */
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  options: OptionSpecs;
+  positionals?: boolean;
+  /** Extra help text after the options table. */
+  details?: string;
+  run(argv: string[], ctx: CommandContext): Promise<CommandResult>;
+}
+
+/** Version of the --json document shapes (README "JSON output"). */
+export const JSON_VERSION = 1;

@@ -1,0 +1,95 @@
+/**
+ * The options shared by run, resume and review, and their translation into a DispatchRequest.
+ */
+import { resolve } from "node:path";
+import { UsageError } from "../errors.ts";
+import type { DispatchRequest } from "../runner/dispatch.ts";
+import { parsePermission } from "../sandbox/permission.ts";
+import { validateSlug } from "../store/slug.ts";
+import type { CommandContext } from "./context.ts";
+import { flag, type OptionSpecs, type Parsed, positiveNumber, str, toolList } from "./options.ts";
+
+export const COMMON_OPTIONS: OptionSpecs = {
+  json: { type: "boolean", help: "print one JSON document on stdout (messages go to stderr)" },
+  help: { type: "boolean", short: "h", help: "show this help" },
+};
+
+export const DISPATCH_OPTIONS: OptionSpecs = {
+  slug: { type: "string", arg: "SLUG", help: "project name: letters, digits, '.', '_', '-' (required)" },
+  prompt: { type: "string", arg: "TEXT", help: "the task for Claude Code" },
+  "prompt-file": { type: "string", arg: "FILE", help: "read the prompt from FILE ('-' for standard input)" },
+  timeout: { type: "string", arg: "SECONDS", help: "end the run after SECONDS (default $DISPATCH_TIMEOUT or 600)" },
+  "max-turns": { type: "string", arg: "N", help: "stop after N model turns" },
+  model: { type: "string", arg: "MODEL", help: "Claude model (alias or full name)" },
+  "allowed-tools": { type: "string", multiple: true, arg: "TOOLS", help: 'tools allowed without asking, e.g. "Read,Bash(npm test:*)"' },
+  "disallowed-tools": { type: "string", multiple: true, arg: "TOOLS", help: "tools removed from the model's reach" },
+  "system-prompt": { type: "string", arg: "TEXT", help: "text appended to Claude Code's system prompt" },
+  permission: {
+    type: "string",
+    arg: "MODE",
+    help: "acceptEdits (default), plan, default, dontAsk, auto, bypassPermissions",
+  },
+  "max-budget-usd": { type: "string", arg: "USD", help: "stop when the run has cost this much" },
+  env: { type: "string", multiple: true, arg: "NAME", help: "also pass environment variable NAME to Claude Code" },
+  wait: { type: "boolean", help: "wait for the project's lock instead of failing at once" },
+  verbose: { type: "boolean", help: "show each tool call and event on stderr" },
+  progress: { type: "boolean", help: "show progress on stderr even when it is not a terminal" },
+  quiet: { type: "boolean", short: "q", help: "no messages on stderr" },
+  ...COMMON_OPTIONS,
+};
+
+/** Reads the prompt from --prompt or --prompt-file (relative to the user's folder; '-' is stdin). */
+export async function readPrompt(p: Parsed, ctx: CommandContext, required: boolean): Promise<string | undefined> {
+  const text = str(p, "prompt");
+  const file = str(p, "prompt-file");
+  if (text !== undefined && file !== undefined) throw new UsageError("give either --prompt or --prompt-file, not both");
+  let prompt = text;
+  if (file !== undefined) {
+    if (file === "-") prompt = await ctx.readStdin();
+    else {
+      const path = resolve(ctx.config.userCwd, file);
+      try {
+        prompt = await Deno.readTextFile(path);
+      } catch (err) {
+        const why = err instanceof Deno.errors.NotFound ? "no such file" : err instanceof Error ? err.message : String(err);
+        throw new UsageError(`cannot read --prompt-file ${file}: ${why}`);
+      }
+    }
+  }
+  if (prompt !== undefined && prompt.trim() === "") {
+    throw new UsageError(file !== undefined ? `--prompt-file ${file} is empty` : "--prompt is empty");
+  }
+  if (prompt === undefined && required) throw new UsageError("missing prompt: give --prompt TEXT or --prompt-file FILE");
+  return prompt;
+}
+
+/** The slug, required and valid. */
+export function requireSlug(p: Parsed): string {
+  const slug = str(p, "slug");
+  if (slug === undefined) throw new UsageError("missing --slug");
+  return validateSlug(slug);
+}
+
+/** Everything of a DispatchRequest that comes from the shared flags. */
+export function requestFromFlags(
+  p: Parsed,
+  ctx: CommandContext,
+  defaults: { permission?: DispatchRequest["permission"] } = {},
+): Omit<DispatchRequest, "command" | "slug" | "prompt" | "session"> {
+  const permission = str(p, "permission");
+  return {
+    description: str(p, "desc"),
+    permission: permission !== undefined
+      ? parsePermission(permission, "--permission")
+      : defaults.permission ?? ctx.config.permission,
+    timeoutS: positiveNumber(p, "timeout") ?? ctx.config.timeoutS,
+    maxTurns: positiveNumber(p, "max-turns", true),
+    maxBudgetUsd: positiveNumber(p, "max-budget-usd"),
+    model: str(p, "model"),
+    allowedTools: toolList(p, "allowed-tools"),
+    disallowedTools: toolList(p, "disallowed-tools"),
+    systemPrompt: str(p, "system-prompt"),
+    envNames: p.values.env as string[] | undefined,
+    wait: flag(p, "wait"),
+  };
+}

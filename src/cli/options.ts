@@ -1,0 +1,114 @@
+/**
+ * Command-line parsing for every command: node:util's parseArgs in strict mode, with errors turned into
+ * one-line usage errors that suggest the nearest option, and typed readers for numbers and lists.
+ */
+import { parseArgs } from "node:util";
+import { UsageError } from "../errors.ts";
+import { closest } from "./suggest.ts";
+
+export type OptionSpec = {
+  type: "string" | "boolean";
+  multiple?: boolean;
+  short?: string;
+  /** Shown in --help. */
+  help: string;
+  arg?: string;
+};
+export type OptionSpecs = Record<string, OptionSpec>;
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+/** Parses argv for one command; unknown options and missing values are UsageErrors with a hint. */
+export function parseOptions(command: string, argv: string[], specs: OptionSpecs, positionals = false): Parsed {
+  const options = Object.fromEntries(
+    Object.entries(specs).map(([k, s]) => [k, {
+      type: s.type,
+      ...(s.multiple ? { multiple: true } : {}),
+      ...(s.short ? { short: s.short } : {}),
+    }]),
+  );
+  try {
+    const { values, positionals: pos } = parseArgs({
+      args: argv,
+      options,
+      strict: true,
+      allowPositionals: positionals,
+      allowNegative: false,
+    });
+    return { values: values as Parsed["values"], positionals: pos };
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    const unknown = msg.match(/Unknown option '([^']+)'/);
+    if (unknown) {
+      const names = Object.keys(specs).map((k) => `--${k}`);
+      const hint = closest(unknown[1].split("=")[0], names);
+      throw new UsageError(
+        `${command}: unknown option ${unknown[1]}${hint ? ` (did you mean ${hint}?)` : ""}; see dispatch-cc ${command} --help`,
+      );
+    }
+    const missing = msg.match(/Option '([^']+)' argument missing/);
+    if (missing) throw new UsageError(`${command}: option ${missing[1]} needs a value`);
+    const positional = msg.match(/Unexpected argument '([^']+)'/);
+    if (positional) {
+      throw new UsageError(`${command}: unexpected argument "${positional[1]}" (options start with --; quote values with spaces)`);
+    }
+    throw new UsageError(`${command}: ${msg.split("\n")[0]}`);
+  }
+}
+
+export function str(p: Parsed, name: string): string | undefined {
+  const v = p.values[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+export function flag(p: Parsed, name: string): boolean {
+  return p.values[name] === true;
+}
+
+/** A positive number (seconds, dollars); `integer` for counts. */
+export function positiveNumber(p: Parsed, name: string, integer = false): number | undefined {
+  const raw = str(p, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw.trim());
+  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`--${name} must be a positive ${integer ? "whole number" : "number"}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/**
+ * Splits tool lists given as repeated flags and/or comma-separated values, keeping commas inside
+ * parentheses: `--allowed-tools "Read,Bash(git log:*)"` gives ["Read", "Bash(git log:*)"].
+ */
+export function toolList(p: Parsed, name: string): string[] | undefined {
+  const v = p.values[name];
+  if (v === undefined) return undefined;
+  const items: string[] = [];
+  for (const raw of Array.isArray(v) ? v : [String(v)]) {
+    let depth = 0;
+    let cur = "";
+    for (const ch of raw) {
+      if (ch === "(") depth++;
+      if (ch === ")") depth = Math.max(0, depth - 1);
+      if ((ch === "," || ch === " ") && depth === 0) {
+        if (cur.trim()) items.push(cur.trim());
+        cur = "";
+      } else cur += ch;
+    }
+    if (cur.trim()) items.push(cur.trim());
+  }
+  return items;
+}
+
+/** Renders the options table of a command's --help. */
+export function optionsHelp(specs: OptionSpecs): string {
+  const rows = Object.entries(specs).map(([k, s]) => {
+    const left = `${s.short ? `-${s.short}, ` : "    "}--${k}${s.type === "string" ? ` ${s.arg ?? "VALUE"}` : ""}`;
+    return [left, s.help] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return rows.map(([l, h]) => `  ${l.padEnd(width)}${h}`).join("\n");
+}

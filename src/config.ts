@@ -1,0 +1,80 @@
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "./errors.ts";
+import { parsePermission, type PermissionMode } from "./sandbox/permission.ts";
+
+/** Everything dispatch-cc reads from its environment, read once at the edge and passed down. */
+export interface Config {
+  /** Where projects live: $DISPATCH_PROJECTS_DIR or ~/dispatch-projects. */
+  projectsDir: string;
+  /** $DISPATCH_CC_BIN, when set; otherwise `claude` is looked up on PATH. */
+  claudeBin: string | null;
+  /** Default timeout in seconds ($DISPATCH_TIMEOUT, 600). */
+  timeoutS: number;
+  /** Default permission mode ($DISPATCH_PERMISSION, acceptEdits). */
+  permission: PermissionMode;
+  /** The folder the user ran the command from (relative paths resolve against it). */
+  userCwd: string;
+  /** The whole environment, for building the child's allow-listed one. */
+  env: Record<string, string>;
+}
+
+export const DEFAULT_TIMEOUT_S = 600;
+
+/**
+ * The folder relative paths given by the user resolve against. Under `deno task` the process runs in the
+ * folder of deno.json and the caller's folder is in INIT_CWD; anywhere else (the compiled binary, a plain
+ * `deno run`) INIT_CWD may be a stale value set by some npm script, so it only counts when the process
+ * runs in this program's own source folder.
+ */
+export function userCwd(env: Record<string, string>, cwd: string, programRoot: string | null): string {
+  const init = env.INIT_CWD;
+  if (init && programRoot && resolve(cwd) === resolve(programRoot) && isAbsolute(init)) return init;
+  return cwd;
+}
+
+/** The source folder of this program when run from source (null in a compiled binary). */
+export function programRoot(): string | null {
+  const url = new URL("..", import.meta.url);
+  return url.protocol === "file:" ? fileURLToPath(url).replace(/\/$/, "") : null;
+}
+
+/** Parses a positive number of seconds, as given in a flag or an environment variable. */
+export function parseSeconds(value: string, source: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) {
+    throw new UsageError(`${source} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/**
+ * Builds the configuration from the environment.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(Deno.env.toObject(), Deno.cwd());
+ * ```
+ */
+export function loadConfig(env: Record<string, string>, cwd: string, root = programRoot()): Config {
+  const here = userCwd(env, cwd, root);
+  const home = env.HOME ?? "";
+  const rawDir = env.DISPATCH_PROJECTS_DIR?.trim();
+  let projectsDir: string;
+  if (rawDir) {
+    projectsDir = resolve(here, rawDir.startsWith("~/") ? join(home, rawDir.slice(2)) : rawDir);
+  } else {
+    if (!home) throw new UsageError("HOME is not set: set DISPATCH_PROJECTS_DIR to say where projects live");
+    projectsDir = join(home, "dispatch-projects");
+  }
+  return {
+    projectsDir,
+    claudeBin: env.DISPATCH_CC_BIN?.trim() || null,
+    timeoutS: env.DISPATCH_TIMEOUT?.trim() ? parseSeconds(env.DISPATCH_TIMEOUT, "DISPATCH_TIMEOUT") : DEFAULT_TIMEOUT_S,
+    permission: env.DISPATCH_PERMISSION?.trim()
+      ? parsePermission(env.DISPATCH_PERMISSION, "DISPATCH_PERMISSION")
+      : "acceptEdits",
+    userCwd: here,
+    env,
+  };
+}

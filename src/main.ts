@@ -1,0 +1,136 @@
+/**
+ * dispatch-cc: hand heavy work from a cheap assistant to Claude Code and get structured results back.
+ * Entry point: argv to a command, the command's result to stdout and an exit code.
+ */
+import { type Command, type CommandContext, type CommandResult, JSON_VERSION } from "./cli/context.ts";
+import { listCommand } from "./cli/list.ts";
+import { optionsHelp } from "./cli/options.ts";
+import { resumeCommand } from "./cli/resume.ts";
+import { reviewCommand } from "./cli/review.ts";
+import { runCommand } from "./cli/run.ts";
+import { searchCommand } from "./cli/search.ts";
+import { statusCommand } from "./cli/status.ts";
+import { closest } from "./cli/suggest.ts";
+import { loadConfig } from "./config.ts";
+import { DispatchError, UsageError } from "./errors.ts";
+import { EXIT } from "./exit_codes.ts";
+import { stderrReporter } from "./report.ts";
+import { VERSION } from "./version.ts";
+
+export const COMMANDS: Command[] = [
+  runCommand,
+  resumeCommand,
+  reviewCommand,
+  statusCommand,
+  listCommand,
+  searchCommand,
+];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return [
+    `dispatch-cc ${VERSION}: hand heavy work to Claude Code and get structured results back`,
+    "",
+    "Usage: dispatch-cc COMMAND [options]   (dispatch-cc COMMAND --help for its options)",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    "Every command takes --json: one JSON document on stdout, messages on stderr.",
+    "Environment: DISPATCH_PROJECTS_DIR (~/dispatch-projects), DISPATCH_CC_BIN (claude on PATH),",
+    "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits)",
+    "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
+    "            6 turn/budget limit, 7 still running, 124 timeout, 127 Claude Code missing, 130 interrupted",
+  ].join("\n");
+}
+
+function commandHelp(c: Command): string {
+  return [`Usage: ${c.usage}`, "", c.summary, "", "Options:", optionsHelp(c.options), ...(c.details ? ["", c.details] : [])]
+    .join("\n");
+}
+
+async function readAllStdin(): Promise<string> {
+  return await new Response(Deno.stdin.readable).text();
+}
+
+/** Writes all of `text` to stdout, tolerating a closed pipe (a caller that stopped reading). */
+function writeStdout(text: string): void {
+  const data = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
+  try {
+    let off = 0;
+    while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
+  } catch { /* broken pipe */ }
+}
+
+/** Runs the program on argv; returns the exit code. Separated from Deno.exit for tests. */
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes("--json");
+  const verbose = argv.includes("--verbose");
+  const quiet = argv.includes("--quiet") || argv.includes("-q");
+  const progress = verbose || argv.includes("--progress") || Deno.stderr.isTerminal();
+  const reporter = stderrReporter({ progress, quiet });
+  const fail = (err: DispatchError): number => {
+    if (json) {
+      writeStdout(JSON.stringify(
+        { version: JSON_VERSION, status: "failed", exit_code: err.exitCode, error: { kind: err.kind, message: err.message } },
+        null,
+        2,
+      ));
+    }
+    reporter.warn(`error: ${err.message}`);
+    return err.exitCode;
+  };
+
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    writeStdout(mainHelp());
+    return name === undefined ? EXIT.usage : EXIT.success;
+  }
+  if (name === "--version" || name === "version") {
+    writeStdout(json ? JSON.stringify({ version: JSON_VERSION, dispatch_cc: VERSION }) : `dispatch-cc ${VERSION}`);
+    return EXIT.success;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    const hint = closest(name, COMMANDS.map((c) => c.name));
+    return fail(new UsageError(`unknown command "${name}"${hint ? ` (did you mean ${hint}?)` : ""}; see dispatch-cc --help`));
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    writeStdout(commandHelp(command));
+    return EXIT.success;
+  }
+
+  // From here on SIGINT/SIGTERM stop the run politely (the runner ends the child's whole tree and
+  // records the run as interrupted); a second signal stops waiting for the grace period.
+  const controller = new AbortController();
+  const onSignal = () => controller.abort("interrupted");
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  let result: CommandResult;
+  try {
+    const config = loadConfig(Deno.env.toObject(), Deno.cwd());
+    const ctx: CommandContext = { config, reporter, signal: controller.signal, readStdin: readAllStdin };
+    result = await command.run(rest, ctx);
+  } catch (err) {
+    if (err instanceof DispatchError) return fail(err);
+    const message = err instanceof Error ? err.stack ?? err.message : String(err);
+    if (json) {
+      writeStdout(JSON.stringify({
+        version: JSON_VERSION,
+        status: "failed",
+        exit_code: EXIT.internal,
+        error: { kind: "internal", message: String(err instanceof Error ? err.message : err) },
+      }, null, 2));
+    }
+    reporter.warn(`internal error (please report): ${message}`);
+    return EXIT.internal;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+  writeStdout(json ? JSON.stringify(result.json, null, 2) : result.text);
+  return result.exitCode;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

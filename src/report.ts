@@ -1,0 +1,35 @@
+/**
+ * Where messages for people go: always stderr, so that stdout holds only the command's output (one JSON
+ * document with --json). `warn` is always shown (unless quiet); `progress` only when asked for or when
+ * stderr is a terminal.
+ */
+export interface Reporter {
+  warn(message: string): void;
+  progress(message: string): void;
+}
+
+export function stderrReporter(opts: { progress: boolean; quiet?: boolean }): Reporter {
+  const enc = new TextEncoder();
+  const write = (line: string) => {
+    try {
+      Deno.stderr.writeSync(enc.encode(line + "\n"));
+    } catch { /* stderr closed: nothing to tell */ }
+  };
+  return {
+    warn: (m) => opts.quiet || write(`dispatch-cc: ${m}`),
+    progress: (m) => opts.progress && !opts.quiet && write(m),
+  };
+}
+
+/** A reporter that remembers what it was told (tests, and JSON documents that carry warnings). */
+export function collectingReporter(inner?: Reporter): Reporter & { warnings: string[] } {
+  const warnings: string[] = [];
+  return {
+    warnings,
+    warn: (m) => {
+      warnings.push(m);
+      inner?.warn(m);
+    },
+    progress: (m) => inner?.progress(m),
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Everything specific to the Claude Code CLI: its argument list, its stream-json events, where it keeps
+ * sessions, how to install it. Another specialist CLI would get a module of the same shape beside this.
+ */
+import { join } from "node:path";
+import type { PermissionMode } from "../sandbox/permission.ts";
+
+export const INSTALL_HINT = "install it with: npm install -g @anthropic-ai/claude-code " +
+  "(or set DISPATCH_CC_BIN to the path of the claude binary)";
+
+/** What one Claude Code invocation should do; built by the commands, turned into argv here. */
+export interface ClaudeInvocation {
+  session: { mode: "new" | "resume"; id: string };
+  permission: PermissionMode;
+  model?: string;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+  appendSystemPrompt?: string;
+  /** Extra `--settings` JSON (Claude Code's own Bash sandbox, for example). */
+  settings?: Record<string, unknown>;
+}
+
+/**
+ * The argument list for a headless, streaming run. The prompt is never in argv (the kernel caps one
+ * argument at 128 KiB and argv shows in `ps`): it goes on standard input, which `-p` reads.
+ *
+ * @example
+ * ```ts
+ * buildClaudeArgs({ session: { mode: "new", id: crypto.randomUUID() }, permission: "acceptEdits" });
+ * // ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--session-id", "…"]
+ * ```
+ */
+export function buildClaudeArgs(inv: ClaudeInvocation): string[] {
+  const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", inv.permission];
+  args.push(inv.session.mode === "new" ? "--session-id" : "--resume", inv.session.id);
+  if (inv.model) args.push("--model", inv.model);
+  if (inv.maxTurns !== undefined) args.push("--max-turns", String(inv.maxTurns));
+  if (inv.maxBudgetUsd !== undefined) args.push("--max-budget-usd", String(inv.maxBudgetUsd));
+  if (inv.appendSystemPrompt) args.push("--append-system-prompt", inv.appendSystemPrompt);
+  // One flag per tool: the lists are variadic in the CLI, and a flag before each value keeps a pattern
+  // like "Bash(npm test:*)" from being read as anything else.
+  for (const tool of inv.allowedTools ?? []) args.push("--allowedTools", tool);
+  for (const tool of inv.disallowedTools ?? []) args.push("--disallowedTools", tool);
+  if (inv.settings) args.push("--settings", JSON.stringify(inv.settings));
+  return args;
+}
+
+/** Claude Code's own state folder: $CLAUDE_CONFIG_DIR or $HOME/.claude. */
+export function claudeStateDir(env: Record<string, string>): string {
+  return env.CLAUDE_CONFIG_DIR || join(env.HOME ?? "", ".claude");
+}
+
+/**
+ * Does Claude Code still know this session? Sessions live at `projects/<mangled cwd>/<id>.jsonl`; long
+ * cwds are shortened with a hash, so look in every project folder rather than recomputing the name.
+ */
+export async function sessionExists(env: Record<string, string>, id: string): Promise<boolean> {
+  const projects = join(claudeStateDir(env), "projects");
+  try {
+    for await (const entry of Deno.readDir(projects)) {
+      if (!entry.isDirectory) continue;
+      try {
+        await Deno.stat(join(projects, entry.name, `${id}.jsonl`));
+        return true;
+      } catch { /* not in this folder */ }
+    }
+  } catch { /* no projects folder yet */ }
+  return false;
+}
+
+/** A tool call Claude Code refused, as listed in `permission_denials` and `system/permission_denied`. */
+export interface Denial {
+  tool: string;
+  input: unknown;
+  tool_use_id?: string;
+}
+
+/** Reads `permission_denials` from a result object, tolerating odd shapes. */
+export function denialsFromResult(result: Record<string, unknown>): Denial[] {
+  const list = result.permission_denials;
+  if (!Array.isArray(list)) return [];
+  return list.filter((d) => d && typeof d === "object").map((d) => ({
+    tool: String(d.tool_name ?? d.tool ?? "unknown"),
+    input: d.tool_input ?? d.input ?? null,
+    ...(typeof d.tool_use_id === "string" ? { tool_use_id: d.tool_use_id } : {}),
+  }));
+}
+
+/** One line of stream-json, parsed; `null` for a line that is not a JSON object. */
+export type StreamEvent = Record<string, unknown> & { type?: string; subtype?: string };
+
+export function parseEventLine(line: string): StreamEvent | null {
+  const t = line.trim();
+  if (!t.startsWith("{")) return null;
+  try {
+    const v = JSON.parse(t);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A short, human line for a tool call: its name and main argument (file path, command, pattern). */
+export function describeToolUse(name: string, input: unknown): string {
+  const i = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
+  const main = i.file_path ?? i.command ?? i.pattern ?? i.path ?? i.url ?? i.description ?? "";
+  const text = String(main).replace(/\s+/g, " ");
+  return text ? `${name} ${text.length > 100 ? text.slice(0, 97) + "..." : text}` : name;
+}
+
+/** The tool calls in an `assistant` event's message content. */
+export function toolUses(event: StreamEvent): { id: string; name: string; input: unknown }[] {
+  const content = (event.message as { content?: unknown } | undefined)?.content;
+  if (!Array.isArray(content)) return [];
+  return content.filter((c) => c?.type === "tool_use").map((c) => ({
+    id: String(c.id ?? ""),
+    name: String(c.name ?? "unknown"),
+    input: c.input,
+  }));
+}
+
+/** Tool results that came back as errors in a `user` event (refusals, sandbox EROFS, failed commands). */
+export function toolErrors(event: StreamEvent): { tool_use_id: string; text: string }[] {
+  const content = (event.message as { content?: unknown } | undefined)?.content;
+  if (!Array.isArray(content)) return [];
+  return content.filter((c) => c?.type === "tool_result" && c.is_error === true).map((c) => ({
+    tool_use_id: String(c.tool_use_id ?? ""),
+    text: typeof c.content === "string"
+      ? c.content
+      : Array.isArray(c.content)
+      ? c.content.map((p: { text?: string }) => p?.text ?? "").join(" ")
+      : "",
+  }));
+}

@@ -1,0 +1,402 @@
+/**
+ * One dispatch: take the project's lock, prepare the project, run Claude Code under supervision, write
+ * the run's files (record, transcript, result, stderr), save the session id as soon as it is known, and
+ * classify the outcome. The same code serves run, resume, review and each step of apply.
+ */
+import { hostname } from "node:os";
+import type { Config } from "../config.ts";
+import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
+import type { Reporter } from "../report.ts";
+import { childEnv } from "../sandbox/env.ts";
+import type { PermissionMode } from "../sandbox/permission.ts";
+import { writeTextAtomic } from "../store/atomic.ts";
+import { acquireLock, type Lock } from "../store/lock.ts";
+import {
+  isSessionId,
+  prepareProject,
+  projectExists,
+  type ProjectPaths,
+  projectPaths,
+  readSessionId,
+  touchProject,
+  writeSessionId,
+} from "../store/project.ts";
+import { reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
+import { classify, type Outcome, type RunStatus } from "./classify.ts";
+import {
+  buildClaudeArgs,
+  type ClaudeInvocation,
+  type Denial,
+  describeToolUse,
+  parseEventLine,
+  sessionExists,
+  toolErrors,
+  toolUses,
+} from "./claude_code.ts";
+import { supervise } from "./supervise.ts";
+import type { SweptProcess } from "./sweep.ts";
+
+export type DispatchCommand = "run" | "resume" | "review" | "apply";
+
+/** What to dispatch, resolved from flags or a task file. */
+export interface DispatchRequest {
+  command: DispatchCommand;
+  slug: string;
+  prompt: string;
+  description?: string;
+  permission: PermissionMode;
+  timeoutS: number;
+  model?: string;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+  systemPrompt?: string;
+  /** Names of extra environment variables to pass to Claude Code. */
+  envNames?: string[];
+  /** new: a fresh session; continue: the work session (resume); an explicit id: exactly that one. */
+  session: { mode: "new" } | { mode: "continue" } | { mode: "resume"; id: string };
+  /** Wait for the lock instead of failing at once. */
+  wait?: boolean;
+}
+
+export interface DispatchDeps {
+  config: Config;
+  claudeBin: string;
+  reporter: Reporter;
+  /** Aborted with reason "interrupted" (SIGINT/SIGTERM) or "cancelled". */
+  signal: AbortSignal;
+  now?: () => Date;
+  /** Time between TERM and KILL when ending a run. */
+  graceMs?: number;
+  /** A lock already held by the caller (apply holds one for a whole task). */
+  lock?: Lock;
+}
+
+/** The JSON shape of a run (`run --json`, the `-run.json` record): versioned, documented in the README. */
+export interface RunRecord {
+  version: 1;
+  run_id: string;
+  slug: string;
+  project_dir: string;
+  command: DispatchCommand;
+  status: RunStatus;
+  exit_code: number;
+  error: string | null;
+  api_error_status: number | null;
+  session_id: string | null;
+  /** "new" or "resume": whether this run continued an earlier session. */
+  session_mode: "new" | "resume";
+  result: string | null;
+  num_turns: number | null;
+  duration_ms: number | null;
+  cost_usd: number | null;
+  usage: Record<string, number> | null;
+  stop_reason: string | null;
+  model: string | null;
+  permission: PermissionMode;
+  timeout_s: number;
+  permission_denials: Denial[];
+  tool_errors: { tool_use_id: string; text: string }[];
+  tool_calls: number;
+  files_touched: string[];
+  started: string;
+  ended: string | null;
+  pid: number;
+  host: string;
+  claude_pid: number | null;
+  claude_exit: { code: number | null; signal: string | null } | null;
+  /** Processes of the run that were still alive when it ended, and how dispatch-cc ended them. */
+  ended_processes: SweptProcess[];
+  warnings: string[];
+  record_file: string;
+  result_file: string;
+  transcript_file: string;
+  stderr_file: string;
+}
+
+const EDIT_TOOLS = new Set(["Write", "Edit", "MultiEdit", "NotebookEdit"]);
+const MAX_TOOL_ERRORS = 50;
+const MARKER = "DISPATCH_CC_RUN";
+
+/** Resolves which session a run continues, with a warning when it has to start afresh. */
+async function chooseSession(
+  req: DispatchRequest,
+  paths: ProjectPaths,
+  env: Record<string, string>,
+  warn: (m: string) => void,
+): Promise<ClaudeInvocation["session"]> {
+  if (req.session.mode === "new") return { mode: "new", id: crypto.randomUUID() };
+  if (req.session.mode === "resume") {
+    if (await sessionExists(env, req.session.id)) return { mode: "resume", id: req.session.id };
+    warn(`session ${req.session.id} is unknown to Claude Code; starting a new session`);
+    return { mode: "new", id: crypto.randomUUID() };
+  }
+  const saved = await readSessionId(paths.lastSessionId);
+  if (!saved.id) {
+    warn(`no session to resume (last-session-id ${saved.problem}); starting a new session`);
+    return { mode: "new", id: crypto.randomUUID() };
+  }
+  if (!(await sessionExists(env, saved.id))) {
+    warn(`session ${saved.id} is no longer known to Claude Code; starting a new session`);
+    return { mode: "new", id: crypto.randomUUID() };
+  }
+  return { mode: "resume", id: saved.id };
+}
+
+/**
+ * Runs one dispatch to its end and returns its record. Refusals before the run (lock held, project
+ * missing) throw and change nothing on disk.
+ */
+export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promise<RunRecord> {
+  const now = deps.now ?? (() => new Date());
+  const { config, reporter } = deps;
+  const paths = projectPaths(config.projectsDir, req.slug);
+  const exists = await projectExists(paths);
+  if (req.command !== "run" && req.command !== "apply" && !exists) {
+    throw new NotFoundError(`no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`);
+  }
+  await Deno.mkdir(paths.logsDir, { recursive: true });
+  let lock = deps.lock;
+  if (!lock) {
+    try {
+      lock = await acquireLock(paths.lock, { command: req.command, run_id: "" }, {
+        wait: req.wait,
+        warn: reporter.warn,
+        signal: deps.signal,
+      });
+    } catch (err) {
+      if (err instanceof LockHeldError && deps.signal.aborted) throw new InterruptedError("interrupted while waiting for the lock");
+      throw err;
+    }
+  }
+  try {
+    return await runLocked(req, deps, paths, lock, now);
+  } finally {
+    if (!deps.lock) await lock.release();
+  }
+}
+
+async function runLocked(
+  req: DispatchRequest,
+  deps: DispatchDeps,
+  paths: ProjectPaths,
+  lock: Lock,
+  now: () => Date,
+): Promise<RunRecord> {
+  const { config, reporter } = deps;
+  const warnings: string[] = [];
+  const warn = (m: string) => {
+    warnings.push(m);
+    reporter.warn(m);
+  };
+  const started = now();
+  if (req.command === "run" || req.command === "apply") {
+    await prepareProject(paths, { description: req.description, prompt: req.prompt, now: started });
+  } else {
+    await touchProject(paths, started);
+  }
+  const session = await chooseSession(req, paths, config.env, warn);
+  const invocation: ClaudeInvocation = {
+    session,
+    permission: req.permission,
+    model: req.model,
+    maxTurns: req.maxTurns,
+    maxBudgetUsd: req.maxBudgetUsd,
+    allowedTools: req.allowedTools,
+    disallowedTools: req.disallowedTools,
+    appendSystemPrompt: req.systemPrompt,
+  };
+  const args = buildClaudeArgs(invocation);
+
+  const record: RunRecord = {
+    version: 1,
+    run_id: "",
+    slug: req.slug,
+    project_dir: paths.dir,
+    command: req.command,
+    status: "running",
+    exit_code: 0,
+    error: null,
+    api_error_status: null,
+    session_id: session.mode === "resume" ? session.id : null,
+    session_mode: session.mode,
+    result: null,
+    num_turns: null,
+    duration_ms: null,
+    cost_usd: null,
+    usage: null,
+    stop_reason: null,
+    model: req.model ?? null,
+    permission: req.permission,
+    timeout_s: req.timeoutS,
+    permission_denials: [],
+    tool_errors: [],
+    tool_calls: 0,
+    files_touched: [],
+    started: started.toISOString(),
+    ended: null,
+    pid: Deno.pid,
+    host: hostname(),
+    claude_pid: null,
+    claude_exit: null,
+    ended_processes: [],
+    warnings,
+    record_file: "",
+    result_file: "",
+    transcript_file: "",
+    stderr_file: "",
+  };
+  const files: RunFiles = await reserveRun(paths.logsDir, started, record);
+  Object.assign(record, {
+    run_id: files.runId,
+    record_file: files.record,
+    result_file: files.result,
+    transcript_file: files.transcript,
+    stderr_file: files.stderr,
+  });
+  await writeRecord(files.record, { ...record });
+  await lock.update({ run_id: files.runId });
+
+  const sessionFile = req.command === "review" ? paths.lastReviewSessionId : paths.lastSessionId;
+  const saveSession = async (id: string) => {
+    if (!isSessionId(id) || record.session_id === id && sessionSaved) return;
+    record.session_id = id;
+    sessionSaved = true;
+    await writeSessionId(sessionFile, id);
+    await writeRecord(files.record, { ...record });
+  };
+  let sessionSaved = false;
+
+  const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
+  const enc = new TextEncoder();
+  let resultEvent: Record<string, unknown> | null = null;
+  let resultLine: string | null = null;
+  let garbageLines = 0;
+  let sawEvents = false;
+  let turns = 0;
+  const touched = new Set<string>();
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+
+  const onLine = async (line: string) => {
+    if (line.trim() === "") return;
+    await transcript.write(enc.encode(line + "\n"));
+    const ev = parseEventLine(line);
+    if (!ev) {
+      garbageLines++;
+      return;
+    }
+    sawEvents = true;
+    if (ev.type === "system" && ev.subtype === "init") {
+      if (typeof ev.model === "string") record.model = ev.model;
+      if (typeof ev.session_id === "string") await saveSession(ev.session_id);
+      reporter.progress(`[${elapsed()}] session ${record.session_id} started (${record.model ?? "default model"})`);
+    } else if (ev.type === "system" && ev.subtype === "api_retry") {
+      const attempt = ev.attempt ?? "?";
+      const max = ev.max_retries ?? "?";
+      const delay = typeof ev.retry_delay_ms === "number" ? ` in ${(ev.retry_delay_ms / 1000).toFixed(1)}s` : "";
+      const status = ev.error_status ?? ev.error ?? "";
+      reporter.warn(`API error ${status}; retry ${attempt}/${max}${delay}`);
+    } else if (ev.type === "system" && ev.subtype === "permission_denied") {
+      reporter.progress(`[${elapsed()}] denied: ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}`);
+    } else if (ev.type === "assistant") {
+      turns++;
+      for (const use of toolUses(ev)) {
+        record.tool_calls++;
+        const input = use.input as Record<string, unknown> | undefined;
+        if (EDIT_TOOLS.has(use.name) && typeof input?.file_path === "string") touched.add(input.file_path);
+        reporter.progress(`[${elapsed()}] ${describeToolUse(use.name, use.input)}`);
+      }
+    } else if (ev.type === "user") {
+      for (const e of toolErrors(ev)) {
+        if (record.tool_errors.length < MAX_TOOL_ERRORS) record.tool_errors.push({ ...e, text: e.text.slice(0, 500) });
+      }
+    } else if (ev.type === "result") {
+      resultEvent = ev;
+      resultLine = line;
+      if (typeof ev.session_id === "string") await saveSession(ev.session_id);
+    }
+  };
+
+  const marker = `${files.runId}-${crypto.randomUUID()}`;
+  const env = childEnv(config.env, { extraNames: req.envNames, set: { [MARKER]: marker } });
+  reporter.progress(`[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`);
+  let supervised;
+  try {
+    supervised = await supervise({
+      command: deps.claudeBin,
+      args,
+      cwd: paths.dir,
+      env,
+      stdin: req.prompt,
+      timeoutMs: req.timeoutS * 1000,
+      graceMs: deps.graceMs ?? 5000,
+      marker: { name: MARKER, value: marker },
+      stderrPath: files.stderr,
+      signal: deps.signal,
+      onSpawn: async (pid) => {
+        record.claude_pid = pid;
+        await lock.update({ claude_pid: pid });
+        await writeRecord(files.record, { ...record });
+      },
+      onLine,
+    });
+  } finally {
+    transcript.close();
+  }
+
+  const outcome: Outcome = classify({
+    result: resultEvent,
+    ended: supervised.ended,
+    exitCode: supervised.exitCode,
+    signal: supervised.signal,
+    garbageLines,
+    sawEvents,
+    stderrTail: supervised.stderrTail,
+    timeoutS: req.timeoutS,
+    spawnError: supervised.spawnError,
+  });
+  const ended = now();
+  const r = resultEvent as Record<string, unknown> | null;
+  Object.assign(record, {
+    status: outcome.status,
+    exit_code: outcome.exit_code,
+    error: outcome.error,
+    api_error_status: outcome.api_error_status,
+    permission_denials: outcome.permission_denials,
+    result: r && typeof r.result === "string" ? r.result : null,
+    num_turns: r && typeof r.num_turns === "number" ? r.num_turns : turns,
+    duration_ms: ended.getTime() - started.getTime(),
+    cost_usd: r && typeof r.total_cost_usd === "number" ? r.total_cost_usd : null,
+    usage: r && r.usage && typeof r.usage === "object" ? r.usage : null,
+    stop_reason: r && typeof r.stop_reason === "string" ? r.stop_reason : null,
+    files_touched: [...touched],
+    ended: ended.toISOString(),
+    claude_exit: supervised.pid === null ? null : { code: supervised.exitCode, signal: supervised.signal },
+    ended_processes: supervised.swept,
+  });
+  if (supervised.swept.length > 0) {
+    warn(`ended ${supervised.swept.length} process(es) the run left behind: ` +
+      supervised.swept.map((p) => `${p.pid} ${p.command.slice(0, 60)}`).join("; "));
+  }
+
+  // The result file holds the CLI's final result object exactly as printed; when it printed none (timeout,
+  // crash), a result object of the same shape says what happened, so older readers see an error too.
+  const resultText = resultLine ?? JSON.stringify({
+    type: "result",
+    subtype: "error_during_execution",
+    is_error: true,
+    result: `dispatch-cc: ${outcome.error}`,
+    session_id: record.session_id,
+    num_turns: record.num_turns,
+    duration_ms: record.duration_ms,
+    permission_denials: [],
+    dispatch_status: outcome.status,
+  });
+  await writeTextAtomic(files.result, resultText + "\n");
+  await writeTextAtomic(paths.lastResult, (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n");
+  await writeRecord(files.record, { ...record });
+  await touchProject(paths, ended);
+  return record;
+}

@@ -1,0 +1,141 @@
+/**
+ * Runs one child process under supervision: prompt on stdin, stdout read line by line as it arrives,
+ * stderr to a file, a timeout and an abort signal that end the whole tree (TERM to the child's process
+ * group, KILL after a grace period, then a sweep of every process carrying the run's marker), and a
+ * sweep after a normal exit too, since tool processes detached with `setsid` outlive the CLI.
+ */
+import { lines } from "./lines.ts";
+import { sweep, type SweptProcess } from "./sweep.ts";
+
+export interface SuperviseOptions {
+  command: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+  stdin: string;
+  timeoutMs: number;
+  /** Time between TERM and KILL. */
+  graceMs: number;
+  /** The environment variable (already in `env`) that marks every process of this run. */
+  marker: { name: string; value: string };
+  stderrPath: string;
+  /** Aborted by SIGINT/SIGTERM to dispatch-cc or by `cancel`; the reason says which. */
+  signal?: AbortSignal;
+  onSpawn?: (pid: number) => void | Promise<void>;
+  onLine: (line: string) => void | Promise<void>;
+}
+
+export interface Supervised {
+  ended: "exit" | "timeout" | "interrupted" | "cancelled" | "spawn_failed";
+  exitCode: number | null;
+  signal: string | null;
+  stderrTail: string;
+  spawnError?: string;
+  /** Processes of the run still alive after the child ended, and how they were ended. */
+  swept: SweptProcess[];
+  pid: number | null;
+}
+
+const TAIL_BYTES = 4096;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function killGroup(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(-pid, sig);
+  } catch {
+    try {
+      Deno.kill(pid, sig);
+    } catch { /* already gone */ }
+  }
+}
+
+export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(opts.command, {
+      args: opts.args,
+      cwd: opts.cwd,
+      env: opts.env,
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      // Own session and process group: the group can be signalled as a whole, and a Ctrl-C in the
+      // caller's terminal reaches us, not the child; we forward it ourselves.
+      detached: true,
+    }).spawn();
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    return { ended: "spawn_failed", exitCode: null, signal: null, stderrTail: "", spawnError: msg, swept: [], pid: null };
+  }
+  const pid = child.pid;
+  await opts.onSpawn?.(pid);
+
+  let ended: Supervised["ended"] = "exit";
+  let stopping: Promise<void> | null = null;
+  let exited = false;
+  const stop = (why: Exclude<Supervised["ended"], "exit" | "spawn_failed">) => {
+    if (stopping) return stopping;
+    ended = why;
+    stopping = (async () => {
+      killGroup(pid, "SIGTERM");
+      const deadline = Date.now() + opts.graceMs;
+      while (!exited && Date.now() < deadline) await sleep(50);
+      if (!exited) killGroup(pid, "SIGKILL");
+    })();
+    return stopping;
+  };
+  const timer = setTimeout(() => stop("timeout"), opts.timeoutMs);
+  const onAbort = () => {
+    const reason = opts.signal?.reason;
+    stop(reason === "cancelled" ? "cancelled" : "interrupted");
+  };
+  if (opts.signal?.aborted) onAbort();
+  opts.signal?.addEventListener("abort", onAbort);
+
+  // Write the prompt and close stdin while stdout is being read: a large prompt fills the pipe otherwise.
+  const writing = (async () => {
+    const writer = child.stdin.getWriter();
+    try {
+      await writer.write(new TextEncoder().encode(opts.stdin));
+      await writer.close();
+    } catch { /* the child exited before reading all of it */ }
+  })();
+
+  let tail = new Uint8Array(0);
+  const stderrFile = await Deno.open(opts.stderrPath, { write: true, create: true, truncate: true });
+  const readingErr = (async () => {
+    try {
+      for await (const chunk of child.stderr) {
+        await stderrFile.write(chunk);
+        const joined = new Uint8Array(tail.length + chunk.length);
+        joined.set(tail);
+        joined.set(chunk, tail.length);
+        tail = joined.slice(Math.max(0, joined.length - TAIL_BYTES));
+      }
+    } finally {
+      stderrFile.close();
+    }
+  })();
+
+  const readingOut = (async () => {
+    for await (const line of lines(child.stdout)) await opts.onLine(line);
+  })();
+
+  const status = await child.status;
+  exited = true;
+  clearTimeout(timer);
+  opts.signal?.removeEventListener("abort", onAbort);
+  await stopping;
+  // Tool processes may still hold the pipes open; the sweep ends them, then the readers finish.
+  const swept = await sweep(opts.marker.name, opts.marker.value);
+  await Promise.allSettled([writing, readingOut, readingErr]);
+  return {
+    ended,
+    exitCode: status.signal ? null : status.code,
+    signal: status.signal ?? null,
+    stderrTail: new TextDecoder().decode(tail),
+    swept,
+    pid,
+  };
+}

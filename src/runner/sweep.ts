@@ -1,0 +1,75 @@
+/**
+ * Finds and ends every process of one run, wherever it went: Claude Code's Bash tool starts commands in
+ * new sessions, and a command may detach again (`setsid`, `nohup`), so neither the child's process group
+ * nor its tree reaches them. Every process of a run inherits the marker variable set in the child's
+ * environment; /proc/<pid>/environ shows it. Deno refuses to read /proc without --allow-all, so the scan
+ * runs in a small shell child.
+ */
+import { isAlive } from "../store/process_alive.ts";
+
+export interface SweptProcess {
+  pid: number;
+  command: string;
+  /** How it ended: it left after TERM, or needed KILL. */
+  ended_by: "SIGTERM" | "SIGKILL" | "gone";
+}
+
+// Prints "pid<TAB>cmdline" for every process whose environment holds exactly NAME=VALUE (passed as $1).
+const SCAN = `for f in /proc/[0-9]*/environ; do
+  if grep -qzxF -- "$1" "$f" 2>/dev/null; then
+    p=\${f#/proc/}; p=\${p%/environ}
+    c=$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)
+    printf '%s\\t%s\\n' "$p" "$c"
+  fi
+done`;
+
+/** Lists the live processes whose environment carries `name=value` (Linux; elsewhere an empty list). */
+export async function findMarked(name: string, value: string): Promise<{ pid: number; command: string }[]> {
+  if (Deno.build.os !== "linux") return [];
+  const out = await new Deno.Command("/bin/sh", {
+    args: ["-c", SCAN, "sweep", `${name}=${value}`],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+    clearEnv: true,
+    env: { PATH: "/usr/bin:/bin" },
+  }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((line) => {
+    const [pid, command = ""] = line.split("\t");
+    return { pid: Number(pid), command: command.trim() };
+  }).filter((p) => p.pid !== Deno.pid && Number.isInteger(p.pid));
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function signal(pid: number, sig: Deno.Signal): void {
+  try {
+    Deno.kill(pid, sig);
+  } catch { /* already gone */ }
+}
+
+/**
+ * Ends every marked process: TERM, a grace period, then KILL for what is left. Returns what it found
+ * and how each ended, for the run's record.
+ */
+export async function sweep(name: string, value: string, graceMs = 1000): Promise<SweptProcess[]> {
+  const found = await findMarked(name, value);
+  if (found.length === 0) return [];
+  for (const p of found) signal(p.pid, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && found.some((p) => isAlive(p.pid))) await sleep(50);
+  const swept: SweptProcess[] = found.map((p) => ({ ...p, ended_by: "SIGTERM" as const }));
+  for (const p of swept) {
+    if (isAlive(p.pid)) {
+      signal(p.pid, "SIGKILL");
+      p.ended_by = "SIGKILL";
+    }
+  }
+  // A process that forked between the scan and the signals: scan once more.
+  const again = await findMarked(name, value);
+  for (const p of again) {
+    signal(p.pid, "SIGKILL");
+    if (!swept.some((s) => s.pid === p.pid)) swept.push({ ...p, ended_by: "SIGKILL" });
+  }
+  return swept;
+}

@@ -1,0 +1,256 @@
+import { dirname, isAbsolute, join, normalize, relative, resolve } from "node:path";
+
+/** What the OS sandbox around one Claude Code run needs to know. Paths may be symlinks or missing. */
+export interface SandboxPlan {
+  /** The project folder: the working directory and the one place the specialist may write. */
+  projectDir: string;
+  /** The project's `.dispatch-logs`: visible but read-only inside, so run records cannot be forged. */
+  logsDir: string;
+  /** `$HOME` of the child. */
+  home: string;
+  /** The Claude Code executable the runner starts (absolute). */
+  claudeBin: string;
+  /** `$CLAUDE_CONFIG_DIR`, or `$HOME/.claude`. */
+  claudeStateDir: string;
+  /** More paths to keep visible read-only (for example a toolchain installed under /tmp). */
+  extraReadOnly?: string[];
+  /** Keep the network (the API endpoint) reachable; false adds `--unshare-net`. */
+  network: boolean;
+  /** The child's `$TMPDIR` when it is not /tmp: it gets a private tmpfs too. */
+  tmpDir?: string;
+}
+
+/**
+ * Subfolders of the Claude Code state folder a run writes and later runs read: transcripts (for resume),
+ * the session registry, todos and tasks, plans, checkpoints, `.claude.json` backups, caches, logs.
+ * Not the state folder itself, nor `settings.json`, hooks, `plugins/` code, skills, agents or commands:
+ * anything there runs or shapes later runs, sandboxed or not.
+ */
+export const CLAUDE_STATE_SUBDIRS: readonly string[] = [
+  "projects",
+  "sessions",
+  "todos",
+  "tasks",
+  "plans",
+  "file-history",
+  "backups",
+  "statsig",
+  "telemetry",
+  "debug",
+  "plugins/store", // per-plugin usage data it writes at start; plugin code stays read-only
+];
+
+/**
+ * Subfolders Claude Code writes but only the same process reads back; both hold shell scripts that its
+ * Bash tool sources, so a writable real folder would let a sandboxed run plant code for a later
+ * unsandboxed resume. Each run gets a private, empty tmpfs there instead.
+ */
+export const CLAUDE_SCRATCH_SUBDIRS: readonly string[] = ["shell-snapshots", "session-env"];
+
+/** How to install bubblewrap, per distribution; shown when the OS sandbox is asked for and missing. */
+export const BWRAP_INSTALL_HINT = [
+  "bubblewrap (bwrap) is needed for the OS sandbox; install it with one of:",
+  "  Debian/Ubuntu: sudo apt-get install bubblewrap",
+  "  Fedora/RHEL:   sudo dnf install bubblewrap",
+  "  Arch:          sudo pacman -S bubblewrap",
+  "  openSUSE:      sudo zypper install bubblewrap",
+  "  Alpine:        sudo apk add bubblewrap",
+  "It needs unprivileged user namespaces when not run as root (kernel.unprivileged_userns_clone=1).",
+].join("\n");
+
+/**
+ * Where Claude Code keeps its global config: `$HOME/.claude.json`, or `.claude.json` inside
+ * `$CLAUDE_CONFIG_DIR` when that is set (recognised as a state folder other than `$HOME/.claude`).
+ */
+export function claudeGlobalConfigPath(plan: SandboxPlan): string {
+  const defaultState = normalize(join(plan.home, ".claude"));
+  const base = normalize(plan.claudeStateDir) === defaultState ? plan.home : plan.claudeStateDir;
+  return join(base, ".claude.json");
+}
+
+/**
+ * Folders that must exist before `bwrap` starts (a bind needs an existing source, and the read-only
+ * root cannot get new mount points). Create them with `mkdir -p`, as the runner's user.
+ *
+ * @example
+ * ```ts
+ * for (const d of sandboxDirsToCreate(plan)) await Deno.mkdir(d, { recursive: true });
+ * ```
+ */
+export function sandboxDirsToCreate(plan: SandboxPlan): string[] {
+  const dirs = [plan.projectDir, plan.logsDir];
+  for (const sub of [...CLAUDE_STATE_SUBDIRS, ...CLAUDE_SCRATCH_SUBDIRS]) {
+    dirs.push(join(plan.claudeStateDir, sub));
+  }
+  if (plan.tmpDir !== undefined && !isUnder(resolve(plan.tmpDir), "/tmp")) dirs.push(plan.tmpDir);
+  return dirs;
+}
+
+/**
+ * Files that must exist and be non-empty before `bwrap` starts: write `content` only when the file is
+ * missing or empty. `.claude.json` is bound read-write as a file: a missing one cannot be created inside
+ * (read-only `$HOME`), and an empty one is fatal to Claude Code ("JSON Parse error").
+ */
+export function sandboxFilesToCreate(plan: SandboxPlan): { path: string; content: string }[] {
+  return [{ path: claudeGlobalConfigPath(plan), content: "{}\n" }];
+}
+
+/**
+ * Creates what {@linkcode sandboxDirsToCreate} and {@linkcode sandboxFilesToCreate} list.
+ *
+ * @example
+ * ```ts
+ * await prepareSandbox(plan);
+ * const cmd = new Deno.Command(bwrap, { args: [...bwrapArgs(plan), plan.claudeBin, "-p"], detached: true });
+ * ```
+ */
+export async function prepareSandbox(plan: SandboxPlan): Promise<void> {
+  for (const dir of sandboxDirsToCreate(plan)) await Deno.mkdir(dir, { recursive: true });
+  for (const file of sandboxFilesToCreate(plan)) {
+    const size = await Deno.stat(file.path).then((s) => s.size, () => 0);
+    if (size === 0) await Deno.writeTextFile(file.path, file.content);
+  }
+}
+
+type MountKind = "tmpfs" | "dir" | "bind" | "ro-bind" | "bind-try" | "ro-bind-try";
+interface Mount {
+  kind: MountKind;
+  src?: string;
+  dest: string;
+}
+
+/**
+ * The `bwrap` arguments that go before the Claude Code command (the list ends with `--`).
+ *
+ * The file system is the host's, read-only, with a private /dev, /proc and /tmp; writable are only the
+ * project and the Claude Code state listed in {@linkcode CLAUDE_STATE_SUBDIRS} plus `.claude.json`.
+ * Mounts apply in order, so they are sorted parents first: anything under /tmp (a project, a CLI
+ * installed there) comes after the private /tmp, `.dispatch-logs` (read-only) after the project.
+ * Paths are resolved with realpath; missing optional paths are skipped (`--ro-bind-try`).
+ *
+ * Start it with `detached: true` (own session, no controlling terminal) and signal its process group:
+ * bwrap does not forward signals, a TERM to bwrap alone kills the run without Claude Code's clean stop.
+ *
+ * @example
+ * ```ts
+ * const args = [...bwrapArgs(plan), plan.claudeBin, "-p", "--output-format", "stream-json", "--verbose"];
+ * ```
+ */
+export function bwrapArgs(plan: SandboxPlan): string[] {
+  const project = realPath(plan.projectDir);
+  const home = realPath(plan.home);
+  const state = realPath(plan.claudeStateDir);
+  const tmp = plan.tmpDir === undefined ? "/tmp" : realPath(plan.tmpDir);
+
+  const mounts: Mount[] = [{ kind: "tmpfs", dest: "/tmp" }];
+  if (tmp !== "/tmp") {
+    // A $TMPDIR under /tmp only has to exist in the private /tmp; elsewhere it gets its own tmpfs.
+    mounts.push({ kind: isUnder(tmp, "/tmp") ? "dir" : "tmpfs", dest: tmp });
+  }
+  const privateMounts = mounts.map((m) => m.dest);
+  const hidden = (p: string) => privateMounts.some((t) => isUnder(p, t));
+
+  // A $HOME or state folder under /tmp (tests, CI) would vanish behind the private /tmp: show it again,
+  // read-only. A state folder inside the project would be writable: protect it the same way.
+  if (hidden(home)) mounts.push({ kind: "ro-bind-try", src: home, dest: home });
+  mounts.push({ kind: "bind", src: project, dest: project });
+  if (hidden(state) || isUnder(state, project)) mounts.push({ kind: "ro-bind-try", src: state, dest: state });
+
+  for (const sub of CLAUDE_STATE_SUBDIRS) {
+    mounts.push({ kind: "bind", src: join(state, sub), dest: join(state, sub) });
+  }
+  for (const sub of CLAUDE_SCRATCH_SUBDIRS) mounts.push({ kind: "tmpfs", dest: join(state, sub) });
+  const config = realPath(claudeGlobalConfigPath(plan));
+  mounts.push({ kind: "bind", src: config, dest: config });
+  // OAuth sign-ins keep their token here and refresh it; absent with API keys, hence "try".
+  const credentials = realPath(join(state, ".credentials.json"));
+  mounts.push({ kind: "bind-try", src: credentials, dest: credentials });
+
+  const logs = realPath(plan.logsDir);
+  mounts.push({ kind: "ro-bind", src: logs, dest: logs });
+
+  // The CLI must stay visible and unchanged: bind its real file back when a private or writable mount
+  // covers it, at its real path and at the path the runner will exec (a node_modules/.bin symlink).
+  const writable = mounts.filter((m) => m.kind === "bind" || m.kind === "bind-try").map((m) => m.dest);
+  const covered = (p: string) => hidden(p) || writable.some((w) => isUnder(p, w));
+  const bin = realPath(plan.claudeBin);
+  const binAsGiven = resolve(plan.claudeBin);
+  if (covered(bin)) mounts.push({ kind: "ro-bind", src: bin, dest: bin });
+  if (binAsGiven !== bin && covered(binAsGiven)) mounts.push({ kind: "ro-bind", src: bin, dest: binAsGiven });
+  for (const p of plan.extraReadOnly ?? []) {
+    const real = realPath(p);
+    mounts.push({ kind: "ro-bind-try", src: real, dest: real });
+  }
+
+  const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];
+  for (const m of sortParentsFirst(mounts)) {
+    args.push(`--${m.kind}`, ...(m.src === undefined ? [] : [m.src]), m.dest);
+  }
+  args.push(
+    // As root, bwrap keeps every capability: `mount -o remount,rw /` would undo the read-only root.
+    "--cap-drop",
+    "ALL",
+    // One PID namespace per run: when Claude Code exits or bwrap dies, the kernel ends every process of
+    // the run, `setsid` daemons included.
+    "--unshare-pid",
+    "--die-with-parent",
+    // No --new-session: it moves the command out of bwrap's process group, so a TERM/INT to the group
+    // (the runner's clean stop) no longer reaches Claude Code. The terminal-injection (TIOCSTI) risk it
+    // guards against is closed by starting bwrap detached, without a controlling terminal.
+  );
+  if (!plan.network) args.push("--unshare-net");
+  args.push("--setenv", "IS_SANDBOX", "1", "--chdir", project, "--");
+  return args;
+}
+
+/**
+ * Where `bwrap` is on `PATH`, or null (also on systems other than Linux, where it does not exist).
+ *
+ * @example
+ * ```ts
+ * const bwrap = await findBwrap();
+ * if (bwrap === null) throw new NotInstalledError(BWRAP_INSTALL_HINT);
+ * ```
+ */
+export async function findBwrap(
+  path: string | undefined = Deno.env.get("PATH"),
+  os: string = Deno.build.os,
+): Promise<string | null> {
+  if (os !== "linux") return null;
+  for (const dir of (path ?? "").split(":")) {
+    if (dir === "") continue;
+    const candidate = join(dir, "bwrap");
+    try {
+      const info = await Deno.stat(candidate);
+      if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return null;
+}
+
+/** Mounts at deeper paths after those at shallower ones; the order otherwise kept (stable sort). */
+function sortParentsFirst(mounts: Mount[]): Mount[] {
+  const depth = (p: string) => p.split("/").filter((s) => s !== "").length;
+  return mounts.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.dest) - depth(b.m.dest) || a.i - b.i)
+    .map((x) => x.m);
+}
+
+/** Whether `path` is `dir` or inside it (both absolute and normalised). */
+function isUnder(path: string, dir: string): boolean {
+  const rel = relative(dir, path);
+  return rel === "" || (rel !== ".." && !rel.startsWith("../") && !isAbsolute(rel));
+}
+
+/** realpath, also for paths that do not exist yet: the existing part resolved, the rest appended. */
+function realPath(path: string): string {
+  const abs = resolve(path);
+  try {
+    return Deno.realPathSync(abs);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(realPath(parent), abs.slice(parent.length + (parent === "/" ? 0 : 1)));
+  }
+}

@@ -1,0 +1,148 @@
+import { UsageError } from "../errors.ts";
+
+/**
+ * Names the child inherits as they are: the process basics, then what Claude Code reads (its docs'
+ * "Environment variables" page, Bedrock / Vertex setup, corporate proxy and certificate pages).
+ */
+export const INHERITED_NAMES: readonly string[] = [
+  // Process basics: where programs are, who and where we are, how text and time are shown.
+  "PATH",
+  "HOME",
+  "USER",
+  "LOGNAME",
+  "SHELL",
+  "LANG",
+  "LANGUAGE",
+  "TERM",
+  "COLORTERM",
+  "TZ",
+  "TMPDIR",
+  // Amazon Bedrock (CLAUDE_CODE_USE_BEDROCK=1): region, profile or keys, Bedrock API keys.
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AWS_PROFILE",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_BEARER_TOKEN_BEDROCK",
+  "AWS_CONFIG_FILE",
+  "AWS_SHARED_CREDENTIALS_FILE",
+  // Google Vertex AI (CLAUDE_CODE_USE_VERTEX=1): project, region, credentials file.
+  "CLOUD_ML_REGION",
+  "GOOGLE_APPLICATION_CREDENTIALS",
+  "GOOGLE_CLOUD_PROJECT",
+  "GCLOUD_PROJECT",
+  // Corporate proxies and certificate authorities (both spellings are honoured by its HTTP stack).
+  "HTTPS_PROXY",
+  "https_proxy",
+  "HTTP_PROXY",
+  "http_proxy",
+  "NO_PROXY",
+  "no_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+  "NODE_EXTRA_CA_CERTS",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  // Documented Claude Code settings without a CLAUDE_ / ANTHROPIC_ prefix.
+  "API_TIMEOUT_MS",
+  "BASH_DEFAULT_TIMEOUT_MS",
+  "BASH_MAX_TIMEOUT_MS",
+  "BASH_MAX_OUTPUT_LENGTH",
+  "MAX_THINKING_TOKENS",
+  "MAX_MCP_OUTPUT_TOKENS",
+  "MCP_TIMEOUT",
+  "MCP_TOOL_TIMEOUT",
+  "USE_BUILTIN_RIPGREP",
+  "DISABLE_AUTOUPDATER",
+  "DISABLE_BUG_COMMAND",
+  "DISABLE_COST_WARNINGS",
+  "DISABLE_ERROR_REPORTING",
+  "DISABLE_NON_ESSENTIAL_MODEL_CALLS",
+  "DISABLE_TELEMETRY",
+];
+
+/** Families of names the child inherits: every name that starts with one of these. */
+export const INHERITED_PREFIXES: readonly string[] = [
+  "LC_", // locale categories (LC_ALL, LC_CTYPE, ...)
+  "ANTHROPIC_", // API key / auth token, base URL, models, custom headers, ANTHROPIC_VERTEX_PROJECT_ID, ...
+  "CLAUDE_", // CLAUDE_CODE_USE_BEDROCK / _VERTEX, CLAUDE_CONFIG_DIR, CLAUDE_CODE_MAX_RETRIES, ...
+  "VERTEX_REGION_", // per-model Vertex regions (VERTEX_REGION_CLAUDE_...)
+  "DISABLE_PROMPT_CACHING", // DISABLE_PROMPT_CACHING and its per-model variants
+  "OTEL_", // Claude Code's OpenTelemetry export (with CLAUDE_CODE_ENABLE_TELEMETRY)
+];
+
+/**
+ * Names Claude Code sets for the processes it starts, describing *its* session (IDE port, session id,
+ * hook env file, project dir). When dispatch-cc is itself called from a Claude Code session they are in
+ * our environment; passed on, the specialist would attach to the caller's IDE or hook state. Dropped
+ * although they match `CLAUDE_`; naming one in `extraNames` still passes it.
+ */
+export const PARENT_SESSION_NAMES: readonly string[] = [
+  "CLAUDECODE",
+  "CLAUDE_CODE_ENTRYPOINT",
+  "CLAUDE_CODE_SSE_PORT",
+  "CLAUDE_CODE_SESSION_ID",
+  "CLAUDE_CODE_CHILD_SESSION",
+  "CLAUDE_CODE_EXECPATH",
+  "CLAUDE_ENV_FILE",
+  "CLAUDE_PROJECT_DIR",
+];
+
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const EXACT = new Set(INHERITED_NAMES);
+const PARENT_SESSION = new Set(PARENT_SESSION_NAMES);
+
+/** Whether the allow-list lets `name` through (without `extraNames`). */
+export function isInheritedName(name: string): boolean {
+  if (PARENT_SESSION.has(name)) return false;
+  return EXACT.has(name) || INHERITED_PREFIXES.some((p) => name.startsWith(p));
+}
+
+/** Options of {@linkcode childEnv}. */
+export interface ChildEnvOptions {
+  /** More names to pass through (from `--env` or a task file); each must be a plain variable name. */
+  extraNames?: string[];
+  /** Values dispatch-cc sets itself (run marker, IS_SANDBOX, TMPDIR); they win over inherited ones. */
+  set?: Record<string, string>;
+}
+
+/**
+ * The environment of the Claude Code child: the allow-listed names of `parent`, the `extraNames` the
+ * user asked for, then `set`. Everything else (tokens of other services, `DISPATCH_*`) is dropped.
+ *
+ * @example
+ * ```ts
+ * const env = childEnv(Deno.env.toObject(), { extraNames: ["NPM_TOKEN"], set: { DISPATCH_RUN_ID: "r1" } });
+ * // env has PATH, HOME, ANTHROPIC_API_KEY, ..., NPM_TOKEN and DISPATCH_RUN_ID; no GITHUB_TOKEN.
+ * ```
+ */
+export function childEnv(parent: Record<string, string>, opts: ChildEnvOptions = {}): Record<string, string> {
+  const extra = new Set<string>();
+  for (const name of opts.extraNames ?? []) {
+    if (!NAME.test(name)) {
+      throw new UsageError(
+        `environment variable name ${JSON.stringify(name)} is not valid: use letters, digits and ` +
+          `underscores, not starting with a digit (e.g. NPM_TOKEN)`,
+      );
+    }
+    extra.add(name);
+  }
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parent)) {
+    if (extra.has(name) || isInheritedName(name)) env[name] = value;
+  }
+  return Object.assign(env, opts.set ?? {});
+}
+
+/**
+ * The names of an environment, sorted: what `--dry-run` shows (names only, never values).
+ *
+ * @example
+ * ```ts
+ * envNamesReport({ PATH: "/bin", HOME: "/root" }); // ["HOME", "PATH"]
+ * ```
+ */
+export function envNamesReport(env: Record<string, string>): string[] {
+  return Object.keys(env).sort();
+}

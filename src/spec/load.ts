@@ -1,0 +1,430 @@
+/**
+ * Loading task files: YAML documents to validated, normalized tasks, or every problem found with the file,
+ * line and column a person (or an editor) can jump to.
+ *
+ * @module
+ */
+import { dirname, resolve } from "node:path";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml";
+import type { Document, Node as YamlNode } from "yaml";
+import type { z } from "zod";
+import { type FollowUp, type ReviewSpec, type TaskSpec, TaskSpecSchema } from "./schema.ts";
+import { closestMatch } from "./suggest.ts";
+
+/** Task files (and prompt files) larger than this are refused before they are read. */
+export const MAX_TASK_FILE_BYTES = 1024 * 1024;
+
+/** Shared YAML aliases expand on conversion; past this many, the document is treated as an alias bomb. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** One thing wrong with a task file, at a 1-based line and column. */
+export interface Problem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+/** A follow-up with its prompt text read (from `prompt_file` when given; `prompt_file` is then absolute). */
+export type ResolvedFollowUp = Omit<FollowUp, "prompt"> & { prompt: string };
+
+/** A review with its prompt text read; no `prompt` means the default review prompt. */
+export type ResolvedReview = ReviewSpec;
+
+/**
+ * A task ready to apply. Absent optional fields mean "the command's default" (DISPATCH_TIMEOUT,
+ * DISPATCH_PERMISSION, ...); follow-up fields that are absent inherit the task's.
+ */
+export type ResolvedTask = Omit<TaskSpec, "prompt" | "follow_ups" | "review" | "env"> & {
+  /** The prompt text, read from `prompt_file` when that was given (then `prompt_file` is absolute). */
+  prompt: string;
+  follow_ups: ResolvedFollowUp[];
+  review: ResolvedReview | null;
+  env: string[];
+};
+
+/** A task loaded from a file, with where it came from. */
+export interface LoadedTask {
+  spec: ResolvedTask;
+  /** The task file's path as given. */
+  file: string;
+  /** Position of the document in the file, from 0. */
+  index: number;
+  /** Line where the document's content starts, from 1. */
+  line: number;
+  /** Where the `slug` value is, for problems that point at it. */
+  slugAt: { line: number; col: number };
+}
+
+/** The result of loading: tasks that are valid and every problem found (tasks are only usable if none). */
+export interface LoadResult {
+  tasks: LoadedTask[];
+  problems: Problem[];
+}
+
+/** Reads a file as text (`Deno.readTextFile` by default). */
+export type ReadTextFile = (path: string) => Promise<string>;
+/** Tells a file's size and kind before it is read (`Deno.stat` by default). */
+export type StatFile = (path: string) => Promise<{ size: number; isFile: boolean }>;
+
+/**
+ * A problem as a line for a terminal or an editor's problem matcher.
+ *
+ * @example
+ * ```ts
+ * formatProblem({ file: "t.yaml", line: 3, col: 1, message: 'unknown key "promt" (did you mean "prompt"?)' });
+ * // 't.yaml:3:1: unknown key "promt" (did you mean "prompt"?)'
+ * ```
+ */
+export function formatProblem(p: Problem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+function byPosition(a: Problem, b: Problem): number {
+  return a.line - b.line || a.col - b.col;
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Deno.errors.NotFound) return "not found";
+  if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (error instanceof Deno.errors.IsADirectory) return "is a directory";
+  return error instanceof Error ? error.message : String(error);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Reads a file after checking it is a regular file within the size limit; a string is the reason it was not. */
+async function readChecked(
+  path: string,
+  readFile: ReadTextFile,
+  statFile: StatFile,
+): Promise<{ text: string } | { error: string }> {
+  try {
+    const info = await statFile(path);
+    if (!info.isFile) return { error: "is not a regular file" };
+    if (info.size > MAX_TASK_FILE_BYTES) {
+      return { error: `is ${mib(info.size)}, over the ${mib(MAX_TASK_FILE_BYTES)} limit` };
+    }
+    return { text: await readFile(path) };
+  } catch (error) {
+    return { error: describeError(error) };
+  }
+}
+
+type Path = readonly PropertyKey[];
+
+/** `follow_ups[1].timeout` */
+function formatPath(path: Path): string {
+  return path.map((seg, i) => typeof seg === "number" ? `[${seg}]` : `${i > 0 ? "." : ""}${String(seg)}`)
+    .join("");
+}
+
+/** Positions within one parsed document. */
+class DocumentPositions {
+  constructor(private doc: Document, private lines: LineCounter) {}
+
+  at(offset: number): { line: number; col: number } {
+    return this.lines.linePos(offset);
+  }
+
+  /** Where the document's content starts (for an empty document, its `---`). */
+  start(): { line: number; col: number } {
+    const contents = this.doc.contents;
+    const hasContent = contents && !(isScalar(contents) && contents.value === null);
+    return this.at((hasContent ? contents.range?.[0] : undefined) ?? this.doc.range?.[0] ?? 0);
+  }
+
+  /**
+   * The node at `path` and the key node naming it; stops at the deepest node that exists (a missing key
+   * reports at its mapping) and at aliases (the problem is reported where the alias is used).
+   */
+  find(path: Path): { node: YamlNode | null; key: YamlNode | null; found: boolean } {
+    let node = this.doc.contents as YamlNode | null;
+    let key: YamlNode | null = null;
+    for (const seg of path) {
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        if (!pair) return { node, key, found: false };
+        key = pair.key as YamlNode;
+        node = pair.value as YamlNode | null;
+      } else if (isSeq(node) && typeof seg === "number" && seg < node.items.length) {
+        key = null;
+        node = node.items[seg] as YamlNode | null;
+      } else {
+        return { node, key, found: isAlias(node) };
+      }
+    }
+    return { node, key, found: true };
+  }
+
+  /** The position of the value at `path`, or of its key when the value is empty. */
+  valueAt(path: Path): { line: number; col: number } {
+    const { node, key } = this.find(path);
+    const emptyValue = !node || (isScalar(node) && node.value === null);
+    const target = emptyValue && key ? key : node;
+    return target?.range ? this.at(target.range[0]) : this.start();
+  }
+
+  /** The position of the key that names the value at `path` (or of the value, for list items). */
+  keyAt(path: Path): { line: number; col: number } {
+    const { node, key } = this.find(path);
+    const target = key ?? node;
+    return target?.range ? this.at(target.range[0]) : this.start();
+  }
+}
+
+type Issue = z.core.$ZodIssue;
+
+/**
+ * Replaces a union's "none of the branches matched" by the issues of the one branch that matched the value's
+ * type, so that `follow_ups[0]: {timeout: true}` reports the timeout, not "not a string or a mapping".
+ */
+function flattenIssue(issue: Issue, base: Path = []): Issue[] {
+  const path = [...base, ...issue.path];
+  if (issue.code === "invalid_union") {
+    const viable = issue.errors.filter((branch) =>
+      !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0)
+    );
+    if (viable.length === 1) return viable[0].flatMap((inner) => flattenIssue(inner, path));
+  }
+  return [{ ...issue, path } as Issue];
+}
+
+/** The keys an object schema allows at `path` (through optionals, pipes, unions and arrays). */
+function allowedKeys(schema: z.core.$ZodType, path: Path): string[] {
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
+  switch (def.type) {
+    case "optional":
+    case "nullable":
+    case "default":
+    case "prefault":
+    case "readonly":
+      return allowedKeys(def.innerType as z.core.$ZodType, path);
+    case "pipe":
+      return allowedKeys(def.in as z.core.$ZodType, path);
+    case "union":
+      return (def.options as z.core.$ZodType[]).flatMap((option) => allowedKeys(option, path));
+    case "array":
+      return typeof path[0] === "number" ? allowedKeys(def.element as z.core.$ZodType, path.slice(1)) : [];
+    case "object": {
+      const shape = def.shape as Record<string, z.core.$ZodType>;
+      if (path.length === 0) return Object.keys(shape);
+      const next = shape[String(path[0])];
+      return next ? allowedKeys(next, path.slice(1)) : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** Schema issues as problems at the key or value they are about. */
+function issueProblems(issue: Issue, file: string, pos: DocumentPositions): Problem[] {
+  const prefix = (path: Path) => path.length ? `${formatPath(path)}: ` : "";
+  if (issue.code === "unrecognized_keys") {
+    const known = allowedKeys(TaskSpecSchema, issue.path);
+    return issue.keys.map((key) => {
+      const guess = closestMatch(key, known);
+      const hint = guess ? ` (did you mean "${guess}"?)` : ` (allowed: ${known.join(", ")})`;
+      const where = [...issue.path, key];
+      return { file, ...pos.keyAt(where), message: `${prefix(issue.path)}unknown key "${key}"${hint}` };
+    });
+  }
+  if (issue.code === "invalid_type" && issue.path.length > 0 && !pos.find(issue.path).found) {
+    const parent = issue.path.slice(0, -1);
+    const key = String(issue.path.at(-1));
+    return [{ file, ...pos.valueAt(parent), message: `${prefix(parent)}missing required key "${key}"` }];
+  }
+  return [{ file, ...pos.valueAt(issue.path), message: `${prefix(issue.path)}${issue.message}` }];
+}
+
+/** YAML error messages end in "at line X, column Y" (with prettyErrors): the position is given separately. */
+function yamlMessage(message: string): string {
+  return message.split("\n")[0].replace(/ at line \d+, column \d+:?\s*$/, "");
+}
+
+/** Reads the prompt files a parsed task names, relative to the task file. */
+async function resolvePrompts(
+  spec: TaskSpec,
+  file: string,
+  pos: DocumentPositions,
+  readFile: ReadTextFile,
+  statFile: StatFile,
+): Promise<{ spec?: ResolvedTask; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const dir = dirname(file);
+  const read = async (
+    entry: { prompt?: string; prompt_file?: string },
+    path: Path,
+  ): Promise<{ prompt?: string; prompt_file?: string }> => {
+    if (entry.prompt_file === undefined) return entry;
+    const where = [...path, "prompt_file"];
+    const full = resolve(dir, entry.prompt_file);
+    const result = await readChecked(full, readFile, statFile);
+    if ("error" in result) {
+      problems.push({
+        file,
+        ...pos.valueAt(where),
+        message: `${formatPath(where)}: cannot read "${entry.prompt_file}" (${full}): ${result.error}`,
+      });
+    } else if (!/\S/.test(result.text)) {
+      problems.push({
+        file,
+        ...pos.valueAt(where),
+        message: `${formatPath(where)}: "${entry.prompt_file}" is empty`,
+      });
+    }
+    return { ...entry, prompt_file: full, prompt: "text" in result ? result.text : undefined };
+  };
+
+  const main = await read(spec, []);
+  const followUps: ResolvedFollowUp[] = [];
+  for (const [i, followUp] of (spec.follow_ups ?? []).entries()) {
+    const { prompt, prompt_file } = await read(followUp, ["follow_ups", i]);
+    followUps.push({ ...followUp, prompt: prompt ?? "", ...(prompt_file && { prompt_file }) });
+  }
+  const review = spec.review ? { ...spec.review, ...await read(spec.review, ["review"]) } : null;
+  if (problems.length) return { problems };
+  return {
+    problems,
+    spec: {
+      ...spec,
+      prompt: main.prompt ?? "",
+      ...(main.prompt_file && { prompt_file: main.prompt_file }),
+      follow_ups: followUps,
+      review,
+      env: spec.env ?? [],
+    },
+  };
+}
+
+/**
+ * Loads one task file: every YAML document is one task. Problems (YAML syntax, schema, unreadable prompt
+ * files, duplicate slugs within the file) come back sorted by position; the tasks are those that had none.
+ * The file's size is checked before it is read.
+ *
+ * @example
+ * ```ts
+ * const { tasks, problems } = await loadTaskFile("tasks.example/build-todo-api.yaml");
+ * if (problems.length) console.error(problems.map(formatProblem).join("\n"));
+ * else console.log(tasks.map((t) => t.spec.slug));
+ * ```
+ */
+export async function loadTaskFile(
+  path: string,
+  readFile: ReadTextFile = Deno.readTextFile,
+  statFile: StatFile = Deno.stat,
+): Promise<LoadResult> {
+  const file = path;
+  const result = await readChecked(path, readFile, statFile);
+  if ("error" in result) {
+    return {
+      tasks: [],
+      problems: [{ file, line: 1, col: 1, message: `cannot read task file: ${result.error}` }],
+    };
+  }
+
+  const lines = new LineCounter();
+  const docs = parseAllDocuments(result.text, { lineCounter: lines, prettyErrors: false });
+  if (docs.length === 0) {
+    return {
+      tasks: [],
+      problems: [{ file, line: 1, col: 1, message: "no task in file (it is empty or only comments)" }],
+    };
+  }
+
+  const tasks: LoadedTask[] = [];
+  const problems: Problem[] = [];
+  for (const [index, doc] of docs.entries()) {
+    const pos = new DocumentPositions(doc, lines);
+    const yamlIssues = [...doc.errors, ...doc.warnings];
+    for (const issue of yamlIssues) {
+      problems.push({ file, ...pos.at(issue.pos[0]), message: yamlMessage(issue.message) });
+    }
+    if (yamlIssues.length) continue;
+
+    const contents = doc.contents;
+    if (contents === null || (isScalar(contents) && contents.value === null)) {
+      problems.push({
+        file,
+        ...pos.start(),
+        message: `document ${index + 1} is empty (remove the extra "---")`,
+      });
+      continue;
+    }
+
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const message = /excessive alias count/i.test(reason)
+        ? `YAML aliases expand to too many values (over ${MAX_ALIAS_COUNT}); write the values out instead`
+        : reason;
+      problems.push({ file, ...pos.start(), message });
+      continue;
+    }
+
+    const parsed = TaskSpecSchema.safeParse(value);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues.flatMap((issue) => flattenIssue(issue))) {
+        problems.push(...issueProblems(issue, file, pos));
+      }
+      continue;
+    }
+
+    const resolved = await resolvePrompts(parsed.data, file, pos, readFile, statFile);
+    problems.push(...resolved.problems);
+    if (!resolved.spec) continue;
+
+    const slugAt = pos.valueAt(["slug"]);
+    const twin = tasks.find((t) => t.spec.slug === resolved.spec!.slug);
+    if (twin) {
+      problems.push({
+        file,
+        ...slugAt,
+        message:
+          `slug "${twin.spec.slug}" is already used by the task at line ${twin.line}; slugs must be unique`,
+      });
+    }
+    tasks.push({ spec: resolved.spec, file, index, line: pos.start().line, slugAt });
+  }
+  return { tasks, problems: problems.sort(byPosition) };
+}
+
+/**
+ * Loads several task files (each once) and also reports a slug used in two different files, since apply
+ * state is kept per slug.
+ *
+ * @example
+ * ```ts
+ * const { tasks, problems } = await loadTaskFiles(["a.yaml", "b.yaml"]);
+ * ```
+ */
+export async function loadTaskFiles(
+  paths: readonly string[],
+  readFile: ReadTextFile = Deno.readTextFile,
+  statFile: StatFile = Deno.stat,
+): Promise<LoadResult> {
+  const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
+  const results = await Promise.all(unique.map((p) => loadTaskFile(p, readFile, statFile)));
+  const tasks = results.flatMap((r) => r.tasks);
+  const problems = results.flatMap((r) => r.problems);
+
+  const firstBySlug = new Map<string, LoadedTask>();
+  for (const task of tasks) {
+    const first = firstBySlug.get(task.spec.slug);
+    if (!first) firstBySlug.set(task.spec.slug, task);
+    else if (first.file !== task.file) {
+      problems.push({
+        file: task.file,
+        ...task.slugAt,
+        message: `slug "${task.spec.slug}" is also used in ${first.file}:${first.line}; slugs must be unique`,
+      });
+    }
+  }
+  const fileOrder = new Map(unique.map((p, i) => [p, i]));
+  const byFile = (a: Problem, b: Problem) => (fileOrder.get(a.file) ?? 0) - (fileOrder.get(b.file) ?? 0);
+  return { tasks, problems: problems.sort((a, b) => byFile(a, b) || byPosition(a, b)) };
+}

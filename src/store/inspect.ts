@@ -1,0 +1,79 @@
+/**
+ * Reads what a project's files say, for status, list and search. Tolerant by design: projects written
+ * by the earlier bash tool (no run records) and damaged files are reported, never fatal.
+ */
+import { readTextSafe } from "./files.ts";
+import { inspectLock, type LockState } from "./lock.ts";
+import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
+import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+
+export interface ProjectView {
+  slug: string;
+  project_dir: string;
+  description: string | null;
+  created: string | null;
+  updated: string | null;
+  session_id: string | null;
+  review_session_id: string | null;
+  runs: number;
+  last_run: RunSummary | null;
+  last_result: string | null;
+  lock: { held: boolean; reason: string } | null;
+  /** One line per missing, empty or corrupt file. */
+  problems: string[];
+}
+
+/** Lists the project folders in the projects directory (hidden entries and plain files skipped). */
+export async function listProjectSlugs(projectsDir: string): Promise<string[]> {
+  const slugs: string[] = [];
+  try {
+    for await (const e of Deno.readDir(projectsDir)) {
+      if (e.isDirectory && !e.name.startsWith(".")) slugs.push(e.name);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return slugs.sort();
+}
+
+/** Reads one project. `withResult` also reads last-result.txt (status and search, not list). */
+export async function inspectProject(paths: ProjectPaths, opts: { withResult: boolean }): Promise<ProjectView> {
+  const problems: string[] = [];
+  const [metaRead, session, review, runIds, lock] = await Promise.all([
+    readProjectMeta(paths),
+    readSessionId(paths.lastSessionId),
+    readSessionId(paths.lastReviewSessionId),
+    listRunIds(paths.logsDir),
+    inspectLock(paths.lock).catch(() => null as LockState | null),
+  ]);
+  if (metaRead.problem) problems.push(metaRead.problem);
+  if (session.problem && session.problem !== "missing") problems.push(`last-session-id ${session.problem}`);
+  if (session.problem === "missing" && runIds.length > 0) problems.push("last-session-id missing");
+  const lastRun = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
+  if (lastRun?.problem) problems.push(lastRun.problem);
+  if (lastRun?.status === "running" && !lock?.held) {
+    // The record says running but no live dispatcher holds the lock: it was killed mid-run.
+    lastRun.status = "abandoned";
+    problems.push(`run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`);
+  }
+  let lastResult: string | null = null;
+  if (opts.withResult) {
+    const r = await readTextSafe(paths.lastResult);
+    if (r.ok) lastResult = r.text.replace(/\n$/, "");
+    else if (r.problem !== "missing" || runIds.length > 0) problems.push(`last-result.txt ${r.problem}`);
+  }
+  return {
+    slug: paths.slug,
+    project_dir: paths.dir,
+    description: metaRead.meta?.description ?? null,
+    created: metaRead.meta?.created || null,
+    updated: metaRead.meta?.updated || null,
+    session_id: session.id,
+    review_session_id: review.id,
+    runs: runIds.length,
+    last_run: lastRun,
+    last_result: lastResult,
+    lock: lock ? { held: lock.held, reason: lock.reason } : null,
+    problems,
+  };
+}

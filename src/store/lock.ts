@@ -1,0 +1,176 @@
+import { hostname } from "node:os";
+import { LockHeldError } from "../errors.ts";
+import { writeJsonAtomic } from "./atomic.ts";
+import { parseJsonObject } from "./files.ts";
+import { isAlive } from "./process_alive.ts";
+
+/** What a lock file records about its holder. */
+export interface LockInfo {
+  pid: number;
+  host: string;
+  started: string;
+  command: string;
+  run_id: string;
+  token: string;
+  /** The Claude Code process, once started: a dispatcher killed with -9 may leave it running. */
+  claude_pid?: number;
+  [extra: string]: unknown;
+}
+
+/** A held lock: update it (the Claude Code pid) and release it. */
+export interface Lock {
+  info: LockInfo;
+  path: string;
+  update(extra: Partial<LockInfo>): Promise<void>;
+  release(): Promise<void>;
+}
+
+/** Why an existing lock is or is not in force. */
+export type LockState =
+  | { held: true; reason: string; info: LockInfo | null }
+  | { held: false; reason: string; info: LockInfo | null };
+
+const CORRUPT_GRACE_MS = 10_000;
+
+/**
+ * Decides whether a lock file's holder is still there. Pure apart from the liveness probe, which comes in
+ * as a parameter. A lock from another host is held (its processes can't be checked from here); a lock
+ * whose dispatcher is gone but whose Claude Code still runs is held too: a second specialist must never
+ * start in the same project.
+ */
+export function lockState(
+  text: string | null,
+  ageMs: number,
+  here: { host: string; alive: (pid: number) => boolean },
+): LockState {
+  const parsed = text === null ? null : parseJsonObject(text);
+  if (!parsed || !parsed.ok || typeof parsed.value.pid !== "number") {
+    return ageMs < CORRUPT_GRACE_MS
+      ? { held: true, reason: "the lock is being written", info: null }
+      : { held: false, reason: "the lock file is unreadable or corrupt", info: null };
+  }
+  const info = parsed.value as LockInfo;
+  if (info.host !== here.host) {
+    return { held: true, reason: `held by pid ${info.pid} on another host (${info.host})`, info };
+  }
+  if (here.alive(info.pid)) {
+    return { held: true, reason: `held by dispatch-cc pid ${info.pid} (${info.command}, since ${info.started})`, info };
+  }
+  if (typeof info.claude_pid === "number" && here.alive(info.claude_pid)) {
+    return {
+      held: true,
+      reason: `its dispatcher (pid ${info.pid}) is gone but its Claude Code (pid ${info.claude_pid}) is still ` +
+        `running; wait for it to finish or end it (kill ${info.claude_pid})`,
+      info,
+    };
+  }
+  return { held: false, reason: `dispatcher pid ${info.pid} (since ${info.started}) is gone`, info };
+}
+
+async function readLock(path: string): Promise<{ text: string | null; ageMs: number } | null> {
+  try {
+    const stat = await Deno.stat(path);
+    const text = await Deno.readTextFile(path).catch(() => null);
+    return { text, ageMs: Date.now() - (stat.mtime?.getTime() ?? Date.now()) };
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw err;
+  }
+}
+
+/** Reads who holds a project's lock, for `status` and messages. */
+export async function inspectLock(path: string): Promise<LockState | null> {
+  const found = await readLock(path);
+  if (!found) return null;
+  return lockState(found.text, found.ageMs, { host: hostname(), alive: isAlive });
+}
+
+/**
+ * Takes the lock atomically (O_EXCL create). A stale lock is taken over with a message on `warn`; taking
+ * over is itself serialized by a second O_EXCL file so that two processes cannot both replace it.
+ * With `wait`, polls until the lock frees; otherwise a held lock throws LockHeldError at once.
+ */
+export async function acquireLock(
+  path: string,
+  holder: { command: string; run_id: string },
+  opts: { wait?: boolean; warn: (message: string) => void; pollMs?: number; signal?: AbortSignal },
+): Promise<Lock> {
+  const info: LockInfo = {
+    ...holder,
+    pid: Deno.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    token: crypto.randomUUID(),
+  };
+  let waitingSaid = false;
+  while (true) {
+    try {
+      const file = await Deno.open(path, { write: true, createNew: true });
+      try {
+        await file.write(new TextEncoder().encode(JSON.stringify(info, null, 2) + "\n"));
+      } finally {
+        file.close();
+      }
+      return makeLock(path, info);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    const found = await readLock(path);
+    if (!found) continue;
+    const state = lockState(found.text, found.ageMs, { host: info.host, alive: isAlive });
+    if (!state.held) {
+      if (await takeOver(path, found.text)) opts.warn(`taking over a stale lock: ${state.reason}`);
+      continue;
+    }
+    if (!opts.wait) {
+      throw new LockHeldError(`project is locked: ${state.reason}; retry later or pass --wait`, state.info ?? {});
+    }
+    if (!waitingSaid) opts.warn(`waiting for the lock: ${state.reason}`);
+    waitingSaid = true;
+    if (opts.signal?.aborted) throw new LockHeldError(`gave up waiting for the lock: ${state.reason}`);
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
+}
+
+/** Removes a stale lock if it is still the one judged stale; true when this process removed it. */
+async function takeOver(path: string, judged: string | null): Promise<boolean> {
+  const guard = path + ".takeover";
+  try {
+    (await Deno.open(guard, { write: true, createNew: true })).close();
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    // Another process is taking over; a guard left by a crashed one expires.
+    const stat = await Deno.stat(guard).catch(() => null);
+    if (stat?.mtime && Date.now() - stat.mtime.getTime() > CORRUPT_GRACE_MS) await Deno.remove(guard).catch(() => {});
+    await new Promise((r) => setTimeout(r, 50));
+    return false;
+  }
+  try {
+    const now = await Deno.readTextFile(path).catch(() => null);
+    if (now !== judged) return false;
+    await Deno.remove(path).catch(() => {});
+    return true;
+  } finally {
+    await Deno.remove(guard).catch(() => {});
+  }
+}
+
+function makeLock(path: string, info: LockInfo): Lock {
+  let released = false;
+  return {
+    info,
+    path,
+    async update(extra) {
+      Object.assign(info, extra);
+      if (!released) await writeJsonAtomic(path, info);
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      // Only remove the lock if it is still ours (a bug elsewhere must not delete someone else's lock).
+      const text = await Deno.readTextFile(path).catch(() => null);
+      const parsed = text ? parseJsonObject(text) : null;
+      if (parsed?.ok && parsed.value.token === info.token) await Deno.remove(path).catch(() => {});
+    },
+  };
+}

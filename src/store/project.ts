@@ -1,0 +1,141 @@
+import { join } from "node:path";
+import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
+import { type FileRead, readJsonObjectSafe, readTextSafe } from "./files.ts";
+
+/** Where each file of one project lives (DESIGN.md section 2: names shared with the earlier bash tool). */
+export interface ProjectPaths {
+  slug: string;
+  dir: string;
+  logsDir: string;
+  claudeMd: string;
+  projectJson: string;
+  lastSessionId: string;
+  lastResult: string;
+  /** Session of the last review: kept apart so that `resume` continues the work, not the review. */
+  lastReviewSessionId: string;
+  lock: string;
+}
+
+export function projectPaths(projectsDir: string, slug: string): ProjectPaths {
+  const dir = join(projectsDir, slug);
+  const logsDir = join(dir, ".dispatch-logs");
+  return {
+    slug,
+    dir,
+    logsDir,
+    claudeMd: join(dir, "CLAUDE.md"),
+    projectJson: join(logsDir, "project.json"),
+    lastSessionId: join(logsDir, "last-session-id"),
+    lastResult: join(logsDir, "last-result.txt"),
+    lastReviewSessionId: join(logsDir, "last-review-session-id"),
+    lock: join(logsDir, "lock"),
+  };
+}
+
+/** project.json: the earlier tool's four fields; later fields are additive. */
+export interface ProjectMeta {
+  slug: string;
+  description: string;
+  created: string;
+  updated: string;
+  [extra: string]: unknown;
+}
+
+/** UTC time as the earlier tool wrote it: `2026-03-31T14:30:22Z`. */
+export function utcStamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** Local time `YYYYMMDD-HHMMSS`, the prefix of every run's files. */
+export function localStamp(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-` +
+    `${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+}
+
+/** The default description: the first 100 characters of the prompt, on one line. */
+export function descriptionFromPrompt(prompt: string): string {
+  return prompt.replace(/\s+/g, " ").trim().slice(0, 100);
+}
+
+/** Does the project folder exist (with or without our logs)? */
+export async function projectExists(paths: ProjectPaths): Promise<boolean> {
+  try {
+    return (await Deno.stat(paths.dir)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** Reads project.json; a missing or corrupt file is a problem string, never an exception. */
+export async function readProjectMeta(
+  paths: ProjectPaths,
+): Promise<{ meta: ProjectMeta | null; problem: string | null }> {
+  const r = await readJsonObjectSafe(paths.projectJson);
+  if (!r.ok) return { meta: null, problem: `project.json ${r.problem}` };
+  const v = r.value;
+  return {
+    meta: {
+      ...v,
+      slug: typeof v.slug === "string" ? v.slug : paths.slug,
+      description: typeof v.description === "string" ? v.description : "",
+      created: typeof v.created === "string" ? v.created : "",
+      updated: typeof v.updated === "string" ? v.updated : "",
+    },
+    problem: null,
+  };
+}
+
+/**
+ * Creates the project folder, CLAUDE.md (only when absent) and writes project.json, keeping `created`
+ * and the earlier description unless a new one is given explicitly. Called only once the lock is held.
+ */
+export async function prepareProject(
+  paths: ProjectPaths,
+  opts: { description?: string; prompt: string; now: Date },
+): Promise<ProjectMeta> {
+  await Deno.mkdir(paths.logsDir, { recursive: true });
+  const earlier = (await readProjectMeta(paths)).meta;
+  const description = opts.description?.trim() || earlier?.description || descriptionFromPrompt(opts.prompt);
+  try {
+    const header = `# Project: ${paths.slug}\n\n${description}\n`;
+    await Deno.writeTextFile(paths.claudeMd, header, { createNew: true });
+  } catch (err) {
+    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  }
+  const meta: ProjectMeta = {
+    ...(earlier ?? {}),
+    slug: paths.slug,
+    description,
+    created: earlier?.created || utcStamp(opts.now),
+    updated: utcStamp(opts.now),
+  };
+  await writeJsonAtomic(paths.projectJson, meta);
+  return meta;
+}
+
+/** Updates `updated` (and any additive fields) in project.json after a run, keeping the rest. */
+export async function touchProject(paths: ProjectPaths, now: Date, extra: Record<string, unknown> = {}) {
+  const earlier = (await readProjectMeta(paths)).meta;
+  if (!earlier) return;
+  await writeJsonAtomic(paths.projectJson, { ...earlier, ...extra, updated: utcStamp(now) });
+}
+
+const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A session id read back from disk is untrusted: it must look like one. */
+export function isSessionId(value: string): boolean {
+  return SESSION_ID.test(value);
+}
+
+/** Reads a saved session id, reporting a missing, empty or malformed file. */
+export async function readSessionId(path: string): Promise<{ id: string | null; problem: string | null }> {
+  const r: FileRead = await readTextSafe(path);
+  if (!r.ok) return { id: null, problem: r.problem };
+  const id = r.text.trim();
+  return isSessionId(id) ? { id, problem: null } : { id: null, problem: "malformed (not a session id)" };
+}
+
+export async function writeSessionId(path: string, id: string): Promise<void> {
+  await writeTextAtomic(path, id + "\n");
+}

@@ -1,0 +1,166 @@
+import { join } from "node:path";
+import { writeJsonAtomic } from "./atomic.ts";
+import { readJsonObjectSafe } from "./files.ts";
+import { localStamp } from "./project.ts";
+
+/** The files of one run, all in `.dispatch-logs/` and named `<run id>-<kind>`. */
+export interface RunFiles {
+  runId: string;
+  record: string;
+  result: string;
+  transcript: string;
+  stderr: string;
+}
+
+/** `<YYYYMMDD-HHMMSS>-<pid>` as the earlier tool named them, with `.N` when one process starts several. */
+export const RUN_FILE = /^(\d{8}-\d{6}-\d+(?:\.\d+)?)-(run\.json|result\.json|events\.jsonl|stderr\.log)$/;
+
+export function runFiles(logsDir: string, runId: string): RunFiles {
+  return {
+    runId,
+    record: join(logsDir, `${runId}-run.json`),
+    result: join(logsDir, `${runId}-result.json`),
+    transcript: join(logsDir, `${runId}-events.jsonl`),
+    stderr: join(logsDir, `${runId}-stderr.log`),
+  };
+}
+
+/**
+ * Reserves a new run id by creating its record file exclusively, so two runs (even two steps of one
+ * process in the same second) never share files.
+ */
+export async function reserveRun(logsDir: string, now: Date, initial: object): Promise<RunFiles> {
+  const base = `${localStamp(now)}-${Deno.pid}`;
+  for (let n = 1;; n++) {
+    const files = runFiles(logsDir, n === 1 ? base : `${base}.${n}`);
+    try {
+      await Deno.writeTextFile(files.record, "", { createNew: true });
+      await writeJsonAtomic(files.record, { ...initial, run_id: files.runId });
+      return files;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+}
+
+/** Sort key for run ids: the stamp, then the pid, then the sequence number. */
+export function compareRunIds(a: string, b: string): number {
+  const key = (id: string) => {
+    const m = id.match(/^(\d{8}-\d{6})-(\d+)(?:\.(\d+))?$/);
+    return m ? [m[1], Number(m[2]), Number(m[3] ?? 1)] as const : [id, 0, 0] as const;
+  };
+  const [sa, pa, na] = key(a);
+  const [sb, pb, nb] = key(b);
+  return sa < sb ? -1 : sa > sb ? 1 : pa - pb || na - nb;
+}
+
+/** The run ids found in a logs folder (from any of their files), oldest first. */
+export async function listRunIds(logsDir: string): Promise<string[]> {
+  const ids = new Set<string>();
+  try {
+    for await (const entry of Deno.readDir(logsDir)) {
+      const m = entry.name.match(RUN_FILE);
+      if (m) ids.add(m[1]);
+    }
+  } catch { /* no logs folder: no runs */ }
+  return [...ids].sort(compareRunIds);
+}
+
+/** What we know of one run: our record when there is one, else what the earlier tool's result file says. */
+export interface RunSummary {
+  run_id: string;
+  command: string | null;
+  status: string;
+  started: string | null;
+  ended: string | null;
+  duration_ms: number | null;
+  num_turns: number | null;
+  cost_usd: number | null;
+  usage: Record<string, number> | null;
+  session_id: string | null;
+  stop_reason: string | null;
+  error: string | null;
+  permission_denials: { tool: string; input: unknown }[];
+  result_file: string | null;
+  /** A problem reading this run's files, when there is one. */
+  problem: string | null;
+}
+
+const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : null;
+const str = (v: unknown) => typeof v === "string" ? v : null;
+
+/**
+ * Status of a run known only by the CLI's final result object (the earlier tool's audit trail):
+ * `is_error` first, then denials, as the earlier tool reported them (BLOCKED).
+ */
+export function statusFromResultObject(r: Record<string, unknown>): string {
+  if (r.subtype === "error_max_turns") return "max_turns";
+  if (r.subtype === "error_max_budget_usd") return "budget_exceeded";
+  if (r.is_error === true || String(r.subtype ?? "").startsWith("error")) return "error";
+  if (Array.isArray(r.permission_denials) && r.permission_denials.length > 0) return "blocked";
+  return "success";
+}
+
+/** Summarizes one run from its files; never throws. */
+export async function readRun(logsDir: string, runId: string): Promise<RunSummary> {
+  const files = runFiles(logsDir, runId);
+  const rec = await readJsonObjectSafe(files.record);
+  if (rec.ok) {
+    const v = rec.value;
+    return {
+      run_id: runId,
+      command: str(v.command),
+      status: str(v.status) ?? "unknown",
+      started: str(v.started),
+      ended: str(v.ended),
+      duration_ms: num(v.duration_ms),
+      num_turns: num(v.num_turns),
+      cost_usd: num(v.cost_usd),
+      usage: v.usage && typeof v.usage === "object" ? v.usage as Record<string, number> : null,
+      session_id: str(v.session_id),
+      stop_reason: str(v.stop_reason),
+      error: str(v.error),
+      permission_denials: Array.isArray(v.permission_denials) ? v.permission_denials : [],
+      result_file: str(v.result_file),
+      problem: null,
+    };
+  }
+  const res = await readJsonObjectSafe(files.result);
+  const base: RunSummary = {
+    run_id: runId,
+    command: null,
+    status: "unknown",
+    started: null,
+    ended: null,
+    duration_ms: null,
+    num_turns: null,
+    cost_usd: null,
+    usage: null,
+    session_id: null,
+    stop_reason: null,
+    error: null,
+    permission_denials: [],
+    result_file: files.result,
+    problem: null,
+  };
+  if (!res.ok) return { ...base, status: "corrupt", problem: `${runId}-result.json ${res.problem}` };
+  const r = res.value;
+  return {
+    ...base,
+    status: statusFromResultObject(r),
+    duration_ms: num(r.duration_ms),
+    num_turns: num(r.num_turns),
+    cost_usd: num(r.total_cost_usd) ?? num(r.cost_usd),
+    usage: r.usage && typeof r.usage === "object" ? r.usage as Record<string, number> : null,
+    session_id: str(r.session_id),
+    stop_reason: str(r.stop_reason),
+    error: r.is_error === true ? str(r.result) : null,
+    permission_denials: Array.isArray(r.permission_denials)
+      ? r.permission_denials.map((d: Record<string, unknown>) => ({ tool: String(d?.tool_name ?? "unknown"), input: d?.tool_input ?? null }))
+      : [],
+  };
+}
+
+export function writeRecord(path: string, record: object): Promise<void> {
+  return writeJsonAtomic(path, record);
+}
