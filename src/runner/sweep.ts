@@ -5,7 +5,6 @@
  * environment; /proc/<pid>/environ shows it. Deno refuses to read /proc without --allow-all, so the scan
  * runs in a small shell child.
  */
-import { isAlive } from "../store/process_alive.ts";
 
 export interface SweptProcess {
   pid: number;
@@ -56,18 +55,19 @@ export async function sweep(name: string, value: string, graceMs = 1000): Promis
   const found = await findMarked(name, value);
   if (found.length === 0) return [];
   for (const p of found) signal(p.pid, "SIGTERM");
+  // Liveness by the scan, not by kill(0): an ended process may stay a zombie until init reaps it, and a
+  // zombie has an empty environment, so it no longer matches.
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && found.some((p) => isAlive(p.pid))) await sleep(50);
-  const swept: SweptProcess[] = found.map((p) => ({ ...p, ended_by: "SIGTERM" as const }));
-  for (const p of swept) {
-    if (isAlive(p.pid)) {
-      signal(p.pid, "SIGKILL");
-      p.ended_by = "SIGKILL";
-    }
+  let left = found;
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(100);
+    left = await findMarked(name, value);
   }
-  // A process that forked between the scan and the signals: scan once more.
-  const again = await findMarked(name, value);
-  for (const p of again) {
+  const swept: SweptProcess[] = found.map((p) => ({
+    ...p,
+    ended_by: left.some((l) => l.pid === p.pid) ? "SIGKILL" as const : "SIGTERM" as const,
+  }));
+  for (const p of left) {
     signal(p.pid, "SIGKILL");
     if (!swept.some((s) => s.pid === p.pid)) swept.push({ ...p, ended_by: "SIGKILL" });
   }

@@ -8,7 +8,14 @@ import { dirname, resolve } from "node:path";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml";
 import type { Document, Node as YamlNode } from "yaml";
 import type { z } from "zod";
-import { type FollowUp, type ReviewSpec, type TaskSpec, TaskSpecSchema } from "./schema.ts";
+import {
+  flattenIssues,
+  type FollowUp,
+  type ReviewSpec,
+  type TaskIssue,
+  type TaskSpec,
+  TaskSpecSchema,
+} from "./schema.ts";
 import { closestMatch } from "./suggest.ts";
 
 /** Task files (and prompt files) larger than this are refused before they are read. */
@@ -175,23 +182,6 @@ class DocumentPositions {
   }
 }
 
-type Issue = z.core.$ZodIssue;
-
-/**
- * Replaces a union's "none of the branches matched" by the issues of the one branch that matched the value's
- * type, so that `follow_ups[0]: {timeout: true}` reports the timeout, not "not a string or a mapping".
- */
-function flattenIssue(issue: Issue, base: Path = []): Issue[] {
-  const path = [...base, ...issue.path];
-  if (issue.code === "invalid_union") {
-    const viable = issue.errors.filter((branch) =>
-      !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0)
-    );
-    if (viable.length === 1) return viable[0].flatMap((inner) => flattenIssue(inner, path));
-  }
-  return [{ ...issue, path } as Issue];
-}
-
 /** The keys an object schema allows at `path` (through optionals, pipes, unions and arrays). */
 function allowedKeys(schema: z.core.$ZodType, path: Path): string[] {
   const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
@@ -220,7 +210,7 @@ function allowedKeys(schema: z.core.$ZodType, path: Path): string[] {
 }
 
 /** Schema issues as problems at the key or value they are about. */
-function issueProblems(issue: Issue, file: string, pos: DocumentPositions): Problem[] {
+function issueProblems(issue: TaskIssue, file: string, pos: DocumentPositions): Problem[] {
   const prefix = (path: Path) => path.length ? `${formatPath(path)}: ` : "";
   if (issue.code === "unrecognized_keys") {
     const known = allowedKeys(TaskSpecSchema, issue.path);
@@ -368,7 +358,7 @@ export async function loadTaskFile(
 
     const parsed = TaskSpecSchema.safeParse(value);
     if (!parsed.success) {
-      for (const issue of parsed.error.issues.flatMap((issue) => flattenIssue(issue))) {
+      for (const issue of flattenIssues(parsed.error.issues)) {
         problems.push(...issueProblems(issue, file, pos));
       }
       continue;
@@ -407,7 +397,9 @@ export async function loadTaskFiles(
   readFile: ReadTextFile = Deno.readTextFile,
   statFile: StatFile = Deno.stat,
 ): Promise<LoadResult> {
-  const unique = [...new Map(paths.map((p) => [resolve(p), p])).values()];
+  const byFullPath = new Map<string, string>();
+  for (const p of paths) if (!byFullPath.has(resolve(p))) byFullPath.set(resolve(p), p);
+  const unique = [...byFullPath.values()];
   const results = await Promise.all(unique.map((p) => loadTaskFile(p, readFile, statFile)));
   const tasks = results.flatMap((r) => r.tasks);
   const problems = results.flatMap((r) => r.problems);

@@ -8,9 +8,13 @@
  */
 import { z } from "zod";
 import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
+import { slugProblem } from "../store/slug.ts";
 import { closestMatch } from "./suggest.ts";
 
-/** The slug rules of the CLI's `--slug`, as one regular expression (so that it exports to JSON Schema). */
+/**
+ * The slug rules of the CLI's `--slug` (`slugProblem` in `src/store/slug.ts`) as one regular expression,
+ * so that they export to JSON Schema; a test keeps the two in agreement.
+ */
 export const SLUG_PATTERN = /^(?![.-])(?!.*\.\.)[A-Za-z0-9._-]{1,100}$/;
 
 /** A positive number with an optional unit: `90`, `90s`, `1.5m`, `1h` (the lookahead refuses zero). */
@@ -68,7 +72,7 @@ function expected(what: string) {
 
 function enumError(what: string, values: readonly string[]) {
   return (issue: { input?: unknown }) => {
-    if (typeof issue.input !== "string") return expected(what)(issue);
+    if (typeof issue.input !== "string") return `expected ${what}, got ${describeValue(issue.input)}`;
     const guess = closestMatch(issue.input, values);
     return `unknown ${what} "${issue.input}"${guess ? ` (did you mean "${guess}"?)` : ""}; expected one of: ${
       values.join(", ")
@@ -79,19 +83,15 @@ function enumError(what: string, values: readonly string[]) {
 const Text = (what: string) =>
   z.string({ error: expected(what) }).regex(/\S/, { error: `must not be empty (${what})` });
 
-/** Why a slug that does not match SLUG_PATTERN is refused. */
-function slugProblem(slug: string): string {
-  const got = ` (got ${JSON.stringify(slug.length > 40 ? slug.slice(0, 40) + "…" : slug)})`;
-  if (slug.length === 0) return "must not be empty";
-  if (slug.length > 100) return `must be at most 100 characters, got ${slug.length}`;
-  if (/^[.-]/.test(slug)) return `must not start with '.' or '-'${got}`;
-  if (slug.includes("..")) return `must not contain '..'${got}`;
-  return `may contain only letters, digits, '.', '_' and '-'${got}`;
+/** The CLI's reason for refusing a slug, with the slug (shortened) for context. */
+function slugMessage(slug: string): string {
+  const shown = JSON.stringify(slug.length > 40 ? slug.slice(0, 40) + "…" : slug);
+  return `${slugProblem(slug) ?? "is not a valid slug"}${slug.length ? ` (got ${shown})` : ""}`;
 }
 
 /** A project slug, with the CLI's rules and a message that says which rule was broken. */
 export const SlugSchema = z.string({ error: expected("a slug") })
-  .regex(SLUG_PATTERN, { error: (issue) => slugProblem(String(issue.input)) })
+  .regex(SLUG_PATTERN, { error: (issue) => slugMessage(String(issue.input)) })
   .meta({
     description:
       "Project name: the folder under DISPATCH_PROJECTS_DIR and the key of the apply state. 1-100 characters of A-Z a-z 0-9 . _ -, not starting with '.' or '-', without '..'.",
@@ -293,3 +293,30 @@ export type FollowUp = z.output<typeof FollowUpSchema>;
 export type ReviewSpec = NonNullable<z.output<typeof ReviewSchema>>;
 /** The sandbox setting after parsing. */
 export type SandboxSpec = z.output<typeof SandboxSchema>;
+
+/** A zod issue, after `flattenIssues`. */
+export type TaskIssue = z.core.$ZodIssue;
+
+/**
+ * Replaces a union's "none of the branches matched" by the issues of the one branch that matched the
+ * value's type, so that `follow_ups: [{prompt: x, timeout: true}]` reports the timeout rather than "not a
+ * string or a mapping". Zod does this itself only when that branch's issues are all non-fatal.
+ *
+ * @example
+ * ```ts
+ * const result = TaskSpecSchema.safeParse({ slug: "a", prompt: "x", sandbox: { network: "no" } });
+ * flattenIssues(result.error!.issues)[0].path; // ["sandbox", "network"]
+ * ```
+ */
+export function flattenIssues(issues: readonly TaskIssue[], base: readonly PropertyKey[] = []): TaskIssue[] {
+  return issues.flatMap((issue) => {
+    const path = [...base, ...issue.path];
+    if (issue.code === "invalid_union") {
+      const viable = issue.errors.filter((branch) =>
+        !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0)
+      );
+      if (viable.length === 1) return flattenIssues(viable[0], path);
+    }
+    return [{ ...issue, path } as TaskIssue];
+  });
+}
