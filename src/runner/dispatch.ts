@@ -7,7 +7,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import type { Reporter } from "../report.ts";
-import { childEnv } from "../sandbox/env.ts";
+import { planLaunch } from "../sandbox/launch.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
@@ -320,15 +320,23 @@ async function runLocked(
   };
 
   const marker = `${files.runId}-${crypto.randomUUID()}`;
-  const env = childEnv(config.env, { extraNames: req.envNames, set: { [MARKER]: marker } });
+  const launch = await planLaunch({
+    claudeBin: deps.claudeBin,
+    claudeArgs: args,
+    projectDir: paths.dir,
+    logsDir: paths.logsDir,
+    parentEnv: config.env,
+    envNames: req.envNames,
+    set: { [MARKER]: marker },
+  });
   reporter.progress(`[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`);
   let supervised;
   try {
     supervised = await supervise({
-      command: deps.claudeBin,
-      args,
-      cwd: paths.dir,
-      env,
+      command: launch.command,
+      args: launch.args,
+      cwd: launch.cwd,
+      env: launch.env,
       stdin: req.prompt,
       timeoutMs: req.timeoutS * 1000,
       graceMs: deps.graceMs ?? 5000,

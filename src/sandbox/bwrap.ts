@@ -147,7 +147,7 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
     // A $TMPDIR under /tmp only has to exist in the private /tmp; elsewhere it gets its own tmpfs.
     mounts.push({ kind: isUnder(tmp, "/tmp") ? "dir" : "tmpfs", dest: tmp });
   }
-  mounts.push({ kind: "bind", src: state, dest: state }); const privateMounts = mounts.map((m) => m.dest);
+  const privateMounts = mounts.map((m) => m.dest);
   const hidden = (p: string) => privateMounts.some((t) => isUnder(p, t));
 
   // A $HOME or state folder under /tmp (tests, CI) would vanish behind the private /tmp: show it again,

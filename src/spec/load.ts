@@ -234,58 +234,64 @@ function yamlMessage(message: string): string {
   return message.split("\n")[0].replace(/ at line \d+, column \d+:?\s*$/, "");
 }
 
-/** Reads the prompt files a parsed task names, relative to the task file. */
-async function resolvePrompts(
-  spec: TaskSpec,
+/** Where prompt files may be named in a task document. */
+function promptFileRefs(value: unknown): { path: Path; name: string }[] {
+  const record = (
+    v: unknown,
+  ) => (typeof v === "object" && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : {});
+  const task = record(value);
+  const holders: [Path, Record<string, unknown>][] = [[[], task], [["review"], record(task.review)]];
+  if (Array.isArray(task.follow_ups)) {
+    for (const [i, followUp] of task.follow_ups.entries()) {
+      holders.push([["follow_ups", i], record(followUp)]);
+    }
+  }
+  return holders
+    .filter(([, holder]) => typeof holder.prompt_file === "string" && /\S/.test(holder.prompt_file))
+    .map(([path, holder]) => ({ path, name: holder.prompt_file as string }));
+}
+
+/**
+ * Reads every prompt file a task document names, relative to the task file, whether or not the rest of the
+ * document is valid (so all problems show at once). Texts are keyed by the path of the mapping naming them.
+ */
+async function readPromptFiles(
+  value: unknown,
   file: string,
   pos: DocumentPositions,
   readFile: ReadTextFile,
   statFile: StatFile,
-): Promise<{ spec?: ResolvedTask; problems: Problem[] }> {
+): Promise<{ texts: Map<string, { full: string; text: string }>; problems: Problem[] }> {
+  const texts = new Map<string, { full: string; text: string }>();
   const problems: Problem[] = [];
-  const dir = dirname(file);
-  const read = async (
-    entry: { prompt?: string; prompt_file?: string },
-    path: Path,
-  ): Promise<{ prompt?: string; prompt_file?: string }> => {
-    if (entry.prompt_file === undefined) return entry;
+  for (const { path, name } of promptFileRefs(value)) {
     const where = [...path, "prompt_file"];
-    const full = resolve(dir, entry.prompt_file);
+    const full = resolve(dirname(file), name);
     const result = await readChecked(full, readFile, statFile);
-    if ("error" in result) {
-      problems.push({
-        file,
-        ...pos.valueAt(where),
-        message: `${formatPath(where)}: cannot read "${entry.prompt_file}" (${full}): ${result.error}`,
-      });
-    } else if (!/\S/.test(result.text)) {
-      problems.push({
-        file,
-        ...pos.valueAt(where),
-        message: `${formatPath(where)}: "${entry.prompt_file}" is empty`,
-      });
-    }
-    return { ...entry, prompt_file: full, prompt: "text" in result ? result.text : undefined };
-  };
-
-  const main = await read(spec, []);
-  const followUps: ResolvedFollowUp[] = [];
-  for (const [i, followUp] of (spec.follow_ups ?? []).entries()) {
-    const { prompt, prompt_file } = await read(followUp, ["follow_ups", i]);
-    followUps.push({ ...followUp, prompt: prompt ?? "", ...(prompt_file && { prompt_file }) });
+    const problem = (message: string) => problems.push({ file, ...pos.valueAt(where), message });
+    if ("error" in result) problem(`${formatPath(where)}: cannot read "${name}" (${full}): ${result.error}`);
+    else if (!/\S/.test(result.text)) problem(`${formatPath(where)}: "${name}" is empty`);
+    else texts.set(formatPath(path), { full, text: result.text });
   }
-  const review = spec.review ? { ...spec.review, ...await read(spec.review, ["review"]) } : null;
-  if (problems.length) return { problems };
+  return { texts, problems };
+}
+
+/** The task with prompt texts filled in from the prompt files read by `readPromptFiles`. */
+function resolvePrompts(spec: TaskSpec, texts: Map<string, { full: string; text: string }>): ResolvedTask {
+  const fill = <T extends { prompt?: string; prompt_file?: string }>(entry: T, path: Path) => {
+    const read = entry.prompt_file === undefined ? undefined : texts.get(formatPath(path));
+    return read ? { ...entry, prompt: read.text, prompt_file: read.full } : entry;
+  };
+  const main = fill(spec, []);
   return {
-    problems,
-    spec: {
-      ...spec,
-      prompt: main.prompt ?? "",
-      ...(main.prompt_file && { prompt_file: main.prompt_file }),
-      follow_ups: followUps,
-      review,
-      env: spec.env ?? [],
-    },
+    ...main,
+    prompt: main.prompt ?? "",
+    follow_ups: (spec.follow_ups ?? []).map((f, i) => {
+      const filled = fill(f, ["follow_ups", i]);
+      return { ...filled, prompt: filled.prompt ?? "" };
+    }),
+    review: spec.review ? fill(spec.review, ["review"]) : null,
+    env: spec.env ?? [],
   };
 }
 
@@ -357,19 +363,18 @@ export async function loadTaskFile(
     }
 
     const parsed = TaskSpecSchema.safeParse(value);
+    const prompts = await readPromptFiles(value, file, pos, readFile, statFile);
+    problems.push(...prompts.problems);
     if (!parsed.success) {
       for (const issue of flattenIssues(parsed.error.issues)) {
         problems.push(...issueProblems(issue, file, pos));
       }
-      continue;
     }
-
-    const resolved = await resolvePrompts(parsed.data, file, pos, readFile, statFile);
-    problems.push(...resolved.problems);
-    if (!resolved.spec) continue;
+    if (!parsed.success || prompts.problems.length) continue;
+    const spec = resolvePrompts(parsed.data, prompts.texts);
 
     const slugAt = pos.valueAt(["slug"]);
-    const twin = tasks.find((t) => t.spec.slug === resolved.spec!.slug);
+    const twin = tasks.find((t) => t.spec.slug === spec.slug);
     if (twin) {
       problems.push({
         file,
@@ -378,7 +383,7 @@ export async function loadTaskFile(
           `slug "${twin.spec.slug}" is already used by the task at line ${twin.line}; slugs must be unique`,
       });
     }
-    tasks.push({ spec: resolved.spec, file, index, line: pos.start().line, slugAt });
+    tasks.push({ spec, file, index, line: pos.start().line, slugAt });
   }
   return { tasks, problems: problems.sort(byPosition) };
 }
