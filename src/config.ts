@@ -70,7 +70,9 @@ export function loadConfig(env: Record<string, string>, cwd: string, root = prog
   return {
     projectsDir,
     claudeBin: env.DISPATCH_CC_BIN?.trim() || null,
-    timeoutS: env.DISPATCH_TIMEOUT?.trim() ? parseSeconds(env.DISPATCH_TIMEOUT, "DISPATCH_TIMEOUT") : DEFAULT_TIMEOUT_S,
+    timeoutS: env.DISPATCH_TIMEOUT?.trim()
+      ? parseSeconds(env.DISPATCH_TIMEOUT, "DISPATCH_TIMEOUT")
+      : DEFAULT_TIMEOUT_S,
     permission: env.DISPATCH_PERMISSION?.trim()
       ? parsePermission(env.DISPATCH_PERMISSION, "DISPATCH_PERMISSION")
       : "acceptEdits",

@@ -10,7 +10,7 @@ import { reviewCommand } from "./cli/review.ts";
 import { runCommand } from "./cli/run.ts";
 import { searchCommand } from "./cli/search.ts";
 import { statusCommand } from "./cli/status.ts";
-import { closest } from "./cli/suggest.ts";
+import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
 import { DispatchError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
@@ -45,7 +45,15 @@ function mainHelp(): string {
 }
 
 function commandHelp(c: Command): string {
-  return [`Usage: ${c.usage}`, "", c.summary, "", "Options:", optionsHelp(c.options), ...(c.details ? ["", c.details] : [])]
+  return [
+    `Usage: ${c.usage}`,
+    "",
+    c.summary,
+    "",
+    "Options:",
+    optionsHelp(c.options),
+    ...(c.details ? ["", c.details] : []),
+  ]
     .join("\n");
 }
 
@@ -72,7 +80,12 @@ export async function main(argv: string[]): Promise<number> {
   const fail = (err: DispatchError): number => {
     if (json) {
       writeStdout(JSON.stringify(
-        { version: JSON_VERSION, status: "failed", exit_code: err.exitCode, error: { kind: err.kind, message: err.message } },
+        {
+          version: JSON_VERSION,
+          status: "failed",
+          exit_code: err.exitCode,
+          error: { kind: err.kind, message: err.message },
+        },
         null,
         2,
       ));
@@ -87,13 +100,19 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.success;
   }
   if (name === "--version" || name === "version") {
-    writeStdout(json ? JSON.stringify({ version: JSON_VERSION, dispatch_cc: VERSION }) : `dispatch-cc ${VERSION}`);
+    writeStdout(
+      json ? JSON.stringify({ version: JSON_VERSION, dispatch_cc: VERSION }) : `dispatch-cc ${VERSION}`,
+    );
     return EXIT.success;
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (!command) {
-    const hint = closest(name, COMMANDS.map((c) => c.name));
-    return fail(new UsageError(`unknown command "${name}"${hint ? ` (did you mean ${hint}?)` : ""}; see dispatch-cc --help`));
+    const hint = closestMatch(name, COMMANDS.map((c) => c.name));
+    return fail(
+      new UsageError(
+        `unknown command "${name}"${hint ? ` (did you mean ${hint}?)` : ""}; see dispatch-cc --help`,
+      ),
+    );
   }
   if (rest.includes("--help") || rest.includes("-h")) {
     writeStdout(commandHelp(command));
@@ -115,12 +134,16 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof DispatchError) return fail(err);
     const message = err instanceof Error ? err.stack ?? err.message : String(err);
     if (json) {
-      writeStdout(JSON.stringify({
-        version: JSON_VERSION,
-        status: "failed",
-        exit_code: EXIT.internal,
-        error: { kind: "internal", message: String(err instanceof Error ? err.message : err) },
-      }, null, 2));
+      writeStdout(JSON.stringify(
+        {
+          version: JSON_VERSION,
+          status: "failed",
+          exit_code: EXIT.internal,
+          error: { kind: "internal", message: String(err instanceof Error ? err.message : err) },
+        },
+        null,
+        2,
+      ));
     }
     reporter.warn(`internal error (please report): ${message}`);
     return EXIT.internal;

@@ -32,7 +32,12 @@ Deno.test("an API error (subtype success, is_error true) is an error with the AP
   const o = classify({
     ...base,
     exitCode: 1,
-    result: result({ is_error: true, result: "API Error: 500 overloaded", api_error_status: 500, terminal_reason: "api_error" }),
+    result: result({
+      is_error: true,
+      result: "API Error: 500 overloaded",
+      api_error_status: 500,
+      terminal_reason: "api_error",
+    }),
   });
   assert.equal(o.status, "error");
   assert.equal(o.exit_code, 1);
@@ -44,19 +49,33 @@ Deno.test("permission denials with exit 0 and is_error false make the run blocke
   const o = classify({
     ...base,
     result: result({
-      permission_denials: [{ tool_name: "Write", tool_use_id: "t1", tool_input: { file_path: "/etc/x", content: "y" } }],
+      permission_denials: [{
+        tool_name: "Write",
+        tool_use_id: "t1",
+        tool_input: { file_path: "/etc/x", content: "y" },
+      }],
     }),
   });
   assert.equal(o.status, "blocked");
   assert.equal(o.exit_code, 4);
-  assert.deepEqual(o.permission_denials, [{ tool: "Write", input: { file_path: "/etc/x", content: "y" }, tool_use_id: "t1" }]);
+  assert.deepEqual(o.permission_denials, [{
+    tool: "Write",
+    input: { file_path: "/etc/x", content: "y" },
+    tool_use_id: "t1",
+  }]);
 });
 
 Deno.test("max turns and budget subtypes are limit outcomes (exit 6)", () => {
-  const t = classify({ ...base, result: result({ subtype: "error_max_turns", is_error: true, result: undefined }) });
+  const t = classify({
+    ...base,
+    result: result({ subtype: "error_max_turns", is_error: true, result: undefined }),
+  });
   assert.equal(t.status, "max_turns");
   assert.equal(t.exit_code, 6);
-  const b = classify({ ...base, result: result({ subtype: "error_max_budget_usd", is_error: true, total_cost_usd: 0.5 }) });
+  const b = classify({
+    ...base,
+    result: result({ subtype: "error_max_budget_usd", is_error: true, total_cost_usd: 0.5 }),
+  });
   assert.equal(b.status, "budget_exceeded");
   assert.equal(b.exit_code, 6);
 });
@@ -64,19 +83,34 @@ Deno.test("max turns and budget subtypes are limit outcomes (exit 6)", () => {
 Deno.test("error_during_execution without result text reports its errors", () => {
   const o = classify({
     ...base,
-    result: result({ subtype: "error_during_execution", is_error: true, result: undefined, errors: ["boom", "bang"] }),
+    result: result({
+      subtype: "error_during_execution",
+      is_error: true,
+      result: undefined,
+      errors: ["boom", "bang"],
+    }),
   });
   assert.equal(o.status, "error");
   assert.equal(o.error, "boom; bang");
 });
 
 Deno.test("structured output retries exhausted is an error", () => {
-  const o = classify({ ...base, result: result({ subtype: "error_max_structured_output_retries", is_error: true }) });
+  const o = classify({
+    ...base,
+    result: result({ subtype: "error_max_structured_output_retries", is_error: true }),
+  });
   assert.equal(o.status, "error");
 });
 
 Deno.test("a timeout without a result is timeout (124) and says the session can be resumed", () => {
-  const o = classify({ ...base, result: null, ended: "timeout", exitCode: null, signal: "SIGTERM", timeoutS: 5 });
+  const o = classify({
+    ...base,
+    result: null,
+    ended: "timeout",
+    exitCode: null,
+    signal: "SIGTERM",
+    timeoutS: 5,
+  });
   assert.equal(o.status, "timeout");
   assert.equal(o.exit_code, 124);
   assert.match(o.error!, /timed out after 5 s.*resumed/);
@@ -112,7 +146,12 @@ Deno.test("events without a final result are crashed (truncated), with the stder
 });
 
 Deno.test("nothing on stdout and a usage error on stderr is crashed with the message", () => {
-  const o = classify({ ...base, sawEvents: false, exitCode: 1, stderrTail: "error: unknown option '--bogus'\n" });
+  const o = classify({
+    ...base,
+    sawEvents: false,
+    exitCode: 1,
+    stderrTail: "error: unknown option '--bogus'\n",
+  });
   assert.equal(o.status, "crashed");
   assert.match(o.error!, /printed nothing on stdout: error: unknown option/);
 });

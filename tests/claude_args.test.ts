@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { buildClaudeArgs } from "../src/runner/claude_code.ts";
 
 Deno.test("a new session pre-assigns its id and streams JSON, with no prompt in argv", () => {
-  const args = buildClaudeArgs({ session: { mode: "new", id: "11111111-2222-3333-4444-555555555555" }, permission: "acceptEdits" });
+  const args = buildClaudeArgs({
+    session: { mode: "new", id: "11111111-2222-3333-4444-555555555555" },
+    permission: "acceptEdits",
+  });
   assert.deepEqual(args, [
     "-p",
     "--output-format",

@@ -18,7 +18,16 @@ Deno.test("run writes a file through a Write tool call and records everything", 
       { text: "Created hello.py." },
     ]);
     const r = await runCli(
-      ["run", "--slug", "hello", "--desc", "Hello script", "--prompt", "Write hello.py [[mock:write]]", "--json"],
+      [
+        "run",
+        "--slug",
+        "hello",
+        "--desc",
+        "Hello script",
+        "--prompt",
+        "Write hello.py [[mock:write]]",
+        "--json",
+      ],
       { env: e.env },
     );
     assert.equal(r.code, 0, r.stderr);
@@ -51,7 +60,9 @@ Deno.test("run writes a file through a Write tool call and records everything", 
     assert.equal(result.type, "result");
     assert.equal(result.session_id, doc.session_id);
     assert.match(doc.result_file, /\d{8}-\d{6}-\d+-result\.json$/);
-    const events = (await Deno.readTextFile(doc.transcript_file)).trim().split("\n").map((l) => JSON.parse(l));
+    const events = (await Deno.readTextFile(doc.transcript_file)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
     assert.equal(events[0].type, "system");
     assert.equal(events.at(-1).type, "result");
     assert.ok(await exists(doc.stderr_file));
@@ -69,11 +80,16 @@ Deno.test("resume continues the same session: the endpoint sees the earlier conv
   try {
     e.api.scenario("first", [{ text: "Remembered the number 4217." }]);
     e.api.scenario("second", [{ text: "The number was 4217." }]);
-    const a = await runCli(["run", "--slug", "mem", "--prompt", "Remember 4217 [[mock:first]]", "--json"], { env: e.env });
-    assert.equal(a.code, 0, a.stderr);
-    const b = await runCli(["resume", "--slug", "mem", "--prompt", "What was it? [[mock:second]]", "--json"], {
+    const a = await runCli(["run", "--slug", "mem", "--prompt", "Remember 4217 [[mock:first]]", "--json"], {
       env: e.env,
     });
+    assert.equal(a.code, 0, a.stderr);
+    const b = await runCli(
+      ["resume", "--slug", "mem", "--prompt", "What was it? [[mock:second]]", "--json"],
+      {
+        env: e.env,
+      },
+    );
     assert.equal(b.code, 0, b.stderr);
     assert.equal(b.json.session_id, a.json.session_id);
     assert.equal(b.json.session_mode, "resume");
@@ -96,9 +112,13 @@ Deno.test("review runs a new read-only session: its Write is denied and reported
       { text: "Review: fine." },
     ]);
     e.api.scenario("more", [{ text: "More work." }]);
-    const work = await runCli(["run", "--slug", "rv", "--prompt", "Do it [[mock:work]]", "--json"], { env: e.env });
+    const work = await runCli(["run", "--slug", "rv", "--prompt", "Do it [[mock:work]]", "--json"], {
+      env: e.env,
+    });
     assert.equal(work.code, 0, work.stderr);
-    const rev = await runCli(["review", "--slug", "rv", "--prompt", "Review [[mock:rev]]", "--json"], { env: e.env });
+    const rev = await runCli(["review", "--slug", "rv", "--prompt", "Review [[mock:rev]]", "--json"], {
+      env: e.env,
+    });
     assert.equal(rev.code, 4, rev.stderr);
     assert.equal(rev.json.status, "blocked");
     assert.equal(rev.json.permission, "plan");
@@ -111,8 +131,14 @@ Deno.test("review runs a new read-only session: its Write is denied and reported
     assert.equal((await Deno.readTextFile(join(logs, "last-review-session-id"))).trim(), rev.json.session_id);
     const status = await runCli(["status", "--slug", "rv"], { env: e.env });
     assert.match(status.stdout, /BLOCKED \(1 denied\)/);
-    const more = await runCli(["resume", "--slug", "rv", "--prompt", "Go on [[mock:more]]", "--json"], { env: e.env });
-    assert.equal(more.json.session_id, work.json.session_id, "resume continues the work session, not the review");
+    const more = await runCli(["resume", "--slug", "rv", "--prompt", "Go on [[mock:more]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(
+      more.json.session_id,
+      work.json.session_id,
+      "resume continues the work session, not the review",
+    );
   } finally {
     await e.cleanup();
   }
@@ -123,13 +149,32 @@ Deno.test("a timeout during a Bash call that detached a grandchild leaves no pro
   try {
     const tag = `sleep ${7000 + Math.floor(Math.random() * 900)}`;
     e.api.scenario("slow", [
-      { toolUse: { name: "Bash", input: { command: `(setsid ${tag} > /dev/null 2>&1 &) ; nohup ${tag}1 >/dev/null 2>&1 & sleep 60`, description: "work" } } },
+      {
+        toolUse: {
+          name: "Bash",
+          input: {
+            command: `(setsid ${tag} > /dev/null 2>&1 &) ; nohup ${tag}1 >/dev/null 2>&1 & sleep 60`,
+            description: "work",
+          },
+        },
+      },
       { text: "never reached" },
     ]);
     e.api.scenario("after", [{ text: "Resumed fine." }]);
     const t0 = Date.now();
     const r = await runCli(
-      ["run", "--slug", "slow", "--prompt", "Run it [[mock:slow]]", "--timeout", "4", "--allowed-tools", "Bash", "--json"],
+      [
+        "run",
+        "--slug",
+        "slow",
+        "--prompt",
+        "Run it [[mock:slow]]",
+        "--timeout",
+        "4",
+        "--allowed-tools",
+        "Bash",
+        "--json",
+      ],
       { env: e.env },
     );
     const took = Date.now() - t0;
@@ -139,9 +184,12 @@ Deno.test("a timeout during a Bash call that detached a grandchild leaves no pro
     assert.deepEqual(await processesMatching(tag), [], "no process of the run is left");
     assert.ok(r.json.ended_processes.length >= 1, "the record names what was ended");
     assert.equal(await exists(join(e.projects, "slow", ".dispatch-logs", "lock")), false);
-    const again = await runCli(["resume", "--slug", "slow", "--prompt", "Continue [[mock:after]]", "--json"], {
-      env: e.env,
-    });
+    const again = await runCli(
+      ["resume", "--slug", "slow", "--prompt", "Continue [[mock:after]]", "--json"],
+      {
+        env: e.env,
+      },
+    );
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.json.session_id, r.json.session_id);
     assert.equal(again.json.session_mode, "resume");
@@ -156,7 +204,12 @@ Deno.test("a process detached by a successful run is ended too", async () => {
   try {
     const tag = `sleep ${8000 + Math.floor(Math.random() * 900)}`;
     e.api.scenario("leave", [
-      { toolUse: { name: "Bash", input: { command: `(setsid ${tag} > /dev/null 2>&1 &)`, description: "bg" } } },
+      {
+        toolUse: {
+          name: "Bash",
+          input: { command: `(setsid ${tag} > /dev/null 2>&1 &)`, description: "bg" },
+        },
+      },
       { text: "Started a background job." },
     ]);
     const r = await runCli(
@@ -175,9 +228,14 @@ Deno.test("SIGINT to dispatch-cc mid-run ends the run as interrupted (130) and r
   const e = await startE2E();
   try {
     e.api.scenario("long", [{ text: "late", delayMs: 30_000 }]);
-    const child = spawnCli(["run", "--slug", "intr", "--prompt", "Wait [[mock:long]]", "--json"], { env: e.env });
+    const child = spawnCli(["run", "--slug", "intr", "--prompt", "Wait [[mock:long]]", "--json"], {
+      env: e.env,
+    });
     const lock = join(e.projects, "intr", ".dispatch-logs", "lock");
-    assert.ok(await until(async () => e.api.mainRequests("long").length > 0, 15_000), "the request reached the API");
+    assert.ok(
+      await until(async () => e.api.mainRequests("long").length > 0, 15_000),
+      "the request reached the API",
+    );
     assert.ok(await exists(lock));
     child.kill("SIGINT");
     const r = await collect(child);
@@ -213,14 +271,32 @@ Deno.test("two concurrent runs on one slug: exactly one runs, the other is refus
   const e = await startE2E();
   try {
     e.api.scenario("hold", [{ text: "held", delayMs: 3000 }]);
-    const first = spawnCli(["run", "--slug", "one", "--desc", "first", "--prompt", "A [[mock:hold]]", "--json"], {
+    const first = spawnCli([
+      "run",
+      "--slug",
+      "one",
+      "--desc",
+      "first",
+      "--prompt",
+      "A [[mock:hold]]",
+      "--json",
+    ], {
       env: e.env,
     });
     const pj = join(e.projects, "one", ".dispatch-logs", "project.json");
     assert.ok(await until(() => e.api.mainRequests("hold").length > 0, 15_000));
     const before = await Deno.readTextFile(pj);
     const t0 = Date.now();
-    const second = await runCli(["run", "--slug", "one", "--desc", "second", "--prompt", "B [[mock:hold]]", "--json"], {
+    const second = await runCli([
+      "run",
+      "--slug",
+      "one",
+      "--desc",
+      "second",
+      "--prompt",
+      "B [[mock:hold]]",
+      "--json",
+    ], {
       env: e.env,
     });
     assert.equal(second.code, 5, second.stderr);
@@ -234,7 +310,9 @@ Deno.test("two concurrent runs on one slug: exactly one runs, the other is refus
     e.api.scenario("q", [{ text: "queued", delayMs: 1500 }]);
     const c1 = spawnCli(["run", "--slug", "one", "--prompt", "C [[mock:q]]", "--json"], { env: e.env });
     assert.ok(await until(() => e.api.mainRequests("q").length > 0, 15_000));
-    const c2 = await runCli(["run", "--slug", "one", "--prompt", "D [[mock:q]]", "--wait", "--json"], { env: e.env });
+    const c2 = await runCli(["run", "--slug", "one", "--prompt", "D [[mock:q]]", "--wait", "--json"], {
+      env: e.env,
+    });
     assert.equal(c2.code, 0, c2.stderr);
     assert.equal((await collect(c1)).code, 0);
     assert.equal(e.api.mainRequests("q").length, 2);

@@ -6,9 +6,9 @@ import {
   claudeGlobalConfigPath,
   findBwrap,
   prepareSandbox,
-  type SandboxPlan,
   sandboxDirsToCreate,
   sandboxFilesToCreate,
+  type SandboxPlan,
 } from "../src/sandbox/bwrap.ts";
 
 /** A plan whose folders live in `root` (which need not exist: realpath falls back per component). */
@@ -33,7 +33,17 @@ function indexOf(args: string[], flag: string, ...values: string[]): number {
 Deno.test("bwrapArgs: read-only root, private /dev, /proc and /tmp first; chdir and -- last", () => {
   const plan = planIn("/srv/sbx");
   const args = bwrapArgs(plan);
-  assert.deepEqual(args.slice(0, 9), ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]);
+  assert.deepEqual(args.slice(0, 9), [
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--tmpfs",
+    "/tmp",
+  ]);
   assert.deepEqual(args.slice(-3), ["--chdir", "/srv/sbx/projects/p", "--"]);
   assert.ok(indexOf(args, "--setenv", "IS_SANDBOX", "1") >= 0);
   for (const flag of ["--unshare-pid", "--die-with-parent"]) assert.ok(args.includes(flag), flag);
@@ -44,10 +54,18 @@ Deno.test("bwrapArgs: read-only root, private /dev, /proc and /tmp first; chdir 
 Deno.test("bwrapArgs: the project is writable, its .dispatch-logs read-only and bound after it", () => {
   const args = bwrapArgs(planIn("/srv/sbx"));
   const project = indexOf(args, "--bind", "/srv/sbx/projects/p", "/srv/sbx/projects/p");
-  const logs = indexOf(args, "--ro-bind", "/srv/sbx/projects/p/.dispatch-logs", "/srv/sbx/projects/p/.dispatch-logs");
+  const logs = indexOf(
+    args,
+    "--ro-bind",
+    "/srv/sbx/projects/p/.dispatch-logs",
+    "/srv/sbx/projects/p/.dispatch-logs",
+  );
   assert.ok(project > 0);
   assert.ok(logs > project);
-  assert.equal(indexOf(args, "--bind", "/srv/sbx/projects/p/.dispatch-logs", "/srv/sbx/projects/p/.dispatch-logs"), -1);
+  assert.equal(
+    indexOf(args, "--bind", "/srv/sbx/projects/p/.dispatch-logs", "/srv/sbx/projects/p/.dispatch-logs"),
+    -1,
+  );
 });
 
 Deno.test("bwrapArgs: network stays unless network is false", () => {
@@ -65,26 +83,31 @@ Deno.test("bwrapArgs: only Claude Code's state subfolders are writable, never ~/
   for (const sub of ["projects", "sessions", "todos", "backups", "plugins/store"]) {
     assert.ok(writable.includes(join(state, sub)), sub);
   }
-  assert.ok(writable.includes("/srv/sbx/home/.claude.json"));
+  // Writable, .claude.json could carry `mcpServers` commands into later unsandboxed runs.
+  assert.equal(writable.some((w) => w.endsWith(".claude.json") || w.endsWith(".credentials.json")), false);
   // Scripts its Bash tool sources live on a private tmpfs, not in the real folder.
   assert.ok(indexOf(args, "--tmpfs", join(state, "shell-snapshots")) > 0);
   assert.ok(indexOf(args, "--tmpfs", join(state, "session-env")) > 0);
   assert.equal(args.some((a, i) => a === "--ro-bind-try" && args[i + 1] === state), false);
 });
 
-Deno.test("bwrapArgs: with CLAUDE_CONFIG_DIR, .claude.json is inside it", () => {
+Deno.test("with CLAUDE_CONFIG_DIR, .claude.json and the state subfolders are inside it", () => {
   const plan = planIn("/srv/sbx", { claudeStateDir: "/srv/cfg" });
   assert.equal(claudeGlobalConfigPath(plan), "/srv/cfg/.claude.json");
   assert.equal(claudeGlobalConfigPath(planIn("/srv/sbx")), "/srv/sbx/home/.claude.json");
-  const args = bwrapArgs(plan);
-  assert.ok(indexOf(args, "--bind", "/srv/cfg/.claude.json", "/srv/cfg/.claude.json") > 0);
-  assert.ok(indexOf(args, "--bind", "/srv/cfg/projects", "/srv/cfg/projects") > 0);
+  assert.deepEqual(sandboxFilesToCreate(plan), [{ path: "/srv/cfg/.claude.json", content: "{}\n" }]);
+  assert.ok(indexOf(bwrapArgs(plan), "--bind", "/srv/cfg/projects", "/srv/cfg/projects") > 0);
 });
 
 Deno.test("bwrapArgs: a project and HOME under /tmp are mounted after the private /tmp", () => {
   const args = bwrapArgs(planIn("/tmp/nonexistent-sbx"));
   const tmpfs = indexOf(args, "--tmpfs", "/tmp");
-  const project = indexOf(args, "--bind", "/tmp/nonexistent-sbx/projects/p", "/tmp/nonexistent-sbx/projects/p");
+  const project = indexOf(
+    args,
+    "--bind",
+    "/tmp/nonexistent-sbx/projects/p",
+    "/tmp/nonexistent-sbx/projects/p",
+  );
   const home = indexOf(args, "--ro-bind-try", "/tmp/nonexistent-sbx/home", "/tmp/nonexistent-sbx/home");
   const projects = indexOf(args, "--bind", ...Array(2).fill("/tmp/nonexistent-sbx/home/.claude/projects"));
   assert.ok(tmpfs >= 0 && project > tmpfs && home > tmpfs && projects > home, args.join(" "));
@@ -104,7 +127,10 @@ Deno.test("bwrapArgs: a CLI under /tmp is bound back read-only, at its real path
     assert.ok(indexOf(args, "--ro-bind", realPath, realPath) > tmpfs);
     assert.ok(indexOf(args, "--ro-bind", realPath, join(dir, ".bin", "claude")) > tmpfs);
     // A CLI outside every private or writable mount needs nothing.
-    assert.equal(bwrapArgs(planIn("/srv/sbx")).some((a) => a.includes("claude") && !a.includes(".claude")), false);
+    assert.equal(
+      bwrapArgs(planIn("/srv/sbx")).some((a) => a.includes("claude") && !a.includes(".claude")),
+      false,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

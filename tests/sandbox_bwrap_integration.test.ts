@@ -82,9 +82,16 @@ Deno.test({
     const state = plan.claudeStateDir;
     assert.equal(await sh(plan, WRITE, join(plan.projectDir, "made-inside.txt")), 0);
     assert.equal(await Deno.readTextFile(join(plan.projectDir, "made-inside.txt")), "planted\n");
-    assert.equal(await sh(plan, 'mkdir -p "$(dirname "$1")" && echo {} > "$1"', join(state, "projects", "x", "s.jsonl")), 0);
+    assert.equal(
+      await sh(plan, 'mkdir -p "$(dirname "$1")" && echo {} > "$1"', join(state, "projects", "x", "s.jsonl")),
+      0,
+    );
     assert.ok(await exists(join(state, "projects", "x", "s.jsonl")));
-    assert.equal(await sh(plan, ': >> "$1"', join(plan.home, ".claude.json")), 0, ".claude.json is writable");
+    assert.equal(
+      await sh(plan, 'test -s "$1"', join(plan.home, ".claude.json")),
+      0,
+      ".claude.json is readable",
+    );
     assert.equal(await sh(plan, "pwd"), 0);
     assert.equal((await sandboxed(plan, ["/bin/pwd"])).out.trim(), plan.projectDir);
 
@@ -97,6 +104,7 @@ Deno.test({
       join(state, "settings.local.json"),
       join(state, "planted-at-top"),
       join(state, "plugins", "planted"),
+      join(plan.home, ".claude.json"),
     ];
     for (const path of refused) {
       assert.notEqual(await sh(plan, WRITE, path), 0, path);
@@ -105,6 +113,19 @@ Deno.test({
     assert.notEqual(await sh(plan, 'mkdir -p "$1/hooks" && echo x > "$1/hooks/h.sh"', state), 0);
     assert.equal(await exists(join(state, "hooks")), false);
     assert.equal(await Deno.readTextFile(join(state, "settings.json")), "{}\n");
+  },
+});
+
+Deno.test({
+  name: "sandbox: root inside cannot remount the read-only root writable",
+  ignore,
+  async fn() {
+    await using f = await fixture(OUTSIDE_TMP_BASE);
+    const target = join(f.outside, "planted");
+    const script =
+      `mount -o remount,bind,rw / 2>/dev/null; mount -o remount,bind,rw "$(dirname "$1")" 2>/dev/null; ${WRITE}`;
+    assert.notEqual(await sh(f.plan, script, target), 0);
+    assert.equal(await exists(target), false);
   },
 });
 
@@ -132,9 +153,14 @@ Deno.test({
     await using f = await fixture(OUTSIDE_TMP_BASE);
     const marker = `dispatch-sbx-daemon-${crypto.randomUUID()}`;
     // The script sits in a file so that only the daemon's own command line carries the marker.
-    await Deno.writeTextFile(join(f.plan.projectDir, "daemon.sh"), `setsid sh -c 'sleep 300; : ${marker}' &\nsleep 1\n`);
+    await Deno.writeTextFile(
+      join(f.plan.projectDir, "daemon.sh"),
+      `setsid sh -c 'sleep 300; : ${marker}' &\nsleep 1\n`,
+    );
     const pgrep = async () =>
-      decoder.decode((await new Deno.Command("pgrep", { args: ["-f", marker], stdout: "piped" }).output()).stdout)
+      decoder.decode(
+        (await new Deno.Command("pgrep", { args: ["-f", marker], stdout: "piped" }).output()).stdout,
+      )
         .trim();
     const child = new Deno.Command(BWRAP!, {
       args: [...bwrapArgs(f.plan), "/bin/sh", "daemon.sh"],
@@ -153,6 +179,8 @@ Deno.test({
       await new Promise((r) => setTimeout(r, 20));
       left = await pgrep();
     }
+    // Never leave a sleeper behind, even when the assertion fails.
+    for (const pid of left.split("\n").filter((p) => p !== "")) Deno.kill(Number(pid), "SIGKILL");
     assert.equal(left, "", `daemon survived the sandbox: pids ${left}`);
   },
 });
@@ -208,9 +236,24 @@ Deno.test({
       const run = await sandboxed(f.plan, [f.plan.claudeBin, "--version"]);
       assert.equal(run.code, 0, run.out);
       assert.match(run.out, /\(Claude Code\)/);
+      const byRealPath = await sandboxed(f.plan, [real, "--version"]);
+      assert.equal(byRealPath.code, 0, byRealPath.out);
       // Without the bind-back the private /tmp hides it.
       const bare = await new Deno.Command(BWRAP!, {
-        args: ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", real, "--version"],
+        args: [
+          "--ro-bind",
+          "/",
+          "/",
+          "--dev",
+          "/dev",
+          "--proc",
+          "/proc",
+          "--tmpfs",
+          "/tmp",
+          "--",
+          real,
+          "--version",
+        ],
         stdout: "null",
         stderr: "null",
       }).output();

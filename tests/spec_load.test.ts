@@ -238,7 +238,7 @@ Deno.test("an empty prompt is refused at its key; an empty value too", async () 
 });
 
 Deno.test("prompt and prompt_file together, or neither, are refused", async () => {
-  assert.deepEqual(await problemsOf("slug: a\nprompt: x\nprompt_file: p.md\n"), [
+  assert.deepEqual(await problemsOf("slug: a\nprompt: x\nprompt_file: p.md\n", { "/tasks/p.md": "P" }), [
     "3:14: prompt_file: give exactly one of prompt or prompt_file, not both",
   ]);
   assert.deepEqual(await problemsOf("# c\nslug: a\n"), ["2:1: needs exactly one of prompt or prompt_file"]);
@@ -260,6 +260,17 @@ Deno.test("a missing prompt_file is reported at its value, relative to the task 
     '2:14: prompt_file: cannot read "nope.md" (/tasks/nope.md): not found',
     '4:18: follow_ups[0].prompt_file: cannot read "sub/more.md" (/tasks/sub/more.md): not found',
   ]);
+});
+
+Deno.test("a missing prompt_file is reported together with the document's other problems", async () => {
+  assert.deepEqual(
+    await problemsOf("slug: a\nprompt_file: nope.md\ntimeout: -1\nfollow_ups: [{prompt_file: gone.md}]\n"),
+    [
+      '2:14: prompt_file: cannot read "nope.md" (/tasks/nope.md): not found',
+      "3:10: timeout: must be a positive number of seconds",
+      '4:28: follow_ups[0].prompt_file: cannot read "gone.md" (/tasks/gone.md): not found',
+    ],
+  );
 });
 
 Deno.test("an empty prompt_file is refused", async () => {

@@ -13,7 +13,7 @@ import {
 } from "../src/spec/schema.ts";
 import { taskJsonSchema, taskJsonSchemaText } from "../src/spec/json_schema.ts";
 import { schemaText } from "../src/spec/commands.ts";
-import { closestMatch, editDistance } from "../src/spec/suggest.ts";
+import { closestMatch, editDistance } from "../src/suggest.ts";
 import { parsePermission, PERMISSION_MODES } from "../src/sandbox/permission.ts";
 import { slugProblem } from "../src/store/slug.ts";
 

@@ -18,11 +18,25 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   slug: { type: "string", arg: "SLUG", help: "project name: letters, digits, '.', '_', '-' (required)" },
   prompt: { type: "string", arg: "TEXT", help: "the task for Claude Code" },
   "prompt-file": { type: "string", arg: "FILE", help: "read the prompt from FILE ('-' for standard input)" },
-  timeout: { type: "string", arg: "SECONDS", help: "end the run after SECONDS (default $DISPATCH_TIMEOUT or 600)" },
+  timeout: {
+    type: "string",
+    arg: "SECONDS",
+    help: "end the run after SECONDS (default $DISPATCH_TIMEOUT or 600)",
+  },
   "max-turns": { type: "string", arg: "N", help: "stop after N model turns" },
   model: { type: "string", arg: "MODEL", help: "Claude model (alias or full name)" },
-  "allowed-tools": { type: "string", multiple: true, arg: "TOOLS", help: 'tools allowed without asking, e.g. "Read,Bash(npm test:*)"' },
-  "disallowed-tools": { type: "string", multiple: true, arg: "TOOLS", help: "tools removed from the model's reach" },
+  "allowed-tools": {
+    type: "string",
+    multiple: true,
+    arg: "TOOLS",
+    help: 'tools allowed without asking, e.g. "Read,Bash(npm test:*)"',
+  },
+  "disallowed-tools": {
+    type: "string",
+    multiple: true,
+    arg: "TOOLS",
+    help: "tools removed from the model's reach",
+  },
   "system-prompt": { type: "string", arg: "TEXT", help: "text appended to Claude Code's system prompt" },
   permission: {
     type: "string",
@@ -30,7 +44,12 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
     help: "acceptEdits (default), plan, default, dontAsk, auto, bypassPermissions",
   },
   "max-budget-usd": { type: "string", arg: "USD", help: "stop when the run has cost this much" },
-  env: { type: "string", multiple: true, arg: "NAME", help: "also pass environment variable NAME to Claude Code" },
+  env: {
+    type: "string",
+    multiple: true,
+    arg: "NAME",
+    help: "also pass environment variable NAME to Claude Code",
+  },
   wait: { type: "boolean", help: "wait for the project's lock instead of failing at once" },
   verbose: { type: "boolean", help: "show each tool call and event on stderr" },
   progress: { type: "boolean", help: "show progress on stderr even when it is not a terminal" },
@@ -39,10 +58,16 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
 };
 
 /** Reads the prompt from --prompt or --prompt-file (relative to the user's folder; '-' is stdin). */
-export async function readPrompt(p: Parsed, ctx: CommandContext, required: boolean): Promise<string | undefined> {
+export async function readPrompt(
+  p: Parsed,
+  ctx: CommandContext,
+  required: boolean,
+): Promise<string | undefined> {
   const text = str(p, "prompt");
   const file = str(p, "prompt-file");
-  if (text !== undefined && file !== undefined) throw new UsageError("give either --prompt or --prompt-file, not both");
+  if (text !== undefined && file !== undefined) {
+    throw new UsageError("give either --prompt or --prompt-file, not both");
+  }
   let prompt = text;
   if (file !== undefined) {
     if (file === "-") prompt = await ctx.readStdin();
@@ -51,7 +76,11 @@ export async function readPrompt(p: Parsed, ctx: CommandContext, required: boole
       try {
         prompt = await Deno.readTextFile(path);
       } catch (err) {
-        const why = err instanceof Deno.errors.NotFound ? "no such file" : err instanceof Error ? err.message : String(err);
+        const why = err instanceof Deno.errors.NotFound
+          ? "no such file"
+          : err instanceof Error
+          ? err.message
+          : String(err);
         throw new UsageError(`cannot read --prompt-file ${file}: ${why}`);
       }
     }
@@ -59,7 +88,9 @@ export async function readPrompt(p: Parsed, ctx: CommandContext, required: boole
   if (prompt !== undefined && prompt.trim() === "") {
     throw new UsageError(file !== undefined ? `--prompt-file ${file} is empty` : "--prompt is empty");
   }
-  if (prompt === undefined && required) throw new UsageError("missing prompt: give --prompt TEXT or --prompt-file FILE");
+  if (prompt === undefined && required) {
+    throw new UsageError("missing prompt: give --prompt TEXT or --prompt-file FILE");
+  }
   return prompt;
 }
 

@@ -9,6 +9,11 @@ import type { CommandContext, CommandResult } from "./context.ts";
 
 export async function runDispatch(req: DispatchRequest, ctx: CommandContext): Promise<CommandResult> {
   const claudeBin = await findClaude(ctx.config);
-  const record = await dispatch(req, { config: ctx.config, claudeBin, reporter: ctx.reporter, signal: ctx.signal });
+  const record = await dispatch(req, {
+    config: ctx.config,
+    claudeBin,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+  });
   return { exitCode: record.exit_code, json: record, text: renderRun(record) };
 }

@@ -14,7 +14,9 @@ export const listCommand: Command = {
     parseOptions("list", argv, COMMON_OPTIONS);
     const dir = ctx.config.projectsDir;
     const slugs = await listProjectSlugs(dir);
-    const views = await Promise.all(slugs.map((s) => inspectProject(projectPaths(dir, s), { withResult: false })));
+    const views = await Promise.all(
+      slugs.map((s) => inspectProject(projectPaths(dir, s), { withResult: false })),
+    );
     return {
       exitCode: 0,
       json: { version: JSON_VERSION, projects_dir: dir, projects: views },

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
-import { closest } from "./suggest.ts";
+import { closestMatch } from "../suggest.ts";
 
 export type OptionSpec = {
   type: "string" | "boolean";
@@ -21,8 +21,38 @@ export interface Parsed {
   positionals: string[];
 }
 
+/**
+ * Joins each string option with the argument after it (`--prompt "- fix it"` becomes `--prompt=- fix it`),
+ * as getopt does: parseArgs otherwise refuses a value that starts with "-" (a prompt, a negative number
+ * that deserves its own clear error, a slug to be rejected by name).
+ */
+function joinValues(argv: string[], specs: OptionSpecs): string[] {
+  const shorts = new Map(
+    Object.entries(specs).filter(([, s]) => s.short).map(([k, s]) => [`-${s.short}`, k]),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const name = a.startsWith("--") ? a.slice(2) : shorts.get(a);
+    if (name !== undefined && !name.includes("=") && specs[name]?.type === "string" && i + 1 < argv.length) {
+      out.push(`--${name}=${argv[++i]}`);
+    } else out.push(a);
+  }
+  return out;
+}
+
 /** Parses argv for one command; unknown options and missing values are UsageErrors with a hint. */
-export function parseOptions(command: string, argv: string[], specs: OptionSpecs, positionals = false): Parsed {
+export function parseOptions(
+  command: string,
+  argv: string[],
+  specs: OptionSpecs,
+  positionals = false,
+): Parsed {
+  argv = joinValues(argv, specs);
   const options = Object.fromEntries(
     Object.entries(specs).map(([k, s]) => [k, {
       type: s.type,
@@ -44,16 +74,22 @@ export function parseOptions(command: string, argv: string[], specs: OptionSpecs
     const unknown = msg.match(/Unknown option '([^']+)'/);
     if (unknown) {
       const names = Object.keys(specs).map((k) => `--${k}`);
-      const hint = closest(unknown[1].split("=")[0], names);
+      const hint = closestMatch(unknown[1].split("=")[0], names);
       throw new UsageError(
-        `${command}: unknown option ${unknown[1]}${hint ? ` (did you mean ${hint}?)` : ""}; see dispatch-cc ${command} --help`,
+        `${command}: unknown option ${unknown[1]}${
+          hint ? ` (did you mean ${hint}?)` : ""
+        }; see dispatch-cc ${command} --help`,
       );
     }
     const missing = msg.match(/Option '([^']+)' argument missing/);
     if (missing) throw new UsageError(`${command}: option ${missing[1]} needs a value`);
     const positional = msg.match(/Unexpected argument '([^']+)'/);
     if (positional) {
-      throw new UsageError(`${command}: unexpected argument "${positional[1]}" (options start with --; quote values with spaces)`);
+      throw new UsageError(
+        `${command}: unexpected argument "${
+          positional[1]
+        }" (options start with --; quote values with spaces)`,
+      );
     }
     throw new UsageError(`${command}: ${msg.split("\n")[0]}`);
   }
@@ -74,7 +110,9 @@ export function positiveNumber(p: Parsed, name: string, integer = false): number
   if (raw === undefined) return undefined;
   const n = Number(raw.trim());
   if (raw.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${name} must be a positive ${integer ? "whole number" : "number"}, got ${JSON.stringify(raw)}`);
+    throw new UsageError(
+      `--${name} must be a positive ${integer ? "whole number" : "number"}, got ${JSON.stringify(raw)}`,
+    );
   }
   return n;
 }
@@ -106,7 +144,9 @@ export function toolList(p: Parsed, name: string): string[] | undefined {
 /** Renders the options table of a command's --help. */
 export function optionsHelp(specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([k, s]) => {
-    const left = `${s.short ? `-${s.short}, ` : "    "}--${k}${s.type === "string" ? ` ${s.arg ?? "VALUE"}` : ""}`;
+    const left = `${s.short ? `-${s.short}, ` : "    "}--${k}${
+      s.type === "string" ? ` ${s.arg ?? "VALUE"}` : ""
+    }`;
     return [left, s.help] as const;
   });
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;

@@ -8,7 +8,8 @@ export const resumeCommand: Command = {
   summary: "continue the project's work session with a new prompt",
   usage: "dispatch-cc resume --slug SLUG (--prompt TEXT | --prompt-file FILE) [options]",
   options: DISPATCH_OPTIONS,
-  details: "Continues the session in .dispatch-logs/last-session-id. When there is none, or Claude Code no longer\n" +
+  details:
+    "Continues the session in .dispatch-logs/last-session-id. When there is none, or Claude Code no longer\n" +
     "knows it, a new session starts and a warning says so. Reviews never replace the work session.",
   async run(argv, ctx) {
     const p = parseOptions("resume", argv, DISPATCH_OPTIONS);

@@ -3,7 +3,8 @@ import { DISPATCH_OPTIONS, readPrompt, requestFromFlags, requireSlug } from "./d
 import { runDispatch } from "./dispatching.ts";
 import { parseOptions } from "./options.ts";
 
-export const DEFAULT_REVIEW_PROMPT = `Review the work in this project independently, as a senior engineer who did not write it.
+export const DEFAULT_REVIEW_PROMPT =
+  `Review the work in this project independently, as a senior engineer who did not write it.
 Read the code and documents, run nothing that changes files. Report:
 1. Whether it does what CLAUDE.md and the code say it should; bugs and wrong behaviour, with file:line.
 2. Security and robustness problems.
@@ -15,7 +16,8 @@ export const reviewCommand: Command = {
   summary: "independent review of a project in a new, read-only session",
   usage: "dispatch-cc review --slug SLUG [--prompt TEXT | --prompt-file FILE] [options]",
   options: DISPATCH_OPTIONS,
-  details: "Runs in a new session with permission plan (read-only) unless --permission says otherwise. The review's\n" +
+  details:
+    "Runs in a new session with permission plan (read-only) unless --permission says otherwise. The review's\n" +
     "session is kept in .dispatch-logs/last-review-session-id; `resume` goes on with the work session.",
   async run(argv, ctx) {
     const p = parseOptions("review", argv, DISPATCH_OPTIONS);

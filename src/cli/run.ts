@@ -5,7 +5,11 @@ import { parseOptions } from "./options.ts";
 
 const options = {
   ...DISPATCH_OPTIONS,
-  desc: { type: "string" as const, arg: "TEXT", help: "project description (default: the prompt's first 100 characters)" },
+  desc: {
+    type: "string" as const,
+    arg: "TEXT",
+    help: "project description (default: the prompt's first 100 characters)",
+  },
 };
 
 export const runCommand: Command = {

@@ -35,7 +35,9 @@ async function searchProject(
   const paths = projectPaths(dir, slug);
   const matches: SearchMatch[] = [];
   const problems: string[] = [];
-  if (slug.toLowerCase().includes(needle)) matches.push({ slug, field: "slug", source: null, line_number: null, line: slug });
+  if (slug.toLowerCase().includes(needle)) {
+    matches.push({ slug, field: "slug", source: null, line_number: null, line: slug });
+  }
   const meta = await readProjectMeta(paths);
   if (meta.problem) problems.push(meta.problem);
   for (const m of matchingLines(meta.meta?.description ?? "", needle)) {
@@ -80,7 +82,10 @@ export const searchCommand: Command = {
     const needle = query.toLowerCase();
     const dir = ctx.config.projectsDir;
     const results = await Promise.all(
-      (await listProjectSlugs(dir)).map(async (slug) => ({ slug, ...(await searchProject(dir, slug, needle)) })),
+      (await listProjectSlugs(dir)).map(async (slug) => ({
+        slug,
+        ...(await searchProject(dir, slug, needle)),
+      })),
     );
     const matches = results.flatMap((r) => r.matches);
     const problems = results.flatMap((r) => r.problems.map((problem) => ({ slug: r.slug, problem })));

@@ -6,7 +6,10 @@ import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, requireSlug } from "./dispatch_options.ts";
 import { parseOptions } from "./options.ts";
 
-const options = { slug: { type: "string" as const, arg: "SLUG", help: "the project (required)" }, ...COMMON_OPTIONS };
+const options = {
+  slug: { type: "string" as const, arg: "SLUG", help: "the project (required)" },
+  ...COMMON_OPTIONS,
+};
 
 export const statusCommand: Command = {
   name: "status",

@@ -10,8 +10,12 @@ export function renderStatus(v: ProjectView): string {
   if (v.lock?.held) out.push(`Running: ${v.lock.reason}`);
   const r = v.last_run;
   if (r) {
-    out.push(`Last run: ${r.run_id}${r.command ? ` (${r.command})` : ""}  [${v.runs} run${v.runs === 1 ? "" : "s"}]`);
-    out.push(`  Status: ${r.status === "blocked" ? `BLOCKED (${r.permission_denials.length} denied)` : r.status}`);
+    out.push(
+      `Last run: ${r.run_id}${r.command ? ` (${r.command})` : ""}  [${v.runs} run${v.runs === 1 ? "" : "s"}]`,
+    );
+    out.push(
+      `  Status: ${r.status === "blocked" ? `BLOCKED (${r.permission_denials.length} denied)` : r.status}`,
+    );
     out.push(`  Duration: ${seconds(r.duration_ms)}`);
     out.push(`  Turns: ${r.num_turns ?? "-"}`);
     out.push(`  Cost: ${dollars(r.cost_usd)}`);
@@ -31,7 +35,8 @@ export function renderList(views: ProjectView[], projectsDir: string): string {
     v.slug,
     v.updated ?? "-",
     v.lock?.held ? "running" : v.last_run?.status ?? "-",
-    (v.description ?? "").replace(/\s+/g, " ").slice(0, 60) + (v.problems.length ? `  [${v.problems.join("; ")}]` : ""),
+    (v.description ?? "").replace(/\s+/g, " ").slice(0, 60) +
+    (v.problems.length ? `  [${v.problems.join("; ")}]` : ""),
   ]);
   const header = ["SLUG", "LAST ACTIVITY", "STATUS", "DESCRIPTION"];
   const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));

@@ -25,7 +25,9 @@ export function renderRun(r: RunRecord): string {
     for (const d of r.permission_denials) out.push(`  ${d.tool}: ${inputSummary(d.input)}`);
   }
   if (r.ended_processes.length) {
-    out.push(`Ended leftover processes: ${r.ended_processes.map((p) => `${p.pid} (${p.ended_by})`).join(", ")}`);
+    out.push(
+      `Ended leftover processes: ${r.ended_processes.map((p) => `${p.pid} (${p.ended_by})`).join(", ")}`,
+    );
   }
   out.push(`Record: ${r.record_file}`);
   if (r.result) {

@@ -62,7 +62,12 @@ const lastLine = (text: string) => text.trim().split("\n").filter((l) => l.trim(
 export function classify(o: Observed): Outcome {
   const result = o.result;
   const denials = result ? denialsFromResult(result) : [];
-  const out = (status: Outcome["status"], exit_code: ExitCode, error: string | null, api: number | null = null) => ({
+  const out = (
+    status: Outcome["status"],
+    exit_code: ExitCode,
+    error: string | null,
+    api: number | null = null,
+  ) => ({
     status,
     exit_code,
     error,
@@ -70,14 +75,24 @@ export function classify(o: Observed): Outcome {
     permission_denials: denials,
   });
 
-  if (o.ended === "spawn_failed") return out("not_installed", EXIT.notInstalled, o.spawnError ?? "could not start");
+  if (o.ended === "spawn_failed") {
+    return out("not_installed", EXIT.notInstalled, o.spawnError ?? "could not start");
+  }
   // A result that arrived before we ended the process still says how the work went.
   if (!result) {
     if (o.ended === "timeout") {
-      return out("timeout", EXIT.timeout, `timed out after ${o.timeoutS ?? "?"} s; the session can be resumed`);
+      return out(
+        "timeout",
+        EXIT.timeout,
+        `timed out after ${o.timeoutS ?? "?"} s; the session can be resumed`,
+      );
     }
-    if (o.ended === "interrupted") return out("interrupted", EXIT.interrupted, "interrupted; the session can be resumed");
-    if (o.ended === "cancelled") return out("cancelled", EXIT.interrupted, "cancelled; the session can be resumed");
+    if (o.ended === "interrupted") {
+      return out("interrupted", EXIT.interrupted, "interrupted; the session can be resumed");
+    }
+    if (o.ended === "cancelled") {
+      return out("cancelled", EXIT.interrupted, "cancelled; the session can be resumed");
+    }
     const how = o.signal ? `was killed by ${o.signal}` : `exited with code ${o.exitCode}`;
     const why = !o.sawEvents && o.garbageLines > 0
       ? "printed no JSON events (unexpected output)"
@@ -93,10 +108,18 @@ export function classify(o: Observed): Outcome {
   const text = typeof result.result === "string" ? result.result : "";
   const errors = Array.isArray(result.errors) ? result.errors.map(String).join("; ") : "";
   if (subtype === "error_max_turns") {
-    return out("max_turns", EXIT.limitReached, `stopped at the turn limit (${result.num_turns ?? "?"} turns)`);
+    return out(
+      "max_turns",
+      EXIT.limitReached,
+      `stopped at the turn limit (${result.num_turns ?? "?"} turns)`,
+    );
   }
   if (subtype === "error_max_budget_usd") {
-    return out("budget_exceeded", EXIT.limitReached, `stopped at the budget limit (cost $${result.total_cost_usd ?? "?"})`);
+    return out(
+      "budget_exceeded",
+      EXIT.limitReached,
+      `stopped at the budget limit (cost $${result.total_cost_usd ?? "?"})`,
+    );
   }
   if (o.ended === "interrupted" || o.ended === "cancelled") {
     // Claude Code answers SIGINT with an error result; the cause is ours, not its.
@@ -105,7 +128,8 @@ export function classify(o: Observed): Outcome {
   }
   if (isError || subtype.startsWith("error")) {
     const api = typeof result.api_error_status === "number" ? result.api_error_status : null;
-    const what = text || errors || lastLine(o.stderrTail) || `Claude Code reported an error (${subtype || "no subtype"})`;
+    const what = text || errors || lastLine(o.stderrTail) ||
+      `Claude Code reported an error (${subtype || "no subtype"})`;
     return out("error", EXIT.specialistError, api ? `API error ${api}: ${what}` : what, api);
   }
   if (denials.length > 0) {
@@ -113,7 +137,11 @@ export function classify(o: Observed): Outcome {
     return out("blocked", EXIT.blocked, `${denials.length} tool call(s) refused by permissions (${tools})`);
   }
   if (o.exitCode !== 0 && o.exitCode !== null) {
-    return out("error", EXIT.specialistError, `Claude Code exited with code ${o.exitCode} after a successful result`);
+    return out(
+      "error",
+      EXIT.specialistError,
+      `Claude Code exited with code ${o.exitCode} after a successful result`,
+    );
   }
   return out("success", EXIT.success, null);
 }

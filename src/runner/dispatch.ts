@@ -154,7 +154,9 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   const paths = projectPaths(config.projectsDir, req.slug);
   const exists = await projectExists(paths);
   if (req.command !== "run" && req.command !== "apply" && !exists) {
-    throw new NotFoundError(`no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`);
+    throw new NotFoundError(
+      `no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`,
+    );
   }
   await Deno.mkdir(paths.logsDir, { recursive: true });
   let lock = deps.lock;
@@ -166,7 +168,9 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
         signal: deps.signal,
       });
     } catch (err) {
-      if (err instanceof LockHeldError && deps.signal.aborted) throw new InterruptedError("interrupted while waiting for the lock");
+      if (err instanceof LockHeldError && deps.signal.aborted) {
+        throw new InterruptedError("interrupted while waiting for the lock");
+      }
       throw err;
     }
   }
@@ -291,15 +295,21 @@ async function runLocked(
     if (ev.type === "system" && ev.subtype === "init") {
       if (typeof ev.model === "string") record.model = ev.model;
       if (typeof ev.session_id === "string") await saveSession(ev.session_id);
-      reporter.progress(`[${elapsed()}] session ${record.session_id} started (${record.model ?? "default model"})`);
+      reporter.progress(
+        `[${elapsed()}] session ${record.session_id} started (${record.model ?? "default model"})`,
+      );
     } else if (ev.type === "system" && ev.subtype === "api_retry") {
       const attempt = ev.attempt ?? "?";
       const max = ev.max_retries ?? "?";
-      const delay = typeof ev.retry_delay_ms === "number" ? ` in ${(ev.retry_delay_ms / 1000).toFixed(1)}s` : "";
+      const delay = typeof ev.retry_delay_ms === "number"
+        ? ` in ${(ev.retry_delay_ms / 1000).toFixed(1)}s`
+        : "";
       const status = ev.error_status ?? ev.error ?? "";
       reporter.warn(`API error ${status}; retry ${attempt}/${max}${delay}`);
     } else if (ev.type === "system" && ev.subtype === "permission_denied") {
-      reporter.progress(`[${elapsed()}] denied: ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}`);
+      reporter.progress(
+        `[${elapsed()}] denied: ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}`,
+      );
     } else if (ev.type === "assistant") {
       turns++;
       for (const use of toolUses(ev)) {
@@ -310,7 +320,9 @@ async function runLocked(
       }
     } else if (ev.type === "user") {
       for (const e of toolErrors(ev)) {
-        if (record.tool_errors.length < MAX_TOOL_ERRORS) record.tool_errors.push({ ...e, text: e.text.slice(0, 500) });
+        if (record.tool_errors.length < MAX_TOOL_ERRORS) {
+          record.tool_errors.push({ ...e, text: e.text.slice(0, 500) });
+        }
       }
     } else if (ev.type === "result") {
       resultEvent = ev;
@@ -329,7 +341,9 @@ async function runLocked(
     envNames: req.envNames,
     set: { [MARKER]: marker },
   });
-  reporter.progress(`[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`);
+  reporter.progress(
+    `[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`,
+  );
   let supervised;
   try {
     supervised = await supervise({
@@ -385,8 +399,10 @@ async function runLocked(
     ended_processes: supervised.swept,
   });
   if (supervised.swept.length > 0) {
-    warn(`ended ${supervised.swept.length} process(es) the run left behind: ` +
-      supervised.swept.map((p) => `${p.pid} ${p.command.slice(0, 60)}`).join("; "));
+    warn(
+      `ended ${supervised.swept.length} process(es) the run left behind: ` +
+        supervised.swept.map((p) => `${p.pid} ${p.command.slice(0, 60)}`).join("; "),
+    );
   }
 
   // The result file holds the CLI's final result object exactly as printed; when it printed none (timeout,
@@ -403,7 +419,10 @@ async function runLocked(
     dispatch_status: outcome.status,
   });
   await writeTextAtomic(files.result, resultText + "\n");
-  await writeTextAtomic(paths.lastResult, (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n");
+  await writeTextAtomic(
+    paths.lastResult,
+    (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n",
+  );
   await writeRecord(files.record, { ...record });
   await touchProject(paths, ended);
   return record;

@@ -32,7 +32,9 @@ export async function findClaude(config: Config): Promise<string> {
       ? resolve(config.userCwd, config.claudeBin)
       : await which(config.claudeBin, config.env.PATH);
     if (bin && await isExecutableFile(bin)) return bin;
-    throw new NotInstalledError(`DISPATCH_CC_BIN=${config.claudeBin} is not an executable file; ${INSTALL_HINT}`);
+    throw new NotInstalledError(
+      `DISPATCH_CC_BIN=${config.claudeBin} is not an executable file; ${INSTALL_HINT}`,
+    );
   }
   const found = await which("claude", config.env.PATH);
   if (found) return found;

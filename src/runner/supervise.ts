@@ -66,7 +66,15 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     }).spawn();
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    return { ended: "spawn_failed", exitCode: null, signal: null, stderrTail: "", spawnError: msg, swept: [], pid: null };
+    return {
+      ended: "spawn_failed",
+      exitCode: null,
+      signal: null,
+      stderrTail: "",
+      spawnError: msg,
+      swept: [],
+      pid: null,
+    };
   }
   const pid = child.pid;
   await opts.onSpawn?.(pid);

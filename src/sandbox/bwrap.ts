@@ -88,8 +88,8 @@ export function sandboxDirsToCreate(plan: SandboxPlan): string[] {
 
 /**
  * Files that must exist and be non-empty before `bwrap` starts: write `content` only when the file is
- * missing or empty. `.claude.json` is bound read-write as a file: a missing one cannot be created inside
- * (read-only `$HOME`), and an empty one is fatal to Claude Code ("JSON Parse error").
+ * missing or empty. `.claude.json` cannot be created inside (read-only `$HOME`): a missing one gives a
+ * warning on every run, an empty one is fatal to Claude Code ("JSON Parse error").
  */
 export function sandboxFilesToCreate(plan: SandboxPlan): { path: string; content: string }[] {
   return [{ path: claudeGlobalConfigPath(plan), content: "{}\n" }];
@@ -112,7 +112,7 @@ export async function prepareSandbox(plan: SandboxPlan): Promise<void> {
   }
 }
 
-type MountKind = "tmpfs" | "dir" | "bind" | "ro-bind" | "bind-try" | "ro-bind-try";
+type MountKind = "tmpfs" | "dir" | "bind" | "ro-bind" | "ro-bind-try";
 interface Mount {
   kind: MountKind;
   src?: string;
@@ -123,7 +123,7 @@ interface Mount {
  * The `bwrap` arguments that go before the Claude Code command (the list ends with `--`).
  *
  * The file system is the host's, read-only, with a private /dev, /proc and /tmp; writable are only the
- * project and the Claude Code state listed in {@linkcode CLAUDE_STATE_SUBDIRS} plus `.claude.json`.
+ * project and the Claude Code state listed in {@linkcode CLAUDE_STATE_SUBDIRS}.
  * Mounts apply in order, so they are sorted parents first: anything under /tmp (a project, a CLI
  * installed there) comes after the private /tmp, `.dispatch-logs` (read-only) after the project.
  * Paths are resolved with realpath; missing optional paths are skipped (`--ro-bind-try`).
@@ -160,18 +160,18 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
     mounts.push({ kind: "bind", src: join(state, sub), dest: join(state, sub) });
   }
   for (const sub of CLAUDE_SCRATCH_SUBDIRS) mounts.push({ kind: "tmpfs", dest: join(state, sub) });
-  const config = realPath(claudeGlobalConfigPath(plan));
-  mounts.push({ kind: "bind", src: config, dest: config });
-  // OAuth sign-ins keep their token here and refresh it; absent with API keys, hence "try".
-  const credentials = realPath(join(state, ".credentials.json"));
-  mounts.push({ kind: "bind-try", src: credentials, dest: credentials });
+  // `.claude.json` stays read-only. Claude Code saves it through a lock folder and a temp file beside it
+  // (`$HOME/.claude.json.lock`, `.claude.json.tmp.*`), which a read-only $HOME refuses even when the file
+  // itself is bound writable; it then logs "continuing without persisting" and the run goes on. A writable
+  // file would only let the run plant `mcpServers` commands that later runs start unsandboxed. Same for
+  // `.credentials.json` (an OAuth refresh is used for this run and not saved).
 
   const logs = realPath(plan.logsDir);
   mounts.push({ kind: "ro-bind", src: logs, dest: logs });
 
   // The CLI must stay visible and unchanged: bind its real file back when a private or writable mount
   // covers it, at its real path and at the path the runner will exec (a node_modules/.bin symlink).
-  const writable = mounts.filter((m) => m.kind === "bind" || m.kind === "bind-try").map((m) => m.dest);
+  const writable = mounts.filter((m) => m.kind === "bind").map((m) => m.dest);
   const covered = (p: string) => hidden(p) || writable.some((w) => isUnder(p, w));
   const bin = realPath(plan.claudeBin);
   const binAsGiven = resolve(plan.claudeBin);

@@ -1,7 +1,14 @@
 import { UsageError } from "../errors.ts";
 
 /** Claude Code's permission modes, from least to most permissive (the order the ceiling uses). */
-export const PERMISSION_MODES = ["plan", "dontAsk", "default", "acceptEdits", "auto", "bypassPermissions"] as const;
+export const PERMISSION_MODES = [
+  "plan",
+  "dontAsk",
+  "default",
+  "acceptEdits",
+  "auto",
+  "bypassPermissions",
+] as const;
 export type PermissionMode = typeof PERMISSION_MODES[number];
 
 /** Spellings the earlier bash tool accepted, mapped to Claude Code's mode names. */

@@ -1,5 +1,5 @@
 /**
- * The task file schema as JSON Schema (draft 2020-12), for editors: `tasks.example/task.schema.json` is
+ * The task file schema as JSON Schema (draft-07), for editors: `tasks.example/task.schema.json` is
  * this, committed; a test fails when they drift. Regenerate with
  * `deno run -A src/spec/json_schema.ts > tasks.example/task.schema.json`.
  *
@@ -18,7 +18,8 @@ import { TaskSpecSchema } from "./schema.ts";
  * ```
  */
 export function taskJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(TaskSpecSchema, { io: "input" }) as Record<string, unknown>;
+  // draft-07: the draft editors' YAML support (yaml-language-server) handles best.
+  return z.toJSONSchema(TaskSpecSchema, { io: "input", target: "draft-07" }) as Record<string, unknown>;
 }
 
 /** The JSON Schema as the text of `task.schema.json` (and of `dispatch-cc schema`). */

@@ -16,7 +16,7 @@ import {
   type TaskSpec,
   TaskSpecSchema,
 } from "./schema.ts";
-import { closestMatch } from "./suggest.ts";
+import { closestMatch } from "../suggest.ts";
 
 /** Task files (and prompt files) larger than this are refused before they are read. */
 export const MAX_TASK_FILE_BYTES = 1024 * 1024;
@@ -234,16 +234,19 @@ function yamlMessage(message: string): string {
   return message.split("\n")[0].replace(/ at line \d+, column \d+:?\s*$/, "");
 }
 
-/** Where prompt files may be named in a task document. */
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? value as Record<string, unknown>
+    : {};
+}
+
+/** Where prompt files are named in a (not yet validated) task document. */
 function promptFileRefs(value: unknown): { path: Path; name: string }[] {
-  const record = (
-    v: unknown,
-  ) => (typeof v === "object" && v !== null && !Array.isArray(v) ? v as Record<string, unknown> : {});
-  const task = record(value);
-  const holders: [Path, Record<string, unknown>][] = [[[], task], [["review"], record(task.review)]];
+  const task = asRecord(value);
+  const holders: [Path, Record<string, unknown>][] = [[[], task], [["review"], asRecord(task.review)]];
   if (Array.isArray(task.follow_ups)) {
     for (const [i, followUp] of task.follow_ups.entries()) {
-      holders.push([["follow_ups", i], record(followUp)]);
+      holders.push([["follow_ups", i], asRecord(followUp)]);
     }
   }
   return holders

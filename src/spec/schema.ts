@@ -9,7 +9,7 @@
 import { z } from "zod";
 import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
 import { slugProblem } from "../store/slug.ts";
-import { closestMatch } from "./suggest.ts";
+import { closestMatch } from "../suggest.ts";
 
 /**
  * The slug rules of the CLI's `--slug` (`slugProblem` in `src/store/slug.ts`) as one regular expression,
@@ -46,7 +46,7 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * UNIT_SECONDS[match[2]];
 }
 
-/** How a value reads in an error message: `got list`, `got number 5`. */
+/** How a value reads in an error message: "a list", "number 5", "string \"x\"". */
 export function describeValue(value: unknown): string {
   if (value === undefined) return "nothing";
   if (value === null) return "an empty value";

@@ -37,7 +37,10 @@ export async function listProjectSlugs(projectsDir: string): Promise<string[]> {
 }
 
 /** Reads one project. `withResult` also reads last-result.txt (status and search, not list). */
-export async function inspectProject(paths: ProjectPaths, opts: { withResult: boolean }): Promise<ProjectView> {
+export async function inspectProject(
+  paths: ProjectPaths,
+  opts: { withResult: boolean },
+): Promise<ProjectView> {
   const problems: string[] = [];
   const [metaRead, session, review, runIds, lock] = await Promise.all([
     readProjectMeta(paths),
@@ -54,7 +57,9 @@ export async function inspectProject(paths: ProjectPaths, opts: { withResult: bo
   if (lastRun?.status === "running" && !lock?.held) {
     // The record says running but no live dispatcher holds the lock: it was killed mid-run.
     lastRun.status = "abandoned";
-    problems.push(`run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`);
+    problems.push(
+      `run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`,
+    );
   }
   let lastResult: string | null = null;
   if (opts.withResult) {

@@ -54,12 +54,17 @@ export function lockState(
     return { held: true, reason: `held by pid ${info.pid} on another host (${info.host})`, info };
   }
   if (here.alive(info.pid)) {
-    return { held: true, reason: `held by dispatch-cc pid ${info.pid} (${info.command}, since ${info.started})`, info };
+    return {
+      held: true,
+      reason: `held by dispatch-cc pid ${info.pid} (${info.command}, since ${info.started})`,
+      info,
+    };
   }
   if (typeof info.claude_pid === "number" && here.alive(info.claude_pid)) {
     return {
       held: true,
-      reason: `its dispatcher (pid ${info.pid}) is gone but its Claude Code (pid ${info.claude_pid}) is still ` +
+      reason:
+        `its dispatcher (pid ${info.pid}) is gone but its Claude Code (pid ${info.claude_pid}) is still ` +
         `running; wait for it to finish or end it (kill ${info.claude_pid})`,
       info,
     };
@@ -123,7 +128,10 @@ export async function acquireLock(
       continue;
     }
     if (!opts.wait) {
-      throw new LockHeldError(`project is locked: ${state.reason}; retry later or pass --wait`, state.info ?? {});
+      throw new LockHeldError(
+        `project is locked: ${state.reason}; retry later or pass --wait`,
+        state.info ?? {},
+      );
     }
     if (!waitingSaid) opts.warn(`waiting for the lock: ${state.reason}`);
     waitingSaid = true;
@@ -141,7 +149,9 @@ async function takeOver(path: string, judged: string | null): Promise<boolean> {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     // Another process is taking over; a guard left by a crashed one expires.
     const stat = await Deno.stat(guard).catch(() => null);
-    if (stat?.mtime && Date.now() - stat.mtime.getTime() > CORRUPT_GRACE_MS) await Deno.remove(guard).catch(() => {});
+    if (stat?.mtime && Date.now() - stat.mtime.getTime() > CORRUPT_GRACE_MS) {
+      await Deno.remove(guard).catch(() => {});
+    }
     await new Promise((r) => setTimeout(r, 50));
     return false;
   }

@@ -156,7 +156,10 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
     stop_reason: str(r.stop_reason),
     error: r.is_error === true ? str(r.result) : null,
     permission_denials: Array.isArray(r.permission_denials)
-      ? r.permission_denials.map((d: Record<string, unknown>) => ({ tool: String(d?.tool_name ?? "unknown"), input: d?.tool_input ?? null }))
+      ? r.permission_denials.map((d: Record<string, unknown>) => ({
+        tool: String(d?.tool_name ?? "unknown"),
+        input: d?.tool_input ?? null,
+      }))
       : [],
   };
 }

@@ -15,7 +15,9 @@ export const MAX_SLUG_LENGTH = 100;
  */
 export function slugProblem(slug: string): string | null {
   if (slug.length === 0) return "must not be empty";
-  if (slug.length > MAX_SLUG_LENGTH) return `must be at most ${MAX_SLUG_LENGTH} characters (got ${slug.length})`;
+  if (slug.length > MAX_SLUG_LENGTH) {
+    return `must be at most ${MAX_SLUG_LENGTH} characters (got ${slug.length})`;
+  }
   if (slug.includes("/") || slug.includes("\\")) return "must not contain a path separator";
   if (slug.includes("..")) return 'must not contain ".."';
   if (slug.startsWith(".")) return 'must not start with "."';

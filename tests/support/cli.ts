@@ -18,7 +18,10 @@ export interface CliResult {
 
 /** The argv that starts dispatch-cc from source with its declared permissions. */
 export function cliCommand(): { cmd: string; args: string[] } {
-  return { cmd: Deno.execPath(), args: ["run", "--config", CONFIG, "-P=dispatch", "--no-prompt", "--quiet", MAIN] };
+  return {
+    cmd: Deno.execPath(),
+    args: ["run", "--config", CONFIG, "-P=dispatch", "--no-prompt", "--quiet", MAIN],
+  };
 }
 
 export function spawnCli(

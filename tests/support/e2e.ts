@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { claudeEnv, ensureClaudeCli, tempHome } from "./claude_cli.ts";
-import { startMockApi, type MockApi } from "./mock_api.ts";
+import { type MockApi, startMockApi } from "./mock_api.ts";
 
 export interface E2E {
   bin: string;

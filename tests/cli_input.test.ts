@@ -1,0 +1,169 @@
+/** Bad input: a one-line error, the usage exit code (2), and nothing changed on disk. */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { slugProblem } from "../src/store/slug.ts";
+import { parseOptions, toolList } from "../src/cli/options.ts";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { tempDir } from "./support/temp.ts";
+
+Deno.test("slug rules reject what could escape the projects folder or confuse a shell", () => {
+  for (
+    const bad of [
+      "",
+      ".",
+      "..",
+      "a/b",
+      "../x",
+      "a..b",
+      ".hidden",
+      "-rf",
+      "x".repeat(101),
+      "sp ace",
+      "é",
+      "a\\b",
+    ]
+  ) {
+    assert.ok(slugProblem(bad), `rejects ${JSON.stringify(bad)}`);
+  }
+  for (const good of ["task-api", "a", "A.b_c-1", "x".repeat(100)]) assert.equal(slugProblem(good), null);
+});
+
+Deno.test("tool lists split on commas outside parentheses and accept repeated flags", () => {
+  const p = parseOptions("run", ["--allowed-tools", "Read,Bash(npm test:*)", "--allowed-tools", "Write"], {
+    "allowed-tools": { type: "string", multiple: true, help: "" },
+  });
+  assert.deepEqual(toolList(p, "allowed-tools"), ["Read", "Bash(npm test:*)", "Write"]);
+});
+
+async function expectUsage(args: string[], pattern: RegExp, opts: { stdin?: string } = {}) {
+  const t = await tempDir();
+  try {
+    const projects = join(t.path, "projects");
+    const env = baseEnv({ projects, home: t.path }, { DISPATCH_CC_BIN: "/bin/true" });
+    const r = await runCli([...args, "--json"], { env, stdin: opts.stdin, cwd: t.path });
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.equal(r.json.error.kind, "usage");
+    assert.match(r.json.error.message, pattern);
+    assert.equal(r.stderr.trim().split("\n").length, 1, "one line on stderr");
+    assert.equal(await Deno.stat(projects).then(() => true, () => false), false, "nothing was created");
+  } finally {
+    await t.cleanup();
+  }
+}
+
+Deno.test("invalid slugs are refused before anything is written", async () => {
+  for (const slug of [".", "..", "a/b", ".x", "-x", "x".repeat(101), "a b", ""]) {
+    await expectUsage(["run", "--slug", slug, "--prompt", "p"], /invalid slug/);
+  }
+});
+
+Deno.test("missing or empty prompts and unreadable prompt files are usage errors", async () => {
+  await expectUsage(["run", "--slug", "a"], /missing prompt/);
+  await expectUsage(["run", "--slug", "a", "--prompt", "  "], /--prompt is empty/);
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt-file", "no-such.md"],
+    /cannot read --prompt-file no-such\.md: no such file/,
+  );
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "x", "--prompt-file", "y"],
+    /either --prompt or --prompt-file/,
+  );
+  await expectUsage(["run", "--slug", "a", "--prompt-file", "-"], /--prompt-file - is empty/, { stdin: "" });
+});
+
+Deno.test("numbers must be positive: timeout, max turns, budget", async () => {
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "p", "--timeout", "abc"],
+    /--timeout must be a positive number/,
+  );
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "p", "--timeout", "-5"],
+    /--timeout must be a positive number/,
+  );
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "p", "--max-turns", "2.5"],
+    /--max-turns must be a positive whole number/,
+  );
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "p", "--max-budget-usd", "0"],
+    /--max-budget-usd must be a positive/,
+  );
+});
+
+Deno.test("unknown commands, options and permission modes get a did-you-mean", async () => {
+  await expectUsage(["rnu"], /unknown command "rnu" \(did you mean run\?\)/);
+  await expectUsage(
+    ["run", "--slug", "a", "--promt", "x"],
+    /unknown option --promt \(did you mean --prompt\?\)/,
+  );
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "x", "--permission", "yolo"],
+    /unknown permission mode "yolo"/,
+  );
+  await expectUsage(["search"], /search takes one keyword/);
+  await expectUsage(["status"], /missing --slug/);
+});
+
+Deno.test("DISPATCH_TIMEOUT and DISPATCH_PERMISSION are validated too", async () => {
+  const t = await tempDir();
+  try {
+    const env = baseEnv({ projects: join(t.path, "p"), home: t.path }, { DISPATCH_TIMEOUT: "soon" });
+    const r = await runCli(["list", "--json"], { env });
+    assert.equal(r.code, 2);
+    assert.match(r.json.error.message, /DISPATCH_TIMEOUT must be a positive number/);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a missing Claude Code exits 127 with the install command and writes nothing", async () => {
+  const t = await tempDir();
+  try {
+    const projects = join(t.path, "projects");
+    const env = baseEnv({ projects, home: t.path }, { PATH: "/nonexistent" });
+    const r = await runCli(["run", "--slug", "a", "--prompt", "p", "--json"], { env });
+    assert.equal(r.code, 127, r.stderr);
+    assert.match(r.json.error.message, /npm install -g @anthropic-ai\/claude-code/);
+    assert.equal(await Deno.stat(projects).then(() => true, () => false), false);
+    const bad = await runCli(["run", "--slug", "a", "--prompt", "p", "--json"], {
+      env: { ...env, DISPATCH_CC_BIN: join(t.path, "missing-claude") },
+    });
+    assert.equal(bad.code, 127);
+    assert.match(bad.json.error.message, /DISPATCH_CC_BIN=.*missing-claude is not an executable file/);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("--prompt-file resolves against the user's folder under deno task (INIT_CWD)", async () => {
+  const t = await tempDir();
+  try {
+    await Deno.writeTextFile(join(t.path, "spec.md"), "[[fake:ok]] build it");
+    const projects = join(t.path, "projects");
+    const fake = new URL("./support/fake_claude.sh", import.meta.url).pathname;
+    const env = baseEnv({ projects, home: t.path }, { DISPATCH_CC_BIN: fake, INIT_CWD: t.path });
+    const r = await runCli(["run", "--slug", "rel", "--prompt-file", "spec.md", "--json"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.status, "success");
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("--help works for every command and the main help lists them", async () => {
+  const t = await tempDir();
+  try {
+    const env = baseEnv({ projects: t.path, home: t.path });
+    const main = await runCli(["--help"], { env });
+    assert.equal(main.code, 0);
+    for (const c of ["run", "resume", "review", "status", "list", "search"]) {
+      assert.match(main.stdout, new RegExp(`\\n  ${c} `));
+      const h = await runCli([c, "--help"], { env });
+      assert.equal(h.code, 0);
+      assert.match(h.stdout, new RegExp(`^Usage: dispatch-cc ${c}`));
+      assert.match(h.stdout, /--json/);
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
