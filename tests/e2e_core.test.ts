@@ -126,6 +126,7 @@ Deno.test("review runs a new read-only session: its Write is denied and reported
     assert.equal(rev.json.permission_denials[0].tool, "Write");
     assert.match(JSON.stringify(rev.json.permission_denials[0].input), /REVIEW\.md/);
     assert.equal(await exists(join(e.projects, "rv", "REVIEW.md")), false);
+    assert.deepEqual(rev.json.files_touched, [], "a refused write is not a file written");
     const logs = join(e.projects, "rv", ".dispatch-logs");
     assert.equal((await Deno.readTextFile(join(logs, "last-session-id"))).trim(), work.json.session_id);
     assert.equal((await Deno.readTextFile(join(logs, "last-review-session-id"))).trim(), rev.json.session_id);

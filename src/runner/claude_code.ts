@@ -20,6 +20,11 @@ export interface ClaudeInvocation {
   appendSystemPrompt?: string;
   /** Extra `--settings` JSON (Claude Code's own Bash sandbox, for example). */
   settings?: Record<string, unknown>;
+  /**
+   * With a resumed session: continue from this entry (an `assistant` event's uuid) instead of the end, so
+   * that a failed turn after it is left out (hidden CLI flag `--resume-session-at`, checked with 2.1.328).
+   */
+  resumeSessionAt?: string;
 }
 
 /**
@@ -35,6 +40,9 @@ export interface ClaudeInvocation {
 export function buildClaudeArgs(inv: ClaudeInvocation): string[] {
   const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", inv.permission];
   args.push(inv.session.mode === "new" ? "--session-id" : "--resume", inv.session.id);
+  if (inv.session.mode === "resume" && inv.resumeSessionAt) {
+    args.push("--resume-session-at", inv.resumeSessionAt);
+  }
   if (inv.model) args.push("--model", inv.model);
   if (inv.maxTurns !== undefined) args.push("--max-turns", String(inv.maxTurns));
   if (inv.maxBudgetUsd !== undefined) args.push("--max-budget-usd", String(inv.maxBudgetUsd));
@@ -121,12 +129,13 @@ export function toolUses(event: StreamEvent): { id: string; name: string; input:
   }));
 }
 
-/** Tool results that came back as errors in a `user` event (refusals, sandbox EROFS, failed commands). */
-export function toolErrors(event: StreamEvent): { tool_use_id: string; text: string }[] {
+/** The tool results in a `user` event: which call each answers, whether it failed, and its text. */
+export function toolResults(event: StreamEvent): { tool_use_id: string; is_error: boolean; text: string }[] {
   const content = (event.message as { content?: unknown } | undefined)?.content;
   if (!Array.isArray(content)) return [];
-  return content.filter((c) => c?.type === "tool_result" && c.is_error === true).map((c) => ({
+  return content.filter((c) => c?.type === "tool_result").map((c) => ({
     tool_use_id: String(c.tool_use_id ?? ""),
+    is_error: c.is_error === true,
     text: typeof c.content === "string"
       ? c.content
       : Array.isArray(c.content)

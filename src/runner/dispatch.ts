@@ -21,6 +21,8 @@ import {
   touchProject,
   writeSessionId,
 } from "../store/project.ts";
+import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
+import { appendHistory, tokenCounts } from "../store/history.ts";
 import { reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify, type Outcome, type RunStatus } from "./classify.ts";
 import {
@@ -30,7 +32,7 @@ import {
   describeToolUse,
   parseEventLine,
   sessionExists,
-  toolErrors,
+  toolResults,
   toolUses,
 } from "./claude_code.ts";
 import { supervise } from "./supervise.ts";
@@ -55,7 +57,11 @@ export interface DispatchRequest {
   /** Names of extra environment variables to pass to Claude Code. */
   envNames?: string[];
   /** new: a fresh session; continue: the work session (resume); an explicit id: exactly that one. */
-  session: { mode: "new" } | { mode: "continue" } | { mode: "resume"; id: string };
+  session: { mode: "new"; id?: string } | { mode: "continue" } | { mode: "resume"; id: string };
+  /** With a resumed session: continue from this assistant entry (apply leaves a failed step out). */
+  resumeSessionAt?: string;
+  /** A review keeps its session in last-review-session-id (review, and apply's review step). */
+  role?: "work" | "review";
   /** Wait for the lock instead of failing at once. */
   wait?: boolean;
 }
@@ -69,8 +75,12 @@ export interface DispatchDeps {
   now?: () => Date;
   /** Time between TERM and KILL when ending a run. */
   graceMs?: number;
-  /** A lock already held by the caller (apply holds one for a whole task). */
+  /** A lock already held by the caller (apply holds one for a whole task; a detached run's supervisor). */
   lock?: Lock;
+  /** Run files reserved before the run (a detached run returns its id before the supervisor starts). */
+  files?: RunFiles;
+  /** The run goes on in a detached supervisor (recorded in the run record). */
+  detached?: boolean;
 }
 
 /** The JSON shape of a run (`run --json`, the `-run.json` record): versioned, documented in the README. */
@@ -80,13 +90,16 @@ export interface RunRecord {
   slug: string;
   project_dir: string;
   command: DispatchCommand;
-  status: RunStatus;
+  /** "starting" only in the record a detached run writes before its supervisor takes over. */
+  status: RunStatus | "starting";
   exit_code: number;
   error: string | null;
   api_error_status: number | null;
   session_id: string | null;
   /** "new" or "resume": whether this run continued an earlier session. */
   session_mode: "new" | "resume";
+  /** The uuid of the last `assistant` event: where a later `--resume-session-at` can continue from. */
+  last_assistant_uuid: string | null;
   result: string | null;
   num_turns: number | null;
   duration_ms: number | null;
@@ -102,8 +115,10 @@ export interface RunRecord {
   files_touched: string[];
   started: string;
   ended: string | null;
+  /** The dispatcher: the foreground process, or a detached run's supervisor. */
   pid: number;
   host: string;
+  detached: boolean;
   claude_pid: number | null;
   claude_exit: { code: number | null; signal: string | null } | null;
   /** Processes of the run that were still alive when it ended, and how dispatch-cc ended them. */
@@ -117,7 +132,8 @@ export interface RunRecord {
 
 const EDIT_TOOLS = new Set(["Write", "Edit", "MultiEdit", "NotebookEdit"]);
 const MAX_TOOL_ERRORS = 50;
-const MARKER = "DISPATCH_CC_RUN";
+/** The environment variable that marks every process of a run (the sweep, and `cancel`, find them by it). */
+export const MARKER = "DISPATCH_CC_RUN";
 
 /** Resolves which session a run continues, with a warning when it has to start afresh. */
 async function chooseSession(
@@ -126,7 +142,7 @@ async function chooseSession(
   env: Record<string, string>,
   warn: (m: string) => void,
 ): Promise<ClaudeInvocation["session"]> {
-  if (req.session.mode === "new") return { mode: "new", id: crypto.randomUUID() };
+  if (req.session.mode === "new") return { mode: "new", id: req.session.id ?? crypto.randomUUID() };
   if (req.session.mode === "resume") {
     if (await sessionExists(env, req.session.id)) return { mode: "resume", id: req.session.id };
     warn(`session ${req.session.id} is unknown to Claude Code; starting a new session`);
@@ -174,10 +190,23 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
       throw err;
     }
   }
+  // SIGTERM from `cancel` comes with a cancel request naming this lock: the run is then "cancelled".
+  const held = lock;
+  const inner = new AbortController();
+  const onAbort = () => {
+    const cancelled = deps.signal.reason === "cancelled" || cancelRequested(paths.logsDir, held.info.token);
+    inner.abort(cancelled ? "cancelled" : deps.signal.reason ?? "interrupted");
+  };
+  if (deps.signal.aborted) onAbort();
+  deps.signal.addEventListener("abort", onAbort);
   try {
-    return await runLocked(req, deps, paths, lock, now);
+    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now);
   } finally {
-    if (!deps.lock) await lock.release();
+    deps.signal.removeEventListener("abort", onAbort);
+    if (!deps.lock) {
+      await clearCancelRequest(paths.logsDir, lock.info.token);
+      await lock.release();
+    }
   }
 }
 
@@ -210,6 +239,7 @@ async function runLocked(
     allowedTools: req.allowedTools,
     disallowedTools: req.disallowedTools,
     appendSystemPrompt: req.systemPrompt,
+    resumeSessionAt: session.mode === "resume" ? req.resumeSessionAt : undefined,
   };
   const args = buildClaudeArgs(invocation);
 
@@ -225,6 +255,7 @@ async function runLocked(
     api_error_status: null,
     session_id: session.mode === "resume" ? session.id : null,
     session_mode: session.mode,
+    last_assistant_uuid: null,
     result: null,
     num_turns: null,
     duration_ms: null,
@@ -242,6 +273,7 @@ async function runLocked(
     ended: null,
     pid: Deno.pid,
     host: hostname(),
+    detached: deps.detached ?? false,
     claude_pid: null,
     claude_exit: null,
     ended_processes: [],
@@ -251,7 +283,7 @@ async function runLocked(
     transcript_file: "",
     stderr_file: "",
   };
-  const files: RunFiles = await reserveRun(paths.logsDir, started, record);
+  const files: RunFiles = deps.files ?? await reserveRun(paths.logsDir, started, record);
   Object.assign(record, {
     run_id: files.runId,
     record_file: files.record,
@@ -262,7 +294,9 @@ async function runLocked(
   await writeRecord(files.record, { ...record });
   await lock.update({ run_id: files.runId });
 
-  const sessionFile = req.command === "review" ? paths.lastReviewSessionId : paths.lastSessionId;
+  const sessionFile = req.command === "review" || req.role === "review"
+    ? paths.lastReviewSessionId
+    : paths.lastSessionId;
   const saveSession = async (id: string) => {
     if (!isSessionId(id) || record.session_id === id && sessionSaved) return;
     record.session_id = id;
@@ -279,9 +313,12 @@ async function runLocked(
   let garbageLines = 0;
   let sawEvents = false;
   let turns = 0;
+  let lastMessageId: unknown = null;
   const touched = new Set<string>();
+  // Edit-tool calls waiting for their result: a file counts as written only when the call succeeded.
+  const pendingEdits = new Map<string, string>();
   const t0 = Date.now();
-  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s${turns ? ` turn ${turns}` : ""}`;
 
   const onLine = async (line: string) => {
     if (line.trim() === "") return;
@@ -311,17 +348,26 @@ async function runLocked(
         `[${elapsed()}] denied: ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}`,
       );
     } else if (ev.type === "assistant") {
-      turns++;
+      if (typeof ev.uuid === "string") record.last_assistant_uuid = ev.uuid;
+      // One model response comes as one assistant event per content block, all with the same message id.
+      const id = (ev.message as { id?: unknown } | undefined)?.id;
+      if (id === undefined || id !== lastMessageId) turns++;
+      lastMessageId = id;
       for (const use of toolUses(ev)) {
         record.tool_calls++;
         const input = use.input as Record<string, unknown> | undefined;
-        if (EDIT_TOOLS.has(use.name) && typeof input?.file_path === "string") touched.add(input.file_path);
+        if (EDIT_TOOLS.has(use.name) && typeof input?.file_path === "string") {
+          pendingEdits.set(use.id, input.file_path);
+        }
         reporter.progress(`[${elapsed()}] ${describeToolUse(use.name, use.input)}`);
       }
     } else if (ev.type === "user") {
-      for (const e of toolErrors(ev)) {
-        if (record.tool_errors.length < MAX_TOOL_ERRORS) {
-          record.tool_errors.push({ ...e, text: e.text.slice(0, 500) });
+      for (const res of toolResults(ev)) {
+        const file = pendingEdits.get(res.tool_use_id);
+        pendingEdits.delete(res.tool_use_id);
+        if (!res.is_error && file) touched.add(file);
+        if (res.is_error && record.tool_errors.length < MAX_TOOL_ERRORS) {
+          record.tool_errors.push({ tool_use_id: res.tool_use_id, text: res.text.slice(0, 500) });
         }
       }
     } else if (ev.type === "result") {
@@ -359,7 +405,7 @@ async function runLocked(
       signal: deps.signal,
       onSpawn: async (pid) => {
         record.claude_pid = pid;
-        await lock.update({ claude_pid: pid });
+        await lock.update({ claude_pid: pid, marker });
         await writeRecord(files.record, { ...record });
       },
       onLine,
@@ -425,5 +471,28 @@ async function runLocked(
   );
   await writeRecord(files.record, { ...record });
   await touchProject(paths, ended);
+  try {
+    await appendHistory(paths.logsDir, {
+      run_id: record.run_id,
+      command: record.command,
+      status: record.status,
+      exit_code: record.exit_code,
+      started: record.started,
+      ended: record.ended,
+      duration_ms: record.duration_ms,
+      num_turns: record.num_turns,
+      cost_usd: record.cost_usd,
+      tokens: tokenCounts(record.usage),
+      session_id: record.session_id,
+      model: record.model,
+      detached: record.detached,
+    });
+  } catch (err) {
+    reporter.warn(`could not add the run to the history index: ${err instanceof Error ? err.message : err}`);
+  }
+  reporter.progress(
+    `[${elapsed()}] ${record.status}: ${record.num_turns ?? "-"} turns, ${record.tool_calls} tool calls` +
+      (record.cost_usd !== null ? `, $${record.cost_usd.toFixed(4)}` : ""),
+  );
   return record;
 }

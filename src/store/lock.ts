@@ -184,3 +184,20 @@ function makeLock(path: string, info: LockInfo): Lock {
     },
   };
 }
+
+/**
+ * Takes over a lock that another process took for us and handed over by its token (a detached run: the
+ * front end takes the lock, so that "lock held" is immediate, and the supervisor it starts adopts it).
+ * Records this process as the holder. Throws LockHeldError when the lock is no longer the one handed over.
+ */
+export async function adoptLock(path: string, token: string, extra: Partial<LockInfo> = {}): Promise<Lock> {
+  const text = await Deno.readTextFile(path).catch(() => null);
+  const parsed = text ? parseJsonObject(text) : null;
+  if (!parsed?.ok || parsed.value.token !== token) {
+    throw new LockHeldError("the lock handed to this run is gone or belongs to another run");
+  }
+  const info = { ...(parsed.value as LockInfo), ...extra, pid: Deno.pid, host: hostname() };
+  const lock = makeLock(path, info);
+  await lock.update({});
+  return lock;
+}

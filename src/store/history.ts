@@ -1,0 +1,209 @@
+/**
+ * The run index of a project: `.dispatch-logs/runs.jsonl`, one JSON line per finished run, appended at
+ * the end of each run. Runs the index does not know (projects of the earlier bash tool, a run still
+ * going, an index that was deleted) are read from their own files, so the history is always complete.
+ */
+import { join } from "node:path";
+import { parseJsonObject } from "./files.ts";
+import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+
+/** One line of runs.jsonl and one row of `history --json`. */
+export interface HistoryEntry {
+  run_id: string;
+  command: string | null;
+  status: string;
+  exit_code: number | null;
+  started: string | null;
+  ended: string | null;
+  duration_ms: number | null;
+  num_turns: number | null;
+  cost_usd: number | null;
+  tokens: TokenCounts | null;
+  session_id: string | null;
+  model: string | null;
+  detached: boolean;
+}
+
+export interface TokenCounts {
+  input_tokens: number;
+  output_tokens: number;
+  cache_creation_input_tokens: number;
+  cache_read_input_tokens: number;
+}
+
+/** What a project's runs cost, summed over every run that reported it (`status`, `list`). */
+export interface ProjectTotals {
+  runs: number;
+  cost_usd: number;
+  /** Runs whose cost is unknown (crashed before a result, a corrupt file). */
+  runs_without_cost: number;
+  tokens: TokenCounts & { total: number };
+}
+
+export const HISTORY_FILE = "runs.jsonl";
+
+export function historyPath(logsDir: string): string {
+  return join(logsDir, HISTORY_FILE);
+}
+
+const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : 0;
+
+/** The token counts of a result's `usage` object (any missing field counts 0). */
+export function tokenCounts(usage: unknown): TokenCounts | null {
+  if (!usage || typeof usage !== "object") return null;
+  const u = usage as Record<string, unknown>;
+  return {
+    input_tokens: num(u.input_tokens),
+    output_tokens: num(u.output_tokens),
+    cache_creation_input_tokens: num(u.cache_creation_input_tokens),
+    cache_read_input_tokens: num(u.cache_read_input_tokens),
+  };
+}
+
+/** Local `YYYYMMDD-HHMMSS` of a run id as an ISO time (runs of the earlier tool record no start). */
+export function startFromRunId(runId: string): string | null {
+  const m = runId.match(/^(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)-/);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
+  const date = new Date(y, mo - 1, d, h, mi, s);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}
+
+/** A history entry from a run's own files. */
+export function entryFromSummary(s: RunSummary, extra: { exit_code?: number | null; model?: string | null } = {}): HistoryEntry {
+  return {
+    run_id: s.run_id,
+    command: s.command,
+    status: s.status,
+    exit_code: extra.exit_code ?? null,
+    started: s.started ?? startFromRunId(s.run_id),
+    ended: s.ended,
+    duration_ms: s.duration_ms,
+    num_turns: s.num_turns,
+    cost_usd: s.cost_usd,
+    tokens: tokenCounts(s.usage),
+    session_id: s.session_id,
+    model: extra.model ?? null,
+    detached: false,
+  };
+}
+
+/** Reads runs.jsonl; corrupt lines are skipped and reported. A missing index is `null`. */
+export async function readIndex(logsDir: string): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(historyPath(logsDir));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return null;
+    return { entries: [], problems: [`${HISTORY_FILE} unreadable (${err instanceof Error ? err.message : err})`] };
+  }
+  const entries: HistoryEntry[] = [];
+  const problems: string[] = [];
+  text.split("\n").forEach((line, i) => {
+    if (line.trim() === "") return;
+    const r = parseJsonObject(line);
+    if (!r.ok || typeof r.value.run_id !== "string") {
+      problems.push(`${HISTORY_FILE}:${i + 1} ${r.ok ? "has no run_id" : r.problem}`);
+      return;
+    }
+    entries.push(r.value as unknown as HistoryEntry);
+  });
+  return { entries, problems };
+}
+
+/**
+ * Every run of a project, oldest first: the index, completed by the runs it lacks (read from their
+ * files). A later line for the same run id wins.
+ *
+ * @example
+ * ```ts
+ * const { entries } = await readHistory("/p/.dispatch-logs");
+ * ```
+ */
+export async function readHistory(logsDir: string): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean }> {
+  const index = await readIndex(logsDir);
+  const byId = new Map<string, HistoryEntry>();
+  for (const e of index?.entries ?? []) byId.set(e.run_id, e);
+  const problems = [...(index?.problems ?? [])];
+  const ids = await listRunIds(logsDir);
+  const missing = ids.filter((id) => !byId.has(id));
+  const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
+  for (const s of read) {
+    if (s.problem) problems.push(s.problem);
+    byId.set(s.run_id, entryFromSummary(s));
+  }
+  const order = new Map(ids.map((id, i) => [id, i]));
+  const entries = [...byId.values()].sort((a, b) =>
+    (order.get(a.run_id) ?? Infinity) - (order.get(b.run_id) ?? Infinity) || (a.started ?? "").localeCompare(b.started ?? "")
+  );
+  return { entries, problems, indexed: index !== null };
+}
+
+/**
+ * Appends one finished run to the index. When the index does not exist yet (a project of the earlier
+ * tool, or one from before the index), the runs already on disk are written first, so the index is
+ * complete from then on. Called with the project's lock held.
+ */
+export async function appendHistory(logsDir: string, entry: HistoryEntry): Promise<void> {
+  const path = historyPath(logsDir);
+  let lines = "";
+  const exists = await Deno.stat(path).then(() => true, () => false);
+  if (!exists) {
+    const earlier = await readHistory(logsDir);
+    for (const e of earlier.entries) if (e.run_id !== entry.run_id) lines += JSON.stringify(e) + "\n";
+  }
+  lines += JSON.stringify(entry) + "\n";
+  // One write of whole lines in append mode: a reader sees complete lines, an interrupted write at most
+  // a torn last line, which readIndex reports and skips.
+  const file = await Deno.open(path, { write: true, create: true, append: true });
+  try {
+    const data = new TextEncoder().encode(lines);
+    let off = 0;
+    while (off < data.length) off += await file.write(data.subarray(off));
+  } finally {
+    file.close();
+  }
+}
+
+/** Sums cost and tokens over entries. */
+export function totalsOf(entries: HistoryEntry[]): ProjectTotals {
+  const t: ProjectTotals = {
+    runs: entries.length,
+    cost_usd: 0,
+    runs_without_cost: 0,
+    tokens: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, total: 0 },
+  };
+  for (const e of entries) {
+    if (typeof e.cost_usd === "number") t.cost_usd += e.cost_usd;
+    else t.runs_without_cost++;
+    const k = e.tokens;
+    if (k) {
+      t.tokens.input_tokens += num(k.input_tokens);
+      t.tokens.output_tokens += num(k.output_tokens);
+      t.tokens.cache_creation_input_tokens += num(k.cache_creation_input_tokens);
+      t.tokens.cache_read_input_tokens += num(k.cache_read_input_tokens);
+    }
+  }
+  t.tokens.total = t.tokens.input_tokens + t.tokens.output_tokens + t.tokens.cache_creation_input_tokens +
+    t.tokens.cache_read_input_tokens;
+  t.cost_usd = Math.round(t.cost_usd * 1e6) / 1e6;
+  return t;
+}
+
+/**
+ * A project's total cost and tokens across all its runs, for `status` and `list`. Reads the index
+ * (one file) plus any run it lacks; never throws.
+ *
+ * @example
+ * ```ts
+ * const totals = await projectTotals(projectPaths(dir, "api").logsDir);
+ * console.log(totals.cost_usd, totals.tokens.total);
+ * ```
+ */
+export async function projectTotals(logsDir: string): Promise<ProjectTotals> {
+  try {
+    return totalsOf((await readHistory(logsDir)).entries);
+  } catch {
+    return totalsOf([]);
+  }
+}
