@@ -1,7 +1,8 @@
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "./errors.ts";
-import { parsePermission, type PermissionMode } from "./sandbox/permission.ts";
+import { parseSandboxSetting, type SandboxChoice } from "./sandbox/choice.ts";
+import { DEFAULT_CEILING, parsePermission, type PermissionMode } from "./sandbox/permission.ts";
 
 /** Everything dispatch-cc reads from its environment, read once at the edge and passed down. */
 export interface Config {
@@ -13,6 +14,10 @@ export interface Config {
   timeoutS: number;
   /** Default permission mode ($DISPATCH_PERMISSION, acceptEdits). */
   permission: PermissionMode;
+  /** The highest mode flags and task files may ask for without --allow-dangerous ($DISPATCH_MAX_PERMISSION). */
+  maxPermission: PermissionMode;
+  /** The sandbox when neither flags nor the task file say ($DISPATCH_SANDBOX, none). */
+  sandbox: SandboxChoice;
   /** The folder the user ran the command from (relative paths resolve against it). */
   userCwd: string;
   /** The whole environment, for building the child's allow-listed one. */
@@ -76,6 +81,10 @@ export function loadConfig(env: Record<string, string>, cwd: string, root = prog
     permission: env.DISPATCH_PERMISSION?.trim()
       ? parsePermission(env.DISPATCH_PERMISSION, "DISPATCH_PERMISSION")
       : "acceptEdits",
+    maxPermission: env.DISPATCH_MAX_PERMISSION?.trim()
+      ? parsePermission(env.DISPATCH_MAX_PERMISSION, "DISPATCH_MAX_PERMISSION")
+      : DEFAULT_CEILING,
+    sandbox: parseSandboxSetting(env.DISPATCH_SANDBOX, "DISPATCH_SANDBOX"),
     userCwd: here,
     env,
   };

@@ -412,10 +412,20 @@ Deno.test("a missing task file and a directory are reported", async () => {
   });
 });
 
-Deno.test("the same slug twice in one file is reported at the second slug", async () => {
-  assert.deepEqual(await problemsOf("slug: a\nprompt: x\n---\nslug: a\nprompt: y\n"), [
-    '4:7: slug "a" is already used by the task at line 1; slugs must be unique',
-  ]);
+Deno.test("the same slug twice in one file is allowed: the tasks run in file order on one project", async () => {
+  const { tasks, problems } = await load("slug: a\nprompt: x\n---\nslug: a\nprompt: y\n");
+  assert.deepEqual(problems, []);
+  assert.deepEqual(tasks.map((t) => [t.spec.slug, t.spec.prompt, t.index]), [["a", "x", 0], ["a", "y", 1]]);
+});
+
+Deno.test("--set values replace top-level keys before validation; their problems say --set", async () => {
+  const fs = memoryFs({ "/t/a.yaml": "slug: a\nprompt_file: p.md\ntimeout: 10m\n", "/t/p.md": "from file" });
+  const ok = await loadTaskFile("/t/a.yaml", fs.read, fs.stat, { prompt: "inline", timeout: 90 });
+  assert.deepEqual(ok.problems, []);
+  assert.equal(ok.tasks[0].spec.prompt, "inline");
+  assert.equal(ok.tasks[0].spec.timeout, 90);
+  const bad = await loadTaskFile("/t/a.yaml", fs.read, fs.stat, { max_turns: 0 });
+  assert.deepEqual(bad.problems.map(formatProblem), ["/t/a.yaml:1:1: --set max_turns: must be at least 1"]);
 });
 
 Deno.test("loadTaskFiles reports a slug used in two files and keeps files in the order given", async () => {

@@ -9,6 +9,8 @@ export interface CommandContext {
   /** Aborted on SIGINT/SIGTERM ("interrupted"). */
   signal: AbortSignal;
   readStdin: () => Promise<string>;
+  /** Writes to stdout at once, for output that streams (`logs --follow`). */
+  write?: (text: string) => void;
 }
 
 /** What a command produced: the exit code, its JSON document, and the text for a person (stdout). */
@@ -16,6 +18,8 @@ export interface CommandResult {
   exitCode: number;
   json: unknown;
   text: string;
+  /** The output was already written through `write`: main prints nothing more. */
+  printed?: boolean;
 }
 
 /** One command: name, help, options, and the function that runs it. */

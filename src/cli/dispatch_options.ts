@@ -14,6 +14,14 @@ export const COMMON_OPTIONS: OptionSpecs = {
   help: { type: "boolean", short: "h", help: "show this help" },
 };
 
+export const RESULT_LIMIT_OPTION: OptionSpecs = {
+  "result-limit": {
+    type: "string",
+    arg: "N",
+    help: "show at most N characters of the result (text default 2000; --json: full unless given)",
+  },
+};
+
 export const DISPATCH_OPTIONS: OptionSpecs = {
   slug: { type: "string", arg: "SLUG", help: "project name: letters, digits, '.', '_', '-' (required)" },
   prompt: { type: "string", arg: "TEXT", help: "the task for Claude Code" },
@@ -51,6 +59,11 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
     help: "also pass environment variable NAME to Claude Code",
   },
   wait: { type: "boolean", help: "wait for the project's lock instead of failing at once" },
+  detach: {
+    type: "boolean",
+    help: "start the run in the background and return at once with its run id (then: wait, logs, cancel)",
+  },
+  ...RESULT_LIMIT_OPTION,
   verbose: { type: "boolean", help: "show each tool call and event on stderr" },
   progress: { type: "boolean", help: "show progress on stderr even when it is not a terminal" },
   quiet: { type: "boolean", short: "q", help: "no messages on stderr" },
@@ -123,4 +136,14 @@ export function requestFromFlags(
     envNames: p.values.env as string[] | undefined,
     wait: flag(p, "wait"),
   };
+}
+
+/** How a dispatching command reports: in the background or not, and how much of the result to print. */
+export interface OutputFlags {
+  detach: boolean;
+  resultLimit?: number;
+}
+
+export function outputFromFlags(p: Parsed): OutputFlags {
+  return { detach: flag(p, "detach"), resultLimit: positiveNumber(p, "result-limit", true) };
 }

@@ -1,19 +1,41 @@
 /**
- * The part run, resume and review share: find Claude Code, run the dispatch, turn the record into the
- * command's result.
+ * The part run, resume and review share: find Claude Code, run the dispatch (in the foreground, or in a
+ * detached supervisor with --detach), turn the record into the command's result.
  */
 import { dispatch, type DispatchRequest } from "../runner/dispatch.ts";
+import { startDetached } from "../runner/detach.ts";
 import { findClaude } from "../runner/find_claude.ts";
-import { renderRun } from "../render/run.ts";
+import { renderDetached, renderRun, runJson } from "../render/run.ts";
 import type { CommandContext, CommandResult } from "./context.ts";
+import type { OutputFlags } from "./dispatch_options.ts";
 
-export async function runDispatch(req: DispatchRequest, ctx: CommandContext): Promise<CommandResult> {
+export async function runDispatch(
+  req: DispatchRequest,
+  ctx: CommandContext,
+  out: OutputFlags = { detach: false },
+): Promise<CommandResult> {
   const claudeBin = await findClaude(ctx.config);
-  const record = await dispatch(req, {
-    config: ctx.config,
-    claudeBin,
-    reporter: ctx.reporter,
-    signal: ctx.signal,
-  });
-  return { exitCode: record.exit_code, json: record, text: renderRun(record) };
+  if (out.detach) {
+    const started = await startDetached({
+      kind: "dispatch",
+      command: req.command,
+      slug: req.slug,
+      payload: req,
+      permission: req.permission,
+      timeoutS: req.timeoutS,
+      session: req.session.mode,
+      wait: req.wait,
+      config: ctx.config,
+      claudeBin,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
+    });
+    return { exitCode: 0, json: started, text: renderDetached(started) };
+  }
+  const record = await dispatch(req, { config: ctx.config, claudeBin, reporter: ctx.reporter, signal: ctx.signal });
+  return {
+    exitCode: record.exit_code,
+    json: runJson(record, out.resultLimit),
+    text: renderRun(record, { resultLimit: out.resultLimit }),
+  };
 }

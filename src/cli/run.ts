@@ -1,5 +1,5 @@
 import type { Command } from "./context.ts";
-import { DISPATCH_OPTIONS, readPrompt, requestFromFlags, requireSlug } from "./dispatch_options.ts";
+import { DISPATCH_OPTIONS, outputFromFlags, readPrompt, requestFromFlags, requireSlug } from "./dispatch_options.ts";
 import { runDispatch } from "./dispatching.ts";
 import { parseOptions } from "./options.ts";
 
@@ -22,6 +22,6 @@ export const runCommand: Command = {
     const slug = requireSlug(p);
     const flags = requestFromFlags(p, ctx);
     const prompt = (await readPrompt(p, ctx, true))!;
-    return runDispatch({ ...flags, command: "run", slug, prompt, session: { mode: "new" } }, ctx);
+    return runDispatch({ ...flags, command: "run", slug, prompt, session: { mode: "new" } }, ctx, outputFromFlags(p));
   },
 };

@@ -6,9 +6,12 @@
 import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
+import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
-import { planLaunch } from "../sandbox/launch.ts";
+import { NO_SANDBOX, type SandboxChoice } from "../sandbox/choice.ts";
+import { checkLaunch, type LaunchInput, planLaunch, prepareLaunch } from "../sandbox/launch.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
+import { sandboxRefusals } from "../sandbox/refusals.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import {
@@ -64,6 +67,12 @@ export interface DispatchRequest {
   role?: "work" | "review";
   /** Wait for the lock instead of failing at once. */
   wait?: boolean;
+  /** The OS sandbox (absent: none). apply maps a task file's `sandbox: {enabled, network}` here. */
+  sandbox?: SandboxChoice;
+  /** `--allow-dangerous` on the command line: a permission above DISPATCH_MAX_PERMISSION is allowed. */
+  allowDangerous?: boolean;
+  /** Where `permission` came from, for the ceiling's message (default "the permission"). */
+  permissionSource?: string;
 }
 
 export interface DispatchDeps {
@@ -108,7 +117,16 @@ export interface RunRecord {
   stop_reason: string | null;
   model: string | null;
   permission: PermissionMode;
+  // The sandbox layers of the run (absent in older records and in a detached run's "starting" record).
+  /** The permission ceiling in effect (DISPATCH_MAX_PERMISSION) and whether --allow-dangerous lifted it. */
+  permission_ceiling?: PermissionMode;
+  allow_dangerous?: boolean;
+  /** The OS sandbox of the run. */
+  sandbox?: SandboxChoice;
+  /** Names of the variables Claude Code got (never the values). */
+  env_names?: string[];
   timeout_s: number;
+  /** Refused tool calls: by the permission mode, or (`source: "sandbox"`) by the OS sandbox. */
   permission_denials: Denial[];
   tool_errors: { tool_use_id: string; text: string }[];
   tool_calls: number;
@@ -168,6 +186,8 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   const now = deps.now ?? (() => new Date());
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
+  // The ceiling, root + bypassPermissions, the sandbox's programs: refused before anything is written.
+  await checkLaunch(launchInput(req, deps, paths, [], {}));
   const exists = await projectExists(paths);
   if (req.command !== "run" && req.command !== "apply" && !exists) {
     throw new NotFoundError(
@@ -264,6 +284,10 @@ async function runLocked(
     stop_reason: null,
     model: req.model ?? null,
     permission: req.permission,
+    permission_ceiling: config.maxPermission,
+    allow_dangerous: req.allowDangerous ?? false,
+    sandbox: req.sandbox ?? NO_SANDBOX,
+    env_names: [],
     timeout_s: req.timeoutS,
     permission_denials: [],
     tool_errors: [],
@@ -317,6 +341,7 @@ async function runLocked(
   const touched = new Set<string>();
   // Edit-tool calls waiting for their result: a file counts as written only when the call succeeded.
   const pendingEdits = new Map<string, string>();
+  const uses = new Map<string, { name: string; input: unknown }>();
   const t0 = Date.now();
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s${turns ? ` turn ${turns}` : ""}`;
 
@@ -355,6 +380,7 @@ async function runLocked(
       lastMessageId = id;
       for (const use of toolUses(ev)) {
         record.tool_calls++;
+        uses.set(use.id, { name: use.name, input: use.input });
         const input = use.input as Record<string, unknown> | undefined;
         if (EDIT_TOOLS.has(use.name) && typeof input?.file_path === "string") {
           pendingEdits.set(use.id, input.file_path);
@@ -378,15 +404,9 @@ async function runLocked(
   };
 
   const marker = `${files.runId}-${crypto.randomUUID()}`;
-  const launch = await planLaunch({
-    claudeBin: deps.claudeBin,
-    claudeArgs: args,
-    projectDir: paths.dir,
-    logsDir: paths.logsDir,
-    parentEnv: config.env,
-    envNames: req.envNames,
-    set: { [MARKER]: marker },
-  });
+  const launch = await planLaunch(launchInput(req, deps, paths, args, { [MARKER]: marker }));
+  await prepareLaunch(launch);
+  record.env_names = launch.envNames;
   reporter.progress(
     `[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`,
   );
@@ -425,6 +445,19 @@ async function runLocked(
     timeoutS: req.timeoutS,
     spawnError: supervised.spawnError,
   });
+  // Writes the OS sandbox refused end as tool errors in a "successful" run: they are denials too.
+  const refused = sandboxRefusals((req.sandbox ?? NO_SANDBOX).kind, record.tool_errors, uses);
+  if (refused.length > 0) {
+    outcome.permission_denials = [...outcome.permission_denials, ...refused];
+    if (outcome.status === "success") {
+      const tools = [...new Set(refused.map((d) => d.tool))].join(", ");
+      Object.assign(outcome, {
+        status: "blocked",
+        exit_code: EXIT.blocked,
+        error: `${refused.length} tool call(s) refused by the sandbox (${tools}): ${refused[0].reason}`,
+      });
+    }
+  }
   const ended = now();
   const r = resultEvent as Record<string, unknown> | null;
   Object.assign(record, {
@@ -495,4 +528,29 @@ async function runLocked(
       (record.cost_usd !== null ? `, $${record.cost_usd.toFixed(4)}` : ""),
   );
   return record;
+}
+
+/** The launch of a request, for checking (before anything is written) and for planning. */
+export function launchInput(
+  req: DispatchRequest,
+  deps: Pick<DispatchDeps, "config" | "claudeBin">,
+  paths: ProjectPaths,
+  claudeArgs: string[],
+  set: Record<string, string>,
+): LaunchInput {
+  return {
+    claudeBin: deps.claudeBin,
+    claudeArgs,
+    projectDir: paths.dir,
+    logsDir: paths.logsDir,
+    parentEnv: deps.config.env,
+    envNames: req.envNames,
+    set,
+    permission: req.permission,
+    permissionSource: req.permissionSource,
+    ceiling: deps.config.maxPermission,
+    allowDangerous: req.allowDangerous,
+    sandbox: req.sandbox,
+    uid: Deno.build.os === "windows" ? null : Deno.uid(),
+  };
 }

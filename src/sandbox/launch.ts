@@ -1,9 +1,15 @@
 /**
  * How Claude Code is started for one run: the program, its arguments, its environment. This is where
- * the layers of the sandbox meet (environment allow-list, permission mode, OS sandbox); the runner only
- * executes the plan.
+ * the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS sandbox);
+ * the runner only executes the plan, and `--dry-run` only shows it.
  */
-import { childEnv } from "./env.ts";
+import { join } from "node:path";
+import { NotInstalledError, UsageError } from "../errors.ts";
+import { which } from "../runner/find_claude.ts";
+import { bwrapArgs, BWRAP_INSTALL_HINT, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
+import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
+import { childEnv, envNamesReport } from "./env.ts";
+import { checkCeiling, checkRootBypass, type PermissionMode } from "./permission.ts";
 
 export interface LaunchInput {
   claudeBin: string;
@@ -16,21 +22,142 @@ export interface LaunchInput {
   envNames?: string[];
   /** Variables dispatch-cc sets for the child (the run marker). */
   set: Record<string, string>;
+  /** The permission mode asked for, checked against the ceiling. */
+  permission: PermissionMode;
+  /** Where the mode came from, for the ceiling's message ("--permission", "task.yaml:3:13 permission"). */
+  permissionSource?: string;
+  /** The ceiling (DISPATCH_MAX_PERMISSION). */
+  ceiling: PermissionMode;
+  /** `--allow-dangerous` on the command line. */
+  allowDangerous?: boolean;
+  /** The OS sandbox; none when absent. */
+  sandbox?: SandboxChoice;
+  /** The uid dispatch-cc runs as (`Deno.uid()`); null where unknown. */
+  uid: number | null;
+  /** `Deno.build.os`, for tests. */
+  os?: string;
 }
 
+/** What a run will be: enough to execute it, and to show it (`--dry-run`, apply's plan). */
 export interface LaunchPlan {
+  /** The program to start: Claude Code, or bwrap in front of it. */
   command: string;
   args: string[];
   cwd: string;
   env: Record<string, string>;
+  /** The names in `env` (what --dry-run and the record show; never the values). */
+  envNames: string[];
+  /** The names asked for with --env / `env:`. */
+  extraEnvNames: string[];
+  permission: PermissionMode;
+  ceiling: PermissionMode;
+  allowDangerous: boolean;
+  sandbox: SandboxChoice & { description: string; program: string | null };
+  /** What {@linkcode prepareLaunch} creates before the start (bwrap bind sources); null without bwrap. */
+  prepare: SandboxPlan | null;
 }
 
-/** The plain launch: Claude Code itself, with the allow-listed environment, in the project folder. */
-export function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
-  return Promise.resolve({
-    command: input.claudeBin,
-    args: input.claudeArgs,
-    cwd: input.projectDir,
-    env: childEnv(input.parentEnv, { extraNames: input.envNames, set: input.set }),
+/** Claude Code's Bash sandbox: Bash only in the project, no network, no way out of it, fail if missing. */
+export const CLAUDE_SANDBOX_SETTINGS = {
+  sandbox: {
+    enabled: true,
+    autoAllowBashIfSandboxed: true,
+    allowUnsandboxedCommands: false,
+    failIfUnavailable: true,
+  },
+};
+
+const SOCAT_HINT = "Claude Code's Bash sandbox (--claude-sandbox) also needs socat: " +
+  "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
+
+/**
+ * Checks a launch before anything is written: the permission ceiling, bypassPermissions as root, the
+ * sandbox's programs. Returns the sandbox program (bwrap), or null when none is needed. Throws
+ * UsageError (exit 2) or NotInstalledError (exit 127) with what to do.
+ */
+export async function checkLaunch(input: LaunchInput): Promise<string | null> {
+  const sandbox = input.sandbox ?? NO_SANDBOX;
+  checkCeiling({
+    requested: input.permission,
+    ceiling: input.ceiling,
+    allowDangerous: input.allowDangerous ?? false,
+    source: input.permissionSource ?? "the permission",
   });
+  if ((input.envNames ?? []).includes("IS_SANDBOX")) {
+    throw new UsageError("IS_SANDBOX cannot be passed with --env: the OS sandbox sets it, and only there");
+  }
+  checkRootBypass(input.permission, sandbox.kind, input.uid);
+  if (sandbox.kind === "none") return null;
+  const os = input.os ?? Deno.build.os;
+  if (os !== "linux") {
+    throw new NotInstalledError(
+      `the sandbox (--sandbox, --claude-sandbox, DISPATCH_SANDBOX) is not supported on ${
+        os === "darwin" ? "macOS" : os
+      }: it needs bubblewrap, which is Linux only. Run without it (--no-sandbox), or in a Linux VM or container.`,
+    );
+  }
+  const bwrap = await findBwrap(input.parentEnv.PATH, os);
+  if (bwrap === null) throw new NotInstalledError(BWRAP_INSTALL_HINT);
+  if (sandbox.kind === "claude" && await which("socat", input.parentEnv.PATH) === null) {
+    throw new NotInstalledError(SOCAT_HINT);
+  }
+  return bwrap;
+}
+
+/**
+ * The launch of one run. Reads the file system (to find bwrap and resolve paths) but writes nothing:
+ * `--dry-run` calls it too.
+ *
+ * @example
+ * ```ts
+ * const plan = await planLaunch({ claudeBin, claudeArgs, projectDir, logsDir, parentEnv: Deno.env.toObject(),
+ *   set: {}, permission: "acceptEdits", ceiling: "acceptEdits", uid: Deno.uid(), sandbox: { kind: "bwrap", network: true } });
+ * await prepareLaunch(plan);
+ * new Deno.Command(plan.command, { args: plan.args, cwd: plan.cwd, env: plan.env, clearEnv: true, detached: true });
+ * ```
+ */
+export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
+  const sandbox = input.sandbox ?? NO_SANDBOX;
+  const program = await checkLaunch(input);
+  const env = childEnv(input.parentEnv, { extraNames: input.envNames, set: input.set });
+  const common = {
+    cwd: input.projectDir,
+    env,
+    extraEnvNames: [...new Set(input.envNames ?? [])].sort(),
+    permission: input.permission,
+    ceiling: input.ceiling,
+    allowDangerous: input.allowDangerous ?? false,
+    sandbox: { ...sandbox, description: describeSandbox(sandbox), program },
+  };
+  if (sandbox.kind === "claude") {
+    const args = [...input.claudeArgs, "--settings", JSON.stringify(CLAUDE_SANDBOX_SETTINGS)];
+    return { ...common, command: input.claudeBin, args, envNames: envNamesReport(env), prepare: null };
+  }
+  if (sandbox.kind === "bwrap") {
+    const home = env.HOME ?? "";
+    if (!home) throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
+    const prepare: SandboxPlan = {
+      projectDir: input.projectDir,
+      logsDir: input.logsDir,
+      home,
+      claudeBin: input.claudeBin,
+      claudeStateDir: env.CLAUDE_CONFIG_DIR || join(home, ".claude"),
+      network: sandbox.network,
+      ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
+    };
+    return {
+      ...common,
+      command: program!,
+      args: [...bwrapArgs(prepare), input.claudeBin, ...input.claudeArgs],
+      // bwrap sets IS_SANDBOX=1 inside (--setenv): Claude Code then allows bypassPermissions as root.
+      envNames: envNamesReport({ ...env, IS_SANDBOX: "1" }),
+      prepare,
+    };
+  }
+  return { ...common, command: input.claudeBin, args: input.claudeArgs, envNames: envNamesReport(env), prepare: null };
+}
+
+/** Creates what the sandbox binds (folders, a non-empty `.claude.json`); nothing without bwrap. */
+export async function prepareLaunch(plan: LaunchPlan): Promise<void> {
+  if (plan.prepare) await prepareSandbox(plan.prepare);
 }

@@ -41,7 +41,8 @@ export function stepInputs(task: LoadedTask, overrides: Record<string, unknown>)
 
 /**
  * One SHA-256 (hex) per step (prompt, each follow-up, then the review if any), each over the previous
- * hash and the step's canonical JSON.
+ * hash and the step's canonical JSON. `previous` continues a chain: the last hash of an earlier task of the
+ * same slug, so that changing that task re-runs this one too.
  *
  * @example
  * ```ts
@@ -52,9 +53,9 @@ export function stepInputs(task: LoadedTask, overrides: Record<string, unknown>)
 export async function stepHashes(
   task: LoadedTask,
   overrides: Record<string, unknown> = {},
+  previous = "",
 ): Promise<string[]> {
   const hashes: string[] = [];
-  let previous = "";
   for (const step of stepInputs(task, overrides)) {
     previous = await sha256Hex(canonicalJson({ previous, step }));
     hashes.push(previous);

@@ -299,8 +299,28 @@ function resolvePrompts(spec: TaskSpec, texts: Map<string, { full: string; text:
 }
 
 /**
+ * The document with top-level keys replaced by `--set` values; setting one of prompt and prompt_file
+ * drops the other from the document, as editing the file would.
+ */
+function withOverrides(value: unknown, set: Readonly<Record<string, unknown>>): unknown {
+  const keys = Object.keys(set);
+  if (keys.length === 0 || typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = { ...value as Record<string, unknown> };
+  if ("prompt" in set) delete out.prompt_file;
+  if ("prompt_file" in set) delete out.prompt;
+  return Object.assign(out, set);
+}
+
+/** A problem about a value given with `--set`: said so, at the document (the value is not in the file). */
+function fromSet(problem: Problem, set: Readonly<Record<string, unknown>>, pos: DocumentPositions): Problem {
+  const key = Object.keys(set).find((k) => problem.message.startsWith(k));
+  return key === undefined ? problem : { ...problem, ...pos.start(), message: `--set ${problem.message}` };
+}
+
+/**
  * Loads one task file: every YAML document is one task. Problems (YAML syntax, schema, unreadable prompt
- * files, duplicate slugs within the file) come back sorted by position; the tasks are those that had none.
+ * files) come back sorted by position; the tasks are those that had none. `set` replaces top-level keys of
+ * every document (`apply --set key=value`) before validation; its problems are marked "--set".
  * The file's size is checked before it is read.
  *
  * @example
@@ -314,6 +334,7 @@ export async function loadTaskFile(
   path: string,
   readFile: ReadTextFile = Deno.readTextFile,
   statFile: StatFile = Deno.stat,
+  set: Readonly<Record<string, unknown>> = {},
 ): Promise<LoadResult> {
   const file = path;
   const result = await readChecked(path, readFile, statFile);
@@ -365,27 +386,21 @@ export async function loadTaskFile(
       continue;
     }
 
+    value = withOverrides(value, set);
     const parsed = TaskSpecSchema.safeParse(value);
     const prompts = await readPromptFiles(value, file, pos, readFile, statFile);
-    problems.push(...prompts.problems);
+    problems.push(...prompts.problems.map((p) => fromSet(p, set, pos)));
     if (!parsed.success) {
       for (const issue of flattenIssues(parsed.error.issues)) {
-        problems.push(...issueProblems(issue, file, pos));
+        const found = issueProblems(issue, file, pos);
+        problems.push(...(String(issue.path[0]) in set ? found.map((p) => fromSet(p, set, pos)) : found));
       }
     }
     if (!parsed.success || prompts.problems.length) continue;
     const spec = resolvePrompts(parsed.data, prompts.texts);
 
+    // Several tasks of one slug in one file are allowed: apply runs them in file order, one project.
     const slugAt = pos.valueAt(["slug"]);
-    const twin = tasks.find((t) => t.spec.slug === spec.slug);
-    if (twin) {
-      problems.push({
-        file,
-        ...slugAt,
-        message:
-          `slug "${twin.spec.slug}" is already used by the task at line ${twin.line}; slugs must be unique`,
-      });
-    }
     tasks.push({ spec, file, index, line: pos.start().line, slugAt });
   }
   return { tasks, problems: problems.sort(byPosition) };
@@ -404,11 +419,12 @@ export async function loadTaskFiles(
   paths: readonly string[],
   readFile: ReadTextFile = Deno.readTextFile,
   statFile: StatFile = Deno.stat,
+  set: Readonly<Record<string, unknown>> = {},
 ): Promise<LoadResult> {
   const byFullPath = new Map<string, string>();
   for (const p of paths) if (!byFullPath.has(resolve(p))) byFullPath.set(resolve(p), p);
   const unique = [...byFullPath.values()];
-  const results = await Promise.all(unique.map((p) => loadTaskFile(p, readFile, statFile)));
+  const results = await Promise.all(unique.map((p) => loadTaskFile(p, readFile, statFile, set)));
   const tasks = results.flatMap((r) => r.tasks);
   const problems = results.flatMap((r) => r.problems);
 

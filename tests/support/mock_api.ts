@@ -35,7 +35,7 @@ export interface Step {
   /** Wait this long before sending the response headers. */
   delayMs?: number;
   /** Answer with this HTTP status and an Anthropic-style error body (or `body` verbatim). */
-  httpError?: { status: number; body?: unknown };
+  httpError?: { status: number; body?: unknown; times?: number };
   /** Token usage of this response (default: the server's `defaultUsage`). */
   usage?: Usage;
   /** Override stop_reason (default "tool_use" with toolUse, else "end_turn"). */
@@ -155,6 +155,8 @@ function sleep(ms: number, ...signals: AbortSignal[]): Promise<boolean> {
 
 export async function startMockApi(): Promise<MockApi> {
   const scenarios = new Map<string, Step[]>();
+  // How many error answers each (scenario, step) has served, for `httpError.times`.
+  const errorsServed = new Map<string, number>();
   const requests: RecordedRequest[] = [];
   const closing = new AbortController();
   let counter = 0;
@@ -311,7 +313,13 @@ export async function startMockApi(): Promise<MockApi> {
       if (!ok) return errorResponse(529, undefined, `req_mock_${runId}_${n}`);
     }
     if (step.httpError) {
-      return errorResponse(step.httpError.status, step.httpError.body, `req_mock_${runId}_${n}`);
+      // `times`: fail only the first N requests of this step (a retry then succeeds with the step's content).
+      const key = `${sel?.scenario}#${sel?.step}`;
+      const seen = (errorsServed.get(key) ?? 0) + 1;
+      errorsServed.set(key, seen);
+      if (step.httpError.times === undefined || seen <= step.httpError.times) {
+        return errorResponse(step.httpError.status, step.httpError.body, `req_mock_${runId}_${n}`);
+      }
     }
     const blocks: Json[] = [];
     if (step.text !== undefined) blocks.push({ type: "text", text: step.text });

@@ -1,0 +1,64 @@
+import { NotFoundError, UsageError } from "../errors.ts";
+import { renderEvent } from "../render/transcript.ts";
+import { currentRunId, readRunView, readTranscript } from "../runner/watch.ts";
+import { readJsonObjectSafe } from "../store/files.ts";
+import { listRunIds, runFiles } from "../store/runs.ts";
+import type { Command } from "./context.ts";
+import { COMMON_OPTIONS } from "./dispatch_options.ts";
+import { flag, parseOptions, str } from "./options.ts";
+import { existingProject, SLUG_OPTION } from "./project_arg.ts";
+
+const options = {
+  ...SLUG_OPTION,
+  run: { type: "string" as const, arg: "ID", help: "the run (default: the one going on, else the last)" },
+  follow: { type: "boolean" as const, short: "f", help: "keep showing the run as it goes on, until it ends" },
+  json: { type: "boolean" as const, help: "print the transcript's events as they are, one JSON object per line" },
+  help: COMMON_OPTIONS.help,
+};
+
+export const logsCommand: Command = {
+  name: "logs",
+  summary: "show a run's transcript: assistant text, tool calls, tool errors, denials, result",
+  usage: "dispatch-cc logs --slug SLUG [--run ID] [--follow] [--json]",
+  options,
+  details: "--json passes Claude Code's stream-json events through, one per line (JSON Lines, not one document).\n" +
+    "Runs of the earlier dispatch tool have no transcript: their final result is shown instead.",
+  async run(argv, ctx) {
+    const p = parseOptions("logs", argv, options);
+    const paths = await existingProject(p, ctx);
+    const json = flag(p, "json");
+    let runId = str(p, "run");
+    if (runId !== undefined) {
+      runId = runId.replace(/-(run\.json|events\.jsonl|result\.json|stderr\.log)$/, "");
+      if (!(await listRunIds(paths.logsDir)).includes(runId)) {
+        throw new NotFoundError(`no run ${runId} in ${paths.slug} (see: dispatch-cc history --slug ${paths.slug})`);
+      }
+    } else {
+      runId = (await currentRunId(paths)).runId ?? undefined;
+      if (!runId) throw new NotFoundError(`project "${paths.slug}" has no runs yet`);
+    }
+    const write = ctx.write ?? ((t: string) => console.log(t));
+    const id = runId;
+    const { found } = await readTranscript(paths, id, (line) => {
+      if (json) {
+        if (line.trim()) write(line);
+      } else for (const l of renderEvent(line)) write(l);
+    }, { follow: flag(p, "follow"), signal: ctx.signal });
+    const view = await readRunView(paths, id);
+    if (!found) {
+      // The earlier tool kept only the final result.
+      const res = await readJsonObjectSafe(runFiles(paths.logsDir, id).result);
+      if (!res.ok) throw new UsageError(`run ${id} has no transcript and its result file is ${res.problem}`);
+      if (json) write(JSON.stringify(res.value));
+      else {
+        write(`(run ${id} has no transcript: only its final result was kept)`);
+        for (const l of renderEvent(JSON.stringify(res.value))) write(l);
+      }
+    } else if (!json && view?.kind === "record") {
+      const r = view.record;
+      const going = r.status === "running" || r.status === "starting";
+      write(going ? `== run ${id} is still running` : `== run ${id} ended: ${r.status}${r.error ? ` (${r.error})` : ""}`);
+    }
+    return { exitCode: 0, json: null, text: "", printed: true };
+  },
+};

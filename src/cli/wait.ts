@@ -1,0 +1,63 @@
+import { EXIT } from "../exit_codes.ts";
+import { renderRun, runJson } from "../render/run.ts";
+import { exitCodeOf, type RunView, waitForRun } from "../runner/watch.ts";
+import { statusFromResultObject } from "../store/runs.ts";
+import { type Command, type CommandResult, JSON_VERSION } from "./context.ts";
+import { COMMON_OPTIONS, RESULT_LIMIT_OPTION } from "./dispatch_options.ts";
+import { positiveNumber } from "./options.ts";
+import { parseOptions } from "./options.ts";
+import { existingProject, SLUG_OPTION } from "./project_arg.ts";
+import { dollars, seconds } from "../render/format.ts";
+
+const options = {
+  ...SLUG_OPTION,
+  timeout: { type: "string" as const, arg: "SECONDS", help: "give up after SECONDS (exit 7, the run goes on)" },
+  ...RESULT_LIMIT_OPTION,
+  ...COMMON_OPTIONS,
+};
+
+/** A run's outcome as `run` prints it; runs of the earlier tool (no record) in a short form. */
+export function outcomeResult(view: RunView, resultLimit?: number): CommandResult {
+  if (view.kind === "record") {
+    return { exitCode: exitCodeOf(view), json: runJson(view.record, resultLimit), text: renderRun(view.record, { resultLimit }) };
+  }
+  const s = view.summary;
+  return {
+    exitCode: exitCodeOf(view),
+    json: { version: JSON_VERSION, ...s },
+    text: [
+      `${s.status.toUpperCase()}: run ${s.run_id} (a run of the earlier dispatch tool: only its result file is known)`,
+      `Session: ${s.session_id ?? "-"}`,
+      `Turns: ${s.num_turns ?? "-"}  Duration: ${seconds(s.duration_ms)}  Cost: ${dollars(s.cost_usd)}`,
+      `Result file: ${s.result_file}`,
+    ].join("\n"),
+  };
+}
+void statusFromResultObject;
+
+export const waitCommand: Command = {
+  name: "wait",
+  summary: "wait for the project's running (or last) run to end and print its outcome like run does",
+  usage: "dispatch-cc wait --slug SLUG [--timeout SECONDS] [--result-limit N] [--json]",
+  options,
+  details: "Exit code and --json document are those of the run (the run record). With --timeout, gives up\n" +
+    "after SECONDS with exit 7 (still running) and the record as it stands; the run is not touched.",
+  async run(argv, ctx) {
+    const p = parseOptions("wait", argv, options);
+    const paths = await existingProject(p, ctx);
+    const timeoutS = positiveNumber(p, "timeout");
+    const resultLimit = positiveNumber(p, "result-limit", true);
+    const w = await waitForRun(paths, { timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000, signal: ctx.signal });
+    if (w.done) return outcomeResult(w.view, resultLimit);
+    const rec = w.view?.kind === "record" ? w.view.record : null;
+    const msg = `run ${w.runId} of ${paths.slug} is still running` +
+      (rec ? ` (${rec.command}, started ${rec.started}, pid ${rec.pid})` : "") +
+      (ctx.signal.aborted ? "; stopped waiting" : `; gave up after ${timeoutS} s`);
+    ctx.reporter.warn(msg);
+    return {
+      exitCode: EXIT.stillRunning,
+      json: rec ? runJson(rec, resultLimit) : { version: JSON_VERSION, run_id: w.runId, slug: paths.slug, status: "running" },
+      text: `STILL RUNNING: ${msg}`,
+    };
+  },
+};

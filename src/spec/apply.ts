@@ -1,0 +1,305 @@
+/**
+ * The core of `dispatch-cc apply`: run the steps of validated tasks through the same runner as run,
+ * resume and review, holding each project's lock for the whole of its tasks, recording each step in the
+ * apply state before and after it runs, and skipping what an earlier apply finished.
+ *
+ * @module
+ */
+import type { Config } from "../config.ts";
+import { DispatchError, LockHeldError } from "../errors.ts";
+import { EXIT } from "../exit_codes.ts";
+import type { Reporter } from "../report.ts";
+import type { DispatchDeps, DispatchRequest, RunRecord } from "../runner/dispatch.ts";
+import { acquireLock, type Lock } from "../store/lock.ts";
+import { projectPaths } from "../store/project.ts";
+import {
+  applyStatePath,
+  continuation,
+  firstToRun,
+  readApplyState,
+  recordStep,
+  type StepKind,
+  type StepState,
+} from "./state.ts";
+import type { LoadedTask } from "./load.ts";
+import type { PlannedStep } from "./steps.ts";
+
+/** The tasks of one slug, in file order, and their steps. */
+export interface SlugPlan {
+  slug: string;
+  steps: PlannedStep[];
+}
+
+/** A step in the summary. `skipped`: finished by an earlier apply (status is what it recorded). */
+export interface StepOutcome {
+  step: number;
+  kind: StepKind;
+  status: StepState["status"] | "not_run";
+  exit_code: number | null;
+  session_id: string | null;
+  run_id: string | null;
+  skipped?: true;
+  error?: string | null;
+}
+
+export interface TaskOutcome {
+  slug: string;
+  file: string;
+  steps: StepOutcome[];
+}
+
+export interface ApplyOptions {
+  restart: boolean;
+  /** How many slugs run at once. */
+  parallel: number;
+  /** Wait for a project's lock instead of reporting it held. */
+  wait: boolean;
+}
+
+export interface ApplyDeps {
+  config: Config;
+  reporter: Reporter;
+  signal: AbortSignal;
+  /** The Claude Code binary, looked up only when a step has to run. */
+  claudeBin: () => Promise<string>;
+  dispatch: (req: DispatchRequest, deps: DispatchDeps) => Promise<RunRecord>;
+  graceMs?: number;
+}
+
+/**
+ * How bad an outcome is, worst first; the apply exits with the exit code of its worst step:
+ * interrupted/cancelled > timeout > error/crashed/not_installed > lock_held > blocked > max_turns/budget
+ * > success. Skipped and not-run steps do not count.
+ */
+export const SEVERITY: Readonly<Record<string, number>> = {
+  interrupted: 8,
+  cancelled: 8,
+  timeout: 7,
+  error: 6,
+  crashed: 6,
+  not_installed: 6,
+  lock_held: 5,
+  blocked: 4,
+  max_turns: 3,
+  budget_exceeded: 3,
+  success: 0,
+};
+
+/** The exit code of the worst step that ran (0 when nothing ran or everything succeeded). */
+export function worstExitCode(tasks: readonly TaskOutcome[]): number {
+  let worst: StepOutcome | null = null;
+  for (const step of tasks.flatMap((t) => t.steps)) {
+    if (step.skipped || step.status === "not_run" || step.exit_code === null) continue;
+    if (!worst || (SEVERITY[step.status] ?? 6) > (SEVERITY[worst.status] ?? 6)) worst = step;
+  }
+  return worst?.exit_code ?? EXIT.success;
+}
+
+/** Runs `fn` on every item with at most `limit` at once. */
+async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+function outcomeOf(s: StepState, skipped: boolean): StepOutcome {
+  return {
+    step: s.step,
+    kind: s.kind,
+    status: s.status,
+    exit_code: s.exit_code,
+    session_id: s.session_id,
+    run_id: s.run_id,
+    ...(skipped ? { skipped: true as const } : {}),
+    ...(s.error ? { error: s.error } : {}),
+  };
+}
+
+const notRun = (p: PlannedStep): StepOutcome => ({
+  step: p.position,
+  kind: p.kind,
+  status: "not_run",
+  exit_code: null,
+  session_id: null,
+  run_id: null,
+});
+
+/**
+ * Applies every slug's steps (slugs `parallel` at a time, the tasks of one slug in order) and returns a
+ * summary per task, in the order the tasks were given.
+ */
+export async function applyPlans(
+  plans: readonly SlugPlan[],
+  opts: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<{ tasks: TaskOutcome[]; exit_code: number }> {
+  const results = new Map<PlannedStep, StepOutcome>();
+  await pool(plans, opts.parallel, async (plan) => {
+    for (const [step, outcome] of await applySlug(plan, opts, deps)) results.set(step, outcome);
+  });
+  const tasks: TaskOutcome[] = [];
+  for (const plan of plans) {
+    let current: { task: LoadedTask; outcome: TaskOutcome } | null = null;
+    for (const step of plan.steps) {
+      if (current?.task !== step.task) {
+        current = { task: step.task, outcome: { slug: plan.slug, file: step.task.file, steps: [] } };
+        tasks.push(current.outcome);
+      }
+      current.outcome.steps.push(results.get(step) ?? notRun(step));
+    }
+  }
+  const interrupted = deps.signal.aborted;
+  const code = worstExitCode(tasks);
+  return { tasks, exit_code: interrupted && code === EXIT.success ? EXIT.interrupted : code };
+}
+
+/** One slug: skip what is done, take the lock, run the rest, record each step. */
+async function applySlug(
+  plan: SlugPlan,
+  opts: ApplyOptions,
+  deps: ApplyDeps,
+): Promise<Map<PlannedStep, StepOutcome>> {
+  const { config, reporter } = deps;
+  const out = new Map<PlannedStep, StepOutcome>();
+  const paths = projectPaths(config.projectsDir, plan.slug);
+  const statePath = applyStatePath(paths.logsDir);
+  const read = await readApplyState(statePath, plan.slug);
+  if (read.problem) reporter.warn(`${plan.slug}: ${read.problem}`);
+  const recorded = read.state.steps;
+  const start = firstToRun(plan.steps.map((s) => s.hash), recorded, opts.restart);
+  for (const step of plan.steps.slice(0, start)) {
+    const entry = recorded.find((s) => s.step === step.position)!;
+    out.set(step, outcomeOf(entry, true));
+  }
+  if (start === plan.steps.length) {
+    reporter.progress(`${plan.slug}: every step is done (unchanged); nothing to run`);
+    return out;
+  }
+  if (deps.signal.aborted) return out;
+
+  await Deno.mkdir(paths.logsDir, { recursive: true });
+  let lock: Lock;
+  try {
+    lock = await acquireLock(paths.lock, { command: "apply", run_id: "" }, {
+      wait: opts.wait,
+      warn: reporter.warn,
+      signal: deps.signal,
+    });
+  } catch (err) {
+    if (!(err instanceof LockHeldError)) throw err;
+    const first = plan.steps[start];
+    const interrupted = deps.signal.aborted;
+    out.set(first, {
+      ...notRun(first),
+      status: interrupted ? "interrupted" : "lock_held",
+      exit_code: interrupted ? EXIT.interrupted : EXIT.lockHeld,
+      error: err.message,
+    });
+    reporter.warn(`${plan.slug}: ${err.message}`);
+    return out;
+  }
+
+  try {
+    // The state as this apply sees it: recorded entries of skipped steps, then what it runs.
+    const known: StepState[] = recorded.filter((s) => s.step <= start);
+    let previousOk = true;
+    for (const step of plan.steps.slice(start)) {
+      if (deps.signal.aborted) break;
+      if (!previousOk && step.when !== "always") {
+        out.set(step, notRun(step));
+        continue;
+      }
+      const entry = await runStep(step, known, plan, lock, deps, statePath, step === plan.steps[start]);
+      known.splice(0, known.length, ...known.filter((s) => s.step !== entry.step), entry);
+      out.set(step, outcomeOf(entry, false));
+      previousOk = entry.status === "success";
+    }
+  } finally {
+    await lock.release();
+  }
+  return out;
+}
+
+/** Runs one step: decide its session, record it running, dispatch, record the outcome. */
+async function runStep(
+  step: PlannedStep,
+  known: readonly StepState[],
+  plan: SlugPlan,
+  lock: Lock,
+  deps: ApplyDeps,
+  statePath: string,
+  firstRun: boolean,
+): Promise<StepState> {
+  const { reporter } = deps;
+  let session: DispatchRequest["session"];
+  let resumeSessionAt: string | undefined;
+  if (step.kind === "follow_up") {
+    const cont = continuation(known, step.taskFirst, step.position);
+    if (cont) {
+      session = { mode: "resume", id: cont.sessionId };
+      resumeSessionAt = cont.resumeAt ?? undefined;
+    } else {
+      reporter.warn(`${plan.slug} step ${step.position}: no session of this task to continue; starting one`);
+      session = { mode: "new", id: crypto.randomUUID() };
+    }
+  } else {
+    session = { mode: "new", id: crypto.randomUUID() };
+  }
+  const label = `${plan.slug} step ${step.position}/${plan.steps.length} (${step.kind.replace("_", "-")})`;
+  reporter.progress(
+    `${label}: ${session.mode === "new" ? "new session" : `session ${session.id}`}` +
+      (resumeSessionAt ? ` from ${resumeSessionAt}` : ""),
+  );
+  const base: StepState = {
+    step: step.position,
+    kind: step.kind,
+    hash: step.hash,
+    status: "running",
+    exit_code: null,
+    session_id: session.id,
+    run_id: null,
+    result_file: null,
+    last_assistant_uuid: null,
+    file: step.task.file,
+    started: new Date().toISOString(),
+    ended: null,
+  };
+  // The first step this apply runs drops entries of steps the task no longer has.
+  await recordStep(statePath, plan.slug, base, firstRun ? plan.steps.length : undefined);
+  let entry: StepState;
+  try {
+    const record = await deps.dispatch({ ...step.request, session, resumeSessionAt }, {
+      config: deps.config,
+      claudeBin: await deps.claudeBin(),
+      reporter,
+      signal: deps.signal,
+      lock,
+      graceMs: deps.graceMs,
+    });
+    entry = {
+      ...base,
+      status: record.status === "starting" || record.status === "running" ? "crashed" : record.status,
+      exit_code: record.exit_code,
+      session_id: record.session_id ?? base.session_id,
+      run_id: record.run_id,
+      result_file: record.result_file,
+      last_assistant_uuid: record.last_assistant_uuid,
+      ended: record.ended ?? new Date().toISOString(),
+      error: record.error,
+    };
+  } catch (err) {
+    if (!(err instanceof DispatchError)) throw err;
+    entry = {
+      ...base,
+      status: err.exitCode === EXIT.interrupted ? "interrupted" : "error",
+      exit_code: err.exitCode,
+      ended: new Date().toISOString(),
+      error: err.message,
+    };
+  }
+  await recordStep(statePath, plan.slug, entry);
+  reporter.progress(`${label}: ${entry.status}${entry.error ? ` (${entry.error})` : ""}`);
+  return entry;
+}

@@ -1,0 +1,121 @@
+/**
+ * A task's steps as dispatch requests: the first prompt, each follow-up, the review, with the settings
+ * each step gets (command-line flags, then the step's own values, then the task's, then the defaults).
+ *
+ * @module
+ */
+import type { DispatchRequest } from "../runner/dispatch.ts";
+import type { PermissionMode } from "../sandbox/permission.ts";
+import { DEFAULT_REVIEW_PROMPT } from "../cli/review.ts";
+import { stepHashes } from "./hash.ts";
+import type { LoadedTask } from "./load.ts";
+import type { StepKind } from "./state.ts";
+
+/**
+ * Settings given on the `apply` command line. They win over the task file for every step, except the
+ * review's permission (read-only unless the review's own `permission` or `--set review=...` says otherwise).
+ */
+export interface FlagOverrides {
+  permission?: PermissionMode;
+  model?: string;
+  timeoutS?: number;
+  maxTurns?: number;
+  maxBudgetUsd?: number;
+  allowedTools?: string[];
+  disallowedTools?: string[];
+  systemPrompt?: string;
+  envNames?: string[];
+}
+
+/** The defaults of the environment (DISPATCH_PERMISSION, DISPATCH_TIMEOUT). */
+export interface StepDefaults {
+  permission: PermissionMode;
+  timeoutS: number;
+}
+
+/** The request of one step, without the session (decided when it runs, from the apply state). */
+export type StepRequest = Omit<DispatchRequest, "session" | "resumeSessionAt" | "wait">;
+
+export interface PlannedStep {
+  /** Position within the slug, from 1 (the apply state's key). */
+  position: number;
+  /** Position of this task's first step: follow-ups continue that task's session. */
+  taskFirst: number;
+  task: LoadedTask;
+  kind: StepKind;
+  when: "success" | "always";
+  hash: string;
+  request: StepRequest;
+}
+
+/** The flags that were given, as they enter the first step's hash. */
+export function overridesForHash(flags: FlagOverrides): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The steps of the tasks of one slug, in file order, numbered on from `taskFirst`; hashes chain across
+ * the tasks, so a change in an earlier task re-runs the later ones.
+ *
+ * @example
+ * ```ts
+ * const steps = await planSlugSteps(tasksOfSlug, {}, { permission: "acceptEdits", timeoutS: 600 });
+ * steps.map((s) => s.kind); // ["prompt", "follow_up", "review"]
+ * ```
+ */
+export async function planSlugSteps(
+  tasks: readonly LoadedTask[],
+  flags: FlagOverrides,
+  defaults: StepDefaults,
+): Promise<PlannedStep[]> {
+  const steps: PlannedStep[] = [];
+  let previous = "";
+  for (const task of tasks) {
+    const hashes = await stepHashes(task, overridesForHash(flags), previous);
+    previous = hashes.at(-1) ?? previous;
+    const taskFirst = steps.length + 1;
+    const spec = task.spec;
+    const env = [...new Set([...spec.env, ...(flags.envNames ?? [])])];
+    const base: StepRequest = {
+      command: "apply",
+      slug: spec.slug,
+      prompt: spec.prompt,
+      description: spec.description,
+      permission: flags.permission ?? spec.permission ?? defaults.permission,
+      timeoutS: flags.timeoutS ?? spec.timeout ?? defaults.timeoutS,
+      model: flags.model ?? spec.model,
+      maxTurns: flags.maxTurns ?? spec.max_turns,
+      maxBudgetUsd: flags.maxBudgetUsd ?? spec.max_budget_usd,
+      allowedTools: flags.allowedTools ?? spec.allowed_tools,
+      disallowedTools: flags.disallowedTools ?? spec.disallowed_tools,
+      systemPrompt: flags.systemPrompt ?? spec.system_prompt,
+      envNames: env.length ? env : undefined,
+      role: "work",
+    };
+    const add = (kind: StepKind, when: PlannedStep["when"], request: StepRequest) =>
+      steps.push({ position: steps.length + 1, taskFirst, task, kind, when, hash: hashes[steps.length - taskFirst + 1], request });
+    add("prompt", "success", base);
+    for (const f of spec.follow_ups) {
+      add("follow_up", f.when, {
+        ...base,
+        prompt: f.prompt,
+        permission: flags.permission ?? f.permission ?? base.permission,
+        timeoutS: flags.timeoutS ?? f.timeout ?? base.timeoutS,
+        model: flags.model ?? f.model ?? base.model,
+        maxTurns: flags.maxTurns ?? f.max_turns ?? base.maxTurns,
+      });
+    }
+    if (spec.review) {
+      add("review", "success", {
+        ...base,
+        prompt: spec.review.prompt ?? DEFAULT_REVIEW_PROMPT,
+        permission: spec.review.permission ?? "plan",
+        model: flags.model ?? spec.review.model ?? base.model,
+        // A review reads; the task's allow-list (which may allow commands) is not handed on.
+        allowedTools: flags.allowedTools,
+        role: "review",
+      });
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,108 @@
+/**
+ * Cheap staleness checks for the caches under `$DISPATCH_PROJECTS_DIR/.dispatch-index/`: a cached value
+ * is used only while the stat keys of the files it was read from are unchanged. The files stay the one
+ * source of truth; a cache that is missing, corrupt or stale is rebuilt from them.
+ *
+ * What changes what (Linux and macOS): adding, removing or renaming a file in a folder (and so every atomic
+ * temp-and-rename write) changes the folder's mtime; rewriting a file in place changes its own mtime,
+ * ctime and usually its size, and `touch -d` or `cp -p` still change its ctime.
+ */
+import { join } from "node:path";
+import { writeTextAtomic } from "./atomic.ts";
+
+/** Where the caches live: a hidden folder, skipped by listings, that is always safe to delete. */
+export const INDEX_DIR = ".dispatch-index";
+
+/**
+ * A change within this long of a scan may share its timestamp with a later change (coarse clocks, 1 s or
+ * 2 s timestamps on some file systems): what was read from such files is used but not cached.
+ */
+export const RACY_MS = 2000;
+
+/** The identity of a file or folder's current content, and when it last changed. */
+export interface StatKey {
+  key: string;
+  /** Newest of mtime and ctime, ms since the epoch. */
+  changed: number;
+}
+
+/**
+ * Stats `path` (synchronously: ~4 µs against ~18 µs for the async call, and list makes two per project).
+ *
+ * @example
+ * ```ts
+ * const k = statKey("/p/task-api/.dispatch-logs");
+ * if (k && k.key === cached.key) useCached();
+ * ```
+ */
+export function statKey(path: string): StatKey | null {
+  let s: Deno.FileInfo;
+  try {
+    s = Deno.statSync(path);
+  } catch {
+    return null;
+  }
+  const m = s.mtime?.getTime() ?? 0;
+  const c = s.ctime?.getTime() ?? 0;
+  return { key: `${s.ino ?? 0}:${s.size}:${m}:${c}`, changed: Math.max(m, c) };
+}
+
+/** Joins several keys into one; null when any part is missing (the value is then never cached). */
+export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
+  if (keys.some((k) => k === null)) return null;
+  const ks = keys as StatKey[];
+  return { key: ks.map((k) => k.key).join("|"), changed: Math.max(...ks.map((k) => k.changed)) };
+}
+
+/** May a value read under `key` at `scanStart` be cached? Only when nothing changed close to the scan. */
+export function cacheable(key: StatKey | null, scanStart: number, racyMs = RACY_MS): key is StatKey {
+  return key !== null && key.changed < scanStart - racyMs;
+}
+
+/** Reads a cache file; null when it is missing, unreadable, corrupt or of another version. */
+export function readIndexFile<T>(projectsDir: string, name: string, isValid: (v: unknown) => v is T): T | null {
+  try {
+    const value = JSON.parse(Deno.readTextFileSync(join(projectsDir, INDEX_DIR, name)));
+    return isValid(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Writes a cache file atomically. Failures are ignored: a read-only projects folder just means every
+ * listing is a cold scan.
+ */
+export async function writeIndexFile(projectsDir: string, name: string, value: unknown): Promise<void> {
+  try {
+    await Deno.mkdir(join(projectsDir, INDEX_DIR), { recursive: true });
+    await writeTextAtomic(join(projectsDir, INDEX_DIR, name), JSON.stringify(value));
+  } catch { /* a cache that cannot be written is only a slower listing */ }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The project folders (sorted, hidden entries skipped), read synchronously; [] when the folder is missing. */
+export function readProjectSlugs(projectsDir: string): string[] {
+  const slugs: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(projectsDir)) {
+      if (e.isDirectory && !e.name.startsWith(".")) slugs.push(e.name);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return slugs.sort();
+}

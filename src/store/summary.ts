@@ -1,0 +1,94 @@
+/**
+ * What `list` shows of one project, read from its files: project.json, the names in `.dispatch-logs/`
+ * and the last run's record or result file. Nothing else (sessions and results are for `status`), so that
+ * the stat keys of `.dispatch-logs/` and project.json are enough to know when a cached summary is stale.
+ */
+import { inspectLock } from "./lock.ts";
+import { type ProjectPaths, readProjectMeta } from "./project.ts";
+import { listRunIds, readRun } from "./runs.ts";
+
+/** The last run as `list` shows it (`status` shows the whole run). */
+export interface ListRun {
+  run_id: string;
+  command: string | null;
+  status: string;
+  started: string | null;
+  ended: string | null;
+  duration_ms: number | null;
+  num_turns: number | null;
+  cost_usd: number | null;
+}
+
+/** One project in `list --json`. */
+export interface ListEntry {
+  slug: string;
+  project_dir: string;
+  description: string | null;
+  created: string | null;
+  updated: string | null;
+  /** "running" while a dispatcher holds the lock, else the last run's status, "none" without runs. */
+  status: string;
+  runs: number;
+  last_run: ListRun | null;
+  /** One line per missing, empty or corrupt file. */
+  problems: string[];
+}
+
+/**
+ * Reads one project's list entry. `volatile` says it depends on more than its files (a lock, or a run
+ * recorded as running whose dispatcher may be gone), so it must not be cached.
+ *
+ * @example
+ * ```ts
+ * const { entry } = await readListEntry(projectPaths(dir, "task-api"));
+ * console.log(entry.status);
+ * ```
+ */
+export async function readListEntry(paths: ProjectPaths): Promise<{ entry: ListEntry; volatile: boolean }> {
+  const problems: string[] = [];
+  const [metaRead, runIds] = await Promise.all([readProjectMeta(paths), listRunIds(paths.logsDir)]);
+  if (metaRead.problem) problems.push(metaRead.problem);
+  const run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
+  if (run?.problem) problems.push(run.problem);
+  // Only an existing lock file needs a look at its holder (a stat for every project would cost more).
+  const lock = run?.status === "running" || (await hasLockFile(paths)) ? await inspectLock(paths.lock).catch(() => null) : null;
+  if (run?.status === "running" && !lock?.held) {
+    run.status = "abandoned";
+    problems.push(`run ${run.run_id} never finished (its dispatcher is gone); its session can be resumed`);
+  }
+  const last: ListRun | null = run
+    ? {
+      run_id: run.run_id,
+      command: run.command,
+      status: run.status,
+      started: run.started,
+      ended: run.ended,
+      duration_ms: run.duration_ms,
+      num_turns: run.num_turns,
+      cost_usd: run.cost_usd,
+    }
+    : null;
+  return {
+    entry: {
+      slug: paths.slug,
+      project_dir: paths.dir,
+      description: metaRead.meta?.description ?? null,
+      created: metaRead.meta?.created || null,
+      updated: metaRead.meta?.updated || null,
+      status: lock?.held ? "running" : last?.status ?? "none",
+      runs: runIds.length,
+      last_run: last,
+      problems,
+    },
+    volatile: lock !== null || run?.status === "running" || run?.status === "abandoned",
+  };
+}
+
+async function hasLockFile(paths: ProjectPaths): Promise<boolean> {
+  try {
+    await Deno.lstat(paths.lock);
+    return true;
+  } catch {
+    return false;
+  }
+}
