@@ -20,7 +20,10 @@ export const RARE_WORD = "quokka";
 export const COMMON_WORD = "tests";
 
 /** Projects with thousands of runs: index -> number of runs. */
-export const HEAVY: ReadonlyMap<number, number> = new Map([[3, 3000], [50, 2000], [5003, 4000], [50003, 3000]]);
+export const HEAVY: ReadonlyMap<number, number> = new Map([[3, 3000], [50, 2000], [5003, 4000], [
+  50003,
+  3000,
+]]);
 
 const WORDS = (
   "api endpoint handler route model schema migration database query index cache layer service client " +
@@ -137,9 +140,16 @@ export function generateProjects(dir: string, from: number, to: number): number 
         stop_reason: "end_turn",
         session_id: session,
         total_cost_usd: cost,
-        usage: { input_tokens: 1200 + turns * 300, cache_creation_input_tokens: 0, cache_read_input_tokens: 9000, output_tokens: 800 },
+        usage: {
+          input_tokens: 1200 + turns * 300,
+          cache_creation_input_tokens: 0,
+          cache_read_input_tokens: 9000,
+          output_tokens: 800,
+        },
         modelUsage: { "claude-opus-5-5": { inputTokens: 1200, outputTokens: 800, costUSD: cost } },
-        permission_denials: denied ? [{ tool_name: "Bash", tool_use_id: "toolu_1", tool_input: { command: "rm -rf build" } }] : [],
+        permission_denials: denied
+          ? [{ tool_name: "Bash", tool_use_id: "toolu_1", tool_input: { command: "rm -rf build" } }]
+          : [],
         uuid: uuid(r),
       };
       write(`${logs}/${id}-result.json`, JSON.stringify(result) + "\n");
@@ -183,7 +193,10 @@ export function generateProjects(dir: string, from: number, to: number): number 
         write(
           `${logs}/${id}-events.jsonl`,
           JSON.stringify({ type: "system", subtype: "init", session_id: session }) + "\n" +
-            JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: text.slice(0, 500) }] } }) + "\n" +
+            JSON.stringify({
+              type: "assistant",
+              message: { content: [{ type: "text", text: text.slice(0, 500) }] },
+            }) + "\n" +
             JSON.stringify(result) + "\n",
         );
         write(`${logs}/${id}-stderr.log`, "");

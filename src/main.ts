@@ -3,13 +3,7 @@
  * Entry point: argv to a command, the command's result to stdout and an exit code.
  */
 import { type Command, type CommandContext, type CommandResult, JSON_VERSION } from "./cli/context.ts";
-import { listCommand } from "./cli/list.ts";
 import { optionsHelp } from "./cli/options.ts";
-import { resumeCommand } from "./cli/resume.ts";
-import { reviewCommand } from "./cli/review.ts";
-import { runCommand } from "./cli/run.ts";
-import { searchCommand } from "./cli/search.ts";
-import { statusCommand } from "./cli/status.ts";
 import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
 import { DispatchError, UsageError } from "./errors.ts";
@@ -17,16 +11,32 @@ import { EXIT } from "./exit_codes.ts";
 import { stderrReporter } from "./report.ts";
 import { VERSION } from "./version.ts";
 
-export const COMMANDS: Command[] = [
-  runCommand,
-  resumeCommand,
-  reviewCommand,
-  statusCommand,
-  listCommand,
-  searchCommand,
-];
+/**
+ * Each command's module is loaded only when that command runs: start-up is most of a `list` or `status`,
+ * and they must not load the runner or zod and yaml (measured: ~150 ms of start-up when all load).
+ */
+export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
+  run: () => import("./cli/run.ts").then((m) => m.runCommand),
+  resume: () => import("./cli/resume.ts").then((m) => m.resumeCommand),
+  review: () => import("./cli/review.ts").then((m) => m.reviewCommand),
+  status: () => import("./cli/status.ts").then((m) => m.statusCommand),
+  list: () => import("./cli/list.ts").then((m) => m.listCommand),
+  search: () => import("./cli/search.ts").then((m) => m.searchCommand),
+  apply: () => import("./cli/apply.ts").then((m) => m.applyCommand),
+  validate: () => import("./cli/validate.ts").then((m) => m.validateCommand),
+  schema: () => import("./cli/schema.ts").then((m) => m.schemaCommand),
+  wait: () => import("./cli/wait.ts").then((m) => m.waitCommand),
+  logs: () => import("./cli/logs.ts").then((m) => m.logsCommand),
+  cancel: () => import("./cli/cancel.ts").then((m) => m.cancelCommand),
+  history: () => import("./cli/history.ts").then((m) => m.historyCommand),
+};
 
-function mainHelp(): string {
+/** Every command, loaded (for the main help). */
+export function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(COMMAND_LOADERS).map((load) => load()));
+}
+
+function mainHelp(COMMANDS: Command[]): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
   return [
     `dispatch-cc ${VERSION}: hand heavy work to Claude Code and get structured results back`,
@@ -72,6 +82,11 @@ function writeStdout(text: string): void {
 
 /** Runs the program on argv; returns the exit code. Separated from Deno.exit for tests. */
 export async function main(argv: string[]): Promise<number> {
+  // A detached run's supervisor (started by --detach): no terminal, one handler per request kind.
+  if (argv.length === 2 && argv[0].startsWith("__")) {
+    const { dispatchHandler, runSupervisor, SUPERVISE_ARG } = await import("./runner/detach.ts");
+    if (argv[0] === SUPERVISE_ARG) return await runSupervisor(argv[1], { dispatch: dispatchHandler });
+  }
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");
   const quiet = argv.includes("--quiet") || argv.includes("-q");
@@ -96,7 +111,7 @@ export async function main(argv: string[]): Promise<number> {
 
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    writeStdout(mainHelp());
+    writeStdout(mainHelp(await loadCommands()));
     return name === undefined ? EXIT.usage : EXIT.success;
   }
   if (name === "--version" || name === "version") {
@@ -105,9 +120,9 @@ export async function main(argv: string[]): Promise<number> {
     );
     return EXIT.success;
   }
-  const command = COMMANDS.find((c) => c.name === name);
+  const command = Object.hasOwn(COMMAND_LOADERS, name) ? await COMMAND_LOADERS[name]() : undefined;
   if (!command) {
-    const hint = closestMatch(name, COMMANDS.map((c) => c.name));
+    const hint = closestMatch(name, Object.keys(COMMAND_LOADERS));
     return fail(
       new UsageError(
         `unknown command "${name}"${hint ? ` (did you mean ${hint}?)` : ""}; see dispatch-cc --help`,
@@ -128,7 +143,13 @@ export async function main(argv: string[]): Promise<number> {
   let result: CommandResult;
   try {
     const config = loadConfig(Deno.env.toObject(), Deno.cwd());
-    const ctx: CommandContext = { config, reporter, signal: controller.signal, readStdin: readAllStdin };
+    const ctx: CommandContext = {
+      config,
+      reporter,
+      signal: controller.signal,
+      readStdin: readAllStdin,
+      write: (text) => writeStdout(text),
+    };
     result = await command.run(rest, ctx);
   } catch (err) {
     if (err instanceof DispatchError) return fail(err);
@@ -150,7 +171,7 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
-  writeStdout(json ? JSON.stringify(result.json, null, 2) : result.text);
+  if (!result.printed) writeStdout(json ? JSON.stringify(result.json, null, 2) : result.text);
   return result.exitCode;
 }
 

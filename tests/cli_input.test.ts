@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { slugProblem } from "../src/store/slug.ts";
 import { parseOptions, toolList } from "../src/cli/options.ts";
-import { baseEnv, runCli } from "./support/cli.ts";
+import { baseEnv, REPO, runCli } from "./support/cli.ts";
 import { tempDir } from "./support/temp.ts";
 
 Deno.test("slug rules reject what could escape the projects folder or confuse a shell", () => {
@@ -135,16 +135,23 @@ Deno.test("a missing Claude Code exits 127 with the install command and writes n
   }
 });
 
-Deno.test("--prompt-file resolves against the user's folder under deno task (INIT_CWD)", async () => {
+Deno.test("--prompt-file resolves against the user's folder under deno task, which runs in deno.json's folder", async () => {
   const t = await tempDir();
   try {
     await Deno.writeTextFile(join(t.path, "spec.md"), "[[fake:ok]] build it");
-    const projects = join(t.path, "projects");
     const fake = new URL("./support/fake_claude.sh", import.meta.url).pathname;
-    const env = baseEnv({ projects, home: t.path }, { DISPATCH_CC_BIN: fake, INIT_CWD: t.path });
-    const r = await runCli(["run", "--slug", "rel", "--prompt-file", "spec.md", "--json"], { env });
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.json.status, "success");
+    const env = baseEnv({ projects: join(t.path, "projects"), home: t.path }, { DISPATCH_CC_BIN: fake });
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "--config", join(REPO, "deno.json"), "dispatch-cc", "run", "--slug", "rel", "--prompt-file", "spec.md", "--json"],
+      cwd: t.path,
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert.equal(doc.status, "success");
   } finally {
     await t.cleanup();
   }

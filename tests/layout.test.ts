@@ -178,7 +178,7 @@ Deno.test("search matches slug, description and result text case-insensitively a
     const old = await runCli(["search", "first version", "--json"], { env: f.env });
     assert.equal(old.json.matches[0].source, "20260331-143022-12345-result.json");
     const broken = await runCli(["search", "widget"], { env: f.env });
-    assert.match(broken.stdout, /broken:\n  last-result\.txt:1: broken but searchable widget/);
+    assert.match(broken.stdout, /broken:\n {2}last-result\.txt:1: broken but searchable widget/);
     const none = await runCli(["search", "zzzz-nothing", "--json"], { env: f.env });
     assert.deepEqual(none.json.matches, []);
   } finally {

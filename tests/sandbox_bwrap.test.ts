@@ -157,11 +157,15 @@ Deno.test("bwrapArgs: extra read-only paths come last and may be missing", () =>
   assert.ok(indexOf(args, "--ro-bind-try", "/opt/none/x", "/opt/none/x") > 0);
 });
 
-Deno.test("bwrapArgs: a $TMPDIR outside /tmp gets its own tmpfs, one under /tmp is created", () => {
+Deno.test("bwrapArgs: a $TMPDIR other than /tmp gets its own tmpfs, mounted after what covers it", () => {
   const outside = bwrapArgs(planIn("/srv/sbx", { tmpDir: "/var/tmp/sbx-t" }));
   assert.ok(indexOf(outside, "--tmpfs", "/var/tmp/sbx-t") > indexOf(outside, "--tmpfs", "/tmp"));
   const inside = bwrapArgs(planIn("/srv/sbx", { tmpDir: "/tmp/sbx-t" }));
-  assert.ok(indexOf(inside, "--dir", "/tmp/sbx-t") > indexOf(inside, "--tmpfs", "/tmp"));
+  assert.ok(indexOf(inside, "--tmpfs", "/tmp/sbx-t") > indexOf(inside, "--tmpfs", "/tmp"));
+  // A $TMPDIR inside a HOME under /tmp (the tests' layout): writable although HOME is bound read-only.
+  const inHome = bwrapArgs(planIn("/tmp/sbx-h", { tmpDir: "/tmp/sbx-h/home/tmp" }));
+  const home = indexOf(inHome, "--ro-bind-try", "/tmp/sbx-h/home", "/tmp/sbx-h/home");
+  assert.ok(home > 0 && indexOf(inHome, "--tmpfs", "/tmp/sbx-h/home/tmp") > home);
 });
 
 Deno.test("sandboxDirsToCreate and sandboxFilesToCreate list every bind source", () => {

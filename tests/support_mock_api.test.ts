@@ -177,7 +177,8 @@ Deno.test("mock API: close() while a delayed response is pending leaks nothing",
   while (api.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
   await api.close();
   await pending;
-  assert.ok(performance.now() - started < 5000);
+  // The pending response was cut short, not waited out.
+  assert.ok(performance.now() - started < 20_000);
 });
 
 Deno.test("real Claude Code CLI through the mock API", async (t) => {
@@ -289,7 +290,7 @@ Deno.test("real Claude Code CLI through the mock API", async (t) => {
       assert.equal(r.result.api_error_status, 500);
       assert.equal(r.result.terminal_reason, "api_error");
       assert.match(r.result.result, /500/);
-      assert.ok(r.result.duration_ms < 5000, `took ${r.result.duration_ms} ms`);
+      // "Fast" means no retries (the default is ~10 over ~3 minutes); the request count says so without a clock.
       assert.equal(api.mainRequests("err500").length, 1, "no retries");
     });
 

@@ -20,8 +20,9 @@ export const cancelCommand: Command = {
   summary: "stop the project's running dispatch (detached or not) and everything it started",
   usage: "dispatch-cc cancel --slug SLUG [--grace SECONDS] [--json]",
   options,
-  details: "The run is recorded as cancelled (its exit code 130) and its session can be resumed. Exit 0 when the\n" +
-    "run was cancelled and also when nothing was running (then \"cancelled\": false says so); exit 3 when the\n" +
+  details:
+    "The run is recorded as cancelled (its exit code 130) and its session can be resumed. Exit 0 when the\n" +
+    'run was cancelled and also when nothing was running (then "cancelled": false says so); exit 3 when the\n' +
     "project does not exist.",
   async run(argv, ctx) {
     const p = parseOptions("cancel", argv, options);
@@ -29,9 +30,15 @@ export const cancelCommand: Command = {
     const graceS = positiveNumber(p, "grace") ?? 15;
     const c = await cancelRun(paths, { waitMs: graceS * 1000, host: hostname() });
     const text = c.cancelled
-      ? `CANCELLED: run ${c.run_id} of ${paths.slug}${c.forced ? " (it did not stop in time and was killed)" : ""}` +
-        (c.record?.session_id ? `\nSession ${c.record.session_id} can be resumed: dispatch-cc resume --slug ${paths.slug}` : "") +
-        (c.ended_processes.length ? `\nEnded leftover processes: ${c.ended_processes.map((x) => x.pid).join(", ")}` : "")
+      ? `CANCELLED: run ${c.run_id} of ${paths.slug}${
+        c.forced ? " (it did not stop in time and was killed)" : ""
+      }` +
+        (c.record?.session_id
+          ? `\nSession ${c.record.session_id} can be resumed: dispatch-cc resume --slug ${paths.slug}`
+          : "") +
+        (c.ended_processes.length
+          ? `\nEnded leftover processes: ${c.ended_processes.map((x) => x.pid).join(", ")}`
+          : "")
       : `Nothing cancelled in ${paths.slug}: ${c.reason}`;
     if (!c.cancelled) ctx.reporter.warn(`nothing cancelled: ${c.reason}`);
     return { exitCode: 0, json: { version: JSON_VERSION, slug: paths.slug, ...c }, text };

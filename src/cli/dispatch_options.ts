@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import type { DispatchRequest } from "../runner/dispatch.ts";
+import { resolveSandbox } from "../sandbox/choice.ts";
 import { parsePermission } from "../sandbox/permission.ts";
 import { validateSlug } from "../store/slug.ts";
 import type { CommandContext } from "./context.ts";
@@ -59,6 +60,24 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
     help: "also pass environment variable NAME to Claude Code",
   },
   wait: { type: "boolean", help: "wait for the project's lock instead of failing at once" },
+  sandbox: {
+    type: "boolean",
+    help: "run Claude Code under bubblewrap: writes only in the project (default: $DISPATCH_SANDBOX)",
+  },
+  "no-network": { type: "boolean", help: "the OS sandbox without network (implies --sandbox)" },
+  "claude-sandbox": {
+    type: "boolean",
+    help: "use Claude Code's own Bash sandbox instead (Bash only; needs bwrap and socat)",
+  },
+  "no-sandbox": { type: "boolean", help: "no sandbox, whatever DISPATCH_SANDBOX says" },
+  "allow-dangerous": {
+    type: "boolean",
+    help: "allow a --permission above the ceiling $DISPATCH_MAX_PERMISSION (default acceptEdits)",
+  },
+  "dry-run": {
+    type: "boolean",
+    help: "show the permission set, environment, permission and sandbox in effect; run nothing",
+  },
   detach: {
     type: "boolean",
     help: "start the run in the background and return at once with its run id (then: wait, logs, cancel)",
@@ -135,6 +154,24 @@ export function requestFromFlags(
     systemPrompt: str(p, "system-prompt"),
     envNames: p.values.env as string[] | undefined,
     wait: flag(p, "wait"),
+    permissionSource: permission !== undefined
+      ? "--permission"
+      : defaults.permission !== undefined
+      ? "the default permission"
+      : ctx.config.env.DISPATCH_PERMISSION?.trim()
+      ? "DISPATCH_PERMISSION"
+      : "the default permission",
+    allowDangerous: flag(p, "allow-dangerous"),
+    sandbox: resolveSandbox(
+      {
+        sandbox: flag(p, "sandbox"),
+        noNetwork: flag(p, "no-network"),
+        claudeSandbox: flag(p, "claude-sandbox"),
+        noSandbox: flag(p, "no-sandbox"),
+      },
+      undefined,
+      ctx.config.sandbox,
+    ),
   };
 }
 
@@ -142,8 +179,14 @@ export function requestFromFlags(
 export interface OutputFlags {
   detach: boolean;
   resultLimit?: number;
+  /** `--dry-run`: show the launch, run nothing. */
+  dryRun?: boolean;
 }
 
 export function outputFromFlags(p: Parsed): OutputFlags {
-  return { detach: flag(p, "detach"), resultLimit: positiveNumber(p, "result-limit", true) };
+  return {
+    detach: flag(p, "detach"),
+    resultLimit: positiveNumber(p, "result-limit", true),
+    dryRun: flag(p, "dry-run"),
+  };
 }

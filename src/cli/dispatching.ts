@@ -2,11 +2,14 @@
  * The part run, resume and review share: find Claude Code, run the dispatch (in the foreground, or in a
  * detached supervisor with --detach), turn the record into the command's result.
  */
-import { dispatch, type DispatchRequest } from "../runner/dispatch.ts";
+import { dispatch, type DispatchRequest, launchInput } from "../runner/dispatch.ts";
 import { startDetached } from "../runner/detach.ts";
 import { findClaude } from "../runner/find_claude.ts";
 import { renderDetached, renderRun, runJson } from "../render/run.ts";
+import { checkLaunch } from "../sandbox/launch.ts";
+import { projectPaths } from "../store/project.ts";
 import type { CommandContext, CommandResult } from "./context.ts";
+import { dryRunDispatch } from "./dry_run.ts";
 import type { OutputFlags } from "./dispatch_options.ts";
 
 export async function runDispatch(
@@ -15,6 +18,18 @@ export async function runDispatch(
   out: OutputFlags = { detach: false },
 ): Promise<CommandResult> {
   const claudeBin = await findClaude(ctx.config);
+  if (out.dryRun) return await dryRunDispatch(req, ctx, claudeBin);
+  // Sandbox refusals (permission ceiling, root + bypassPermissions, bwrap missing) before any run starts,
+  // in the foreground even with --detach.
+  await checkLaunch(
+    launchInput(
+      req,
+      { config: ctx.config, claudeBin },
+      projectPaths(ctx.config.projectsDir, req.slug),
+      [],
+      {},
+    ),
+  );
   if (out.detach) {
     const started = await startDetached({
       kind: "dispatch",
@@ -32,7 +47,12 @@ export async function runDispatch(
     });
     return { exitCode: 0, json: started, text: renderDetached(started) };
   }
-  const record = await dispatch(req, { config: ctx.config, claudeBin, reporter: ctx.reporter, signal: ctx.signal });
+  const record = await dispatch(req, {
+    config: ctx.config,
+    claudeBin,
+    reporter: ctx.reporter,
+    signal: ctx.signal,
+  });
   return {
     exitCode: record.exit_code,
     json: runJson(record, out.resultLimit),

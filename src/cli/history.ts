@@ -7,7 +7,11 @@ import { existingProject, SLUG_OPTION } from "./project_arg.ts";
 
 const options = {
   ...SLUG_OPTION,
-  limit: { type: "string" as const, arg: "N", help: "show the last N runs (default 20; totals cover every run)" },
+  limit: {
+    type: "string" as const,
+    arg: "N",
+    help: "show the last N runs (default 20; totals cover every run)",
+  },
   ...COMMON_OPTIONS,
 };
 
@@ -16,7 +20,8 @@ export const historyCommand: Command = {
   summary: "every run of a project: command, start, duration, status, turns, cost, tokens",
   usage: "dispatch-cc history --slug SLUG [--limit N] [--json]",
   options,
-  details: "Reads .dispatch-logs/runs.jsonl (appended at the end of each run) and the files of any run it lacks:\n" +
+  details:
+    "Reads .dispatch-logs/runs.jsonl (appended at the end of each run) and the files of any run it lacks:\n" +
     "runs of the earlier dispatch tool, a run still going on.",
   async run(argv, ctx) {
     const p = parseOptions("history", argv, options);
@@ -28,7 +33,14 @@ export const historyCommand: Command = {
     for (const problem of h.problems) ctx.reporter.warn(problem);
     return {
       exitCode: 0,
-      json: { version: JSON_VERSION, slug: paths.slug, runs: shown, total_runs: h.entries.length, totals, problems: h.problems },
+      json: {
+        version: JSON_VERSION,
+        slug: paths.slug,
+        runs: shown,
+        total_runs: h.entries.length,
+        totals,
+        problems: h.problems,
+      },
       text: renderHistory(paths.slug, shown, totals, h.entries.length),
     };
   },

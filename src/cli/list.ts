@@ -1,6 +1,5 @@
 import { renderList } from "../render/projects.ts";
-import { inspectProject, listProjectSlugs } from "../store/inspect.ts";
-import { projectPaths } from "../store/project.ts";
+import { listProjects } from "../store/list_index.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { parseOptions } from "./options.ts";
@@ -13,14 +12,11 @@ export const listCommand: Command = {
   async run(argv, ctx) {
     parseOptions("list", argv, COMMON_OPTIONS);
     const dir = ctx.config.projectsDir;
-    const slugs = await listProjectSlugs(dir);
-    const views = await Promise.all(
-      slugs.map((s) => inspectProject(projectPaths(dir, s), { withResult: false })),
-    );
+    const { entries } = await listProjects(dir);
     return {
       exitCode: 0,
-      json: { version: JSON_VERSION, projects_dir: dir, projects: views },
-      text: renderList(views, dir),
+      json: { version: JSON_VERSION, projects_dir: dir, projects: entries },
+      text: renderList(entries, dir),
     };
   },
 };

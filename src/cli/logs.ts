@@ -12,7 +12,10 @@ const options = {
   ...SLUG_OPTION,
   run: { type: "string" as const, arg: "ID", help: "the run (default: the one going on, else the last)" },
   follow: { type: "boolean" as const, short: "f", help: "keep showing the run as it goes on, until it ends" },
-  json: { type: "boolean" as const, help: "print the transcript's events as they are, one JSON object per line" },
+  json: {
+    type: "boolean" as const,
+    help: "print the transcript's events as they are, one JSON object per line",
+  },
   help: COMMON_OPTIONS.help,
 };
 
@@ -21,7 +24,8 @@ export const logsCommand: Command = {
   summary: "show a run's transcript: assistant text, tool calls, tool errors, denials, result",
   usage: "dispatch-cc logs --slug SLUG [--run ID] [--follow] [--json]",
   options,
-  details: "--json passes Claude Code's stream-json events through, one per line (JSON Lines, not one document).\n" +
+  details:
+    "--json passes Claude Code's stream-json events through, one per line (JSON Lines, not one document).\n" +
     "Runs of the earlier dispatch tool have no transcript: their final result is shown instead.",
   async run(argv, ctx) {
     const p = parseOptions("logs", argv, options);
@@ -31,7 +35,9 @@ export const logsCommand: Command = {
     if (runId !== undefined) {
       runId = runId.replace(/-(run\.json|events\.jsonl|result\.json|stderr\.log)$/, "");
       if (!(await listRunIds(paths.logsDir)).includes(runId)) {
-        throw new NotFoundError(`no run ${runId} in ${paths.slug} (see: dispatch-cc history --slug ${paths.slug})`);
+        throw new NotFoundError(
+          `no run ${runId} in ${paths.slug} (see: dispatch-cc history --slug ${paths.slug})`,
+        );
       }
     } else {
       runId = (await currentRunId(paths)).runId ?? undefined;
@@ -57,7 +63,11 @@ export const logsCommand: Command = {
     } else if (!json && view?.kind === "record") {
       const r = view.record;
       const going = r.status === "running" || r.status === "starting";
-      write(going ? `== run ${id} is still running` : `== run ${id} ended: ${r.status}${r.error ? ` (${r.error})` : ""}`);
+      write(
+        going
+          ? `== run ${id} is still running`
+          : `== run ${id} ended: ${r.status}${r.error ? ` (${r.error})` : ""}`,
+      );
     }
     return { exitCode: 0, json: null, text: "", printed: true };
   },

@@ -7,7 +7,9 @@ import type { Parsed } from "./options.ts";
 /** The project named by --slug, which must exist (exit 3 otherwise). */
 export async function existingProject(p: Parsed, ctx: CommandContext): Promise<ProjectPaths> {
   const paths = projectPaths(ctx.config.projectsDir, requireSlug(p));
-  if (!(await projectExists(paths))) throw new NotFoundError(`no project "${paths.slug}" in ${ctx.config.projectsDir}`);
+  if (!(await projectExists(paths))) {
+    throw new NotFoundError(`no project "${paths.slug}" in ${ctx.config.projectsDir}`);
+  }
   return paths;
 }
 

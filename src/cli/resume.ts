@@ -1,5 +1,11 @@
 import type { Command } from "./context.ts";
-import { DISPATCH_OPTIONS, outputFromFlags, readPrompt, requestFromFlags, requireSlug } from "./dispatch_options.ts";
+import {
+  DISPATCH_OPTIONS,
+  outputFromFlags,
+  readPrompt,
+  requestFromFlags,
+  requireSlug,
+} from "./dispatch_options.ts";
 import { runDispatch } from "./dispatching.ts";
 import { parseOptions } from "./options.ts";
 
@@ -16,6 +22,10 @@ export const resumeCommand: Command = {
     const slug = requireSlug(p);
     const flags = requestFromFlags(p, ctx);
     const prompt = (await readPrompt(p, ctx, true))!;
-    return runDispatch({ ...flags, command: "resume", slug, prompt, session: { mode: "continue" } }, ctx, outputFromFlags(p));
+    return runDispatch(
+      { ...flags, command: "resume", slug, prompt, session: { mode: "continue" } },
+      ctx,
+      outputFromFlags(p),
+    );
   },
 };

@@ -1,5 +1,11 @@
 import type { Command } from "./context.ts";
-import { DISPATCH_OPTIONS, outputFromFlags, readPrompt, requestFromFlags, requireSlug } from "./dispatch_options.ts";
+import {
+  DISPATCH_OPTIONS,
+  outputFromFlags,
+  readPrompt,
+  requestFromFlags,
+  requireSlug,
+} from "./dispatch_options.ts";
 import { runDispatch } from "./dispatching.ts";
 import { parseOptions } from "./options.ts";
 
@@ -24,6 +30,10 @@ export const reviewCommand: Command = {
     const slug = requireSlug(p);
     const flags = requestFromFlags(p, ctx, { permission: "plan" });
     const prompt = (await readPrompt(p, ctx, false)) ?? DEFAULT_REVIEW_PROMPT;
-    return runDispatch({ ...flags, command: "review", slug, prompt, session: { mode: "new" } }, ctx, outputFromFlags(p));
+    return runDispatch(
+      { ...flags, command: "review", slug, prompt, session: { mode: "new" } },
+      ctx,
+      outputFromFlags(p),
+    );
   },
 };

@@ -1,5 +1,11 @@
 import type { Command } from "./context.ts";
-import { DISPATCH_OPTIONS, outputFromFlags, readPrompt, requestFromFlags, requireSlug } from "./dispatch_options.ts";
+import {
+  DISPATCH_OPTIONS,
+  outputFromFlags,
+  readPrompt,
+  requestFromFlags,
+  requireSlug,
+} from "./dispatch_options.ts";
 import { runDispatch } from "./dispatching.ts";
 import { parseOptions } from "./options.ts";
 
@@ -22,6 +28,10 @@ export const runCommand: Command = {
     const slug = requireSlug(p);
     const flags = requestFromFlags(p, ctx);
     const prompt = (await readPrompt(p, ctx, true))!;
-    return runDispatch({ ...flags, command: "run", slug, prompt, session: { mode: "new" } }, ctx, outputFromFlags(p));
+    return runDispatch(
+      { ...flags, command: "run", slug, prompt, session: { mode: "new" } },
+      ctx,
+      outputFromFlags(p),
+    );
   },
 };

@@ -1,9 +1,6 @@
 import { UsageError } from "../errors.ts";
 import { renderSearch, type SearchMatch } from "../render/projects.ts";
-import { readJsonObjectSafe, readTextSafe } from "../store/files.ts";
-import { listProjectSlugs } from "../store/inspect.ts";
-import { projectPaths, readProjectMeta } from "../store/project.ts";
-import { listRunIds, runFiles } from "../store/runs.ts";
+import { scanSearchSources, type SearchSource } from "../store/search_index.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { parseOptions } from "./options.ts";
@@ -13,6 +10,8 @@ const MAX_LINE = 200;
 /** The lines of `text` that contain `needle` (lower-cased), cut around the match. */
 export function matchingLines(text: string, needle: string): { line_number: number; line: string }[] {
   const found: { line_number: number; line: string }[] = [];
+  // Most texts do not match at all: one scan of the whole text before splitting it into lines.
+  if (!text.toLowerCase().includes(needle)) return found;
   text.split("\n").forEach((line, i) => {
     const at = line.toLowerCase().indexOf(needle);
     if (at === -1) return;
@@ -26,40 +25,34 @@ export function matchingLines(text: string, needle: string): { line_number: numb
   return found;
 }
 
-/** Searches one project: slug, description, last-result.txt and every run's result text. */
-async function searchProject(
-  dir: string,
+/**
+ * Matches one project: slug, description, last-result.txt, then every run's result text, newest first;
+ * a line already shown (the last result is also the last run's) is shown once.
+ */
+export function matchProject(
   slug: string,
+  src: SearchSource,
   needle: string,
-): Promise<{ matches: SearchMatch[]; problems: string[] }> {
-  const paths = projectPaths(dir, slug);
+): { matches: SearchMatch[]; problems: string[] } {
   const matches: SearchMatch[] = [];
   const problems: string[] = [];
   if (slug.toLowerCase().includes(needle)) {
     matches.push({ slug, field: "slug", source: null, line_number: null, line: slug });
   }
-  const meta = await readProjectMeta(paths);
-  if (meta.problem) problems.push(meta.problem);
-  for (const m of matchingLines(meta.meta?.description ?? "", needle)) {
+  if (src.meta_problem) problems.push(src.meta_problem);
+  for (const m of matchingLines(src.description, needle)) {
     matches.push({ slug, field: "description", source: null, ...m });
   }
-  const last = await readTextSafe(paths.lastResult);
   const seen = new Set<string>();
-  if (last.ok) {
-    for (const m of matchingLines(last.text, needle)) {
-      seen.add(m.line);
-      matches.push({ slug, field: "result", source: "last-result.txt", ...m });
-    }
+  for (const m of matchingLines(src.last_result ?? "", needle)) {
+    seen.add(m.line);
+    matches.push({ slug, field: "result", source: "last-result.txt", ...m });
   }
-  for (const id of (await listRunIds(paths.logsDir)).reverse()) {
-    const r = await readJsonObjectSafe(runFiles(paths.logsDir, id).result);
-    if (!r.ok) {
-      if (r.problem !== "missing") problems.push(`${id}-result.json ${r.problem}`);
-      continue;
-    }
-    if (typeof r.value.result !== "string") continue;
-    for (const m of matchingLines(r.value.result, needle)) {
-      if (seen.has(m.line)) continue; // the same text as last-result.txt: shown once
+  for (const [id, text, problem] of src.runs) {
+    if (problem) problems.push(`${id}-result.json ${problem}`);
+    if (text === null) continue;
+    for (const m of matchingLines(text, needle)) {
+      if (seen.has(m.line)) continue;
       seen.add(m.line);
       matches.push({ slug, field: "result", source: `${id}-result.json`, ...m });
     }
@@ -80,15 +73,14 @@ export const searchCommand: Command = {
     }
     const query = p.positionals[0];
     const needle = query.toLowerCase();
-    const dir = ctx.config.projectsDir;
-    const results = await Promise.all(
-      (await listProjectSlugs(dir)).map(async (slug) => ({
-        slug,
-        ...(await searchProject(dir, slug, needle)),
-      })),
-    );
-    const matches = results.flatMap((r) => r.matches);
-    const problems = results.flatMap((r) => r.problems.map((problem) => ({ slug: r.slug, problem })));
+    const found: { slug: string; matches: SearchMatch[]; problems: string[] }[] = [];
+    await scanSearchSources(ctx.config.projectsDir, (slug, src) => {
+      const r = matchProject(slug, src, needle);
+      if (r.matches.length || r.problems.length) found.push({ slug, ...r });
+    });
+    found.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+    const matches = found.flatMap((r) => r.matches);
+    const problems = found.flatMap((r) => r.problems.map((problem) => ({ slug: r.slug, problem })));
     return {
       exitCode: 0,
       json: { version: JSON_VERSION, query, matches, problems },

@@ -1,5 +1,7 @@
 import { NotFoundError } from "../errors.ts";
 import { renderStatus } from "../render/projects.ts";
+import { renderTotals } from "../render/history.ts";
+import { projectTotals } from "../store/history.ts";
 import { inspectProject } from "../store/inspect.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
@@ -22,7 +24,15 @@ export const statusCommand: Command = {
     if (!(await projectExists(paths))) {
       throw new NotFoundError(`no project "${paths.slug}" in ${ctx.config.projectsDir}`);
     }
-    const view = await inspectProject(paths, { withResult: true });
-    return { exitCode: 0, json: { version: JSON_VERSION, ...view }, text: renderStatus(view) };
+    const [view, totals] = await Promise.all([
+      inspectProject(paths, { withResult: true }),
+      projectTotals(paths.logsDir),
+    ]);
+    // Cost and tokens summed over every run of the project, before the last run's details.
+    const text = renderStatus(view).replace(
+      /^(Last run: .*)$/m,
+      (line) => `${renderTotals(totals)}\n${line}`,
+    );
+    return { exitCode: 0, json: { version: JSON_VERSION, ...view, totals }, text };
   },
 };

@@ -1,17 +1,19 @@
 import { EXIT } from "../exit_codes.ts";
 import { renderRun, runJson } from "../render/run.ts";
 import { exitCodeOf, type RunView, waitForRun } from "../runner/watch.ts";
-import { statusFromResultObject } from "../store/runs.ts";
 import { type Command, type CommandResult, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, RESULT_LIMIT_OPTION } from "./dispatch_options.ts";
-import { positiveNumber } from "./options.ts";
-import { parseOptions } from "./options.ts";
+import { parseOptions, positiveNumber } from "./options.ts";
 import { existingProject, SLUG_OPTION } from "./project_arg.ts";
 import { dollars, seconds } from "../render/format.ts";
 
 const options = {
   ...SLUG_OPTION,
-  timeout: { type: "string" as const, arg: "SECONDS", help: "give up after SECONDS (exit 7, the run goes on)" },
+  timeout: {
+    type: "string" as const,
+    arg: "SECONDS",
+    help: "give up after SECONDS (exit 7, the run goes on)",
+  },
   ...RESULT_LIMIT_OPTION,
   ...COMMON_OPTIONS,
 };
@@ -19,7 +21,11 @@ const options = {
 /** A run's outcome as `run` prints it; runs of the earlier tool (no record) in a short form. */
 export function outcomeResult(view: RunView, resultLimit?: number): CommandResult {
   if (view.kind === "record") {
-    return { exitCode: exitCodeOf(view), json: runJson(view.record, resultLimit), text: renderRun(view.record, { resultLimit }) };
+    return {
+      exitCode: exitCodeOf(view),
+      json: runJson(view.record, resultLimit),
+      text: renderRun(view.record, { resultLimit }),
+    };
   }
   const s = view.summary;
   return {
@@ -33,7 +39,6 @@ export function outcomeResult(view: RunView, resultLimit?: number): CommandResul
     ].join("\n"),
   };
 }
-void statusFromResultObject;
 
 export const waitCommand: Command = {
   name: "wait",
@@ -47,7 +52,10 @@ export const waitCommand: Command = {
     const paths = await existingProject(p, ctx);
     const timeoutS = positiveNumber(p, "timeout");
     const resultLimit = positiveNumber(p, "result-limit", true);
-    const w = await waitForRun(paths, { timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000, signal: ctx.signal });
+    const w = await waitForRun(paths, {
+      timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
+      signal: ctx.signal,
+    });
     if (w.done) return outcomeResult(w.view, resultLimit);
     const rec = w.view?.kind === "record" ? w.view.record : null;
     const msg = `run ${w.runId} of ${paths.slug} is still running` +
@@ -56,7 +64,9 @@ export const waitCommand: Command = {
     ctx.reporter.warn(msg);
     return {
       exitCode: EXIT.stillRunning,
-      json: rec ? runJson(rec, resultLimit) : { version: JSON_VERSION, run_id: w.runId, slug: paths.slug, status: "running" },
+      json: rec
+        ? runJson(rec, resultLimit)
+        : { version: JSON_VERSION, run_id: w.runId, slug: paths.slug, status: "running" },
       text: `STILL RUNNING: ${msg}`,
     };
   },

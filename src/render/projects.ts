@@ -1,4 +1,6 @@
 import type { ProjectView } from "../store/inspect.ts";
+import type { RunLayers } from "../store/runs.ts";
+import type { ListEntry } from "../store/summary.ts";
 import { dollars, indent, inputSummary, seconds } from "./format.ts";
 
 /** `status`: the earlier tool's layout, with the run's facts and any problems. */
@@ -21,7 +23,12 @@ export function renderStatus(v: ProjectView): string {
     out.push(`  Cost: ${dollars(r.cost_usd)}`);
     if (r.stop_reason) out.push(`  Stop reason: ${r.stop_reason}`);
     if (r.error) out.push(`  Error: ${r.error}`);
-    for (const d of r.permission_denials) out.push(`  Denied: ${d.tool} ${inputSummary(d.input)}`);
+    for (const d of r.permission_denials) {
+      out.push(
+        `  Denied: ${d.tool} ${inputSummary(d.input)}${d.source === "sandbox" ? " (by the sandbox)" : ""}`,
+      );
+    }
+    if (r.layers) out.push(...renderLayers(r.layers));
   } else out.push("Last run: none");
   for (const p of v.problems) out.push(`Problem: ${p}`);
   if (v.last_result !== null) out.push("", "Last result:", indent(v.last_result));
@@ -29,17 +36,18 @@ export function renderStatus(v: ProjectView): string {
 }
 
 /** `list`: one line per project. */
-export function renderList(views: ProjectView[], projectsDir: string): string {
-  if (views.length === 0) return `No projects in ${projectsDir}`;
-  const rows = views.map((v) => [
+export function renderList(entries: ListEntry[], projectsDir: string): string {
+  if (entries.length === 0) return `No projects in ${projectsDir}`;
+  const rows = entries.map((v) => [
     v.slug,
     v.updated ?? "-",
-    v.lock?.held ? "running" : v.last_run?.status ?? "-",
+    v.status === "none" ? "-" : v.status,
     (v.description ?? "").replace(/\s+/g, " ").slice(0, 60) +
     (v.problems.length ? `  [${v.problems.join("; ")}]` : ""),
   ]);
   const header = ["SLUG", "LAST ACTIVITY", "STATUS", "DESCRIPTION"];
-  const widths = [0, 1, 2].map((i) => Math.max(header[i].length, ...rows.map((r) => r[i].length)));
+  // A loop, not Math.max(...rows): spreading 100,000 arguments overflows the stack.
+  const widths = [0, 1, 2].map((i) => rows.reduce((w, r) => Math.max(w, r[i].length), header[i].length));
   const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
@@ -65,4 +73,18 @@ export function renderSearch(query: string, matches: SearchMatch[]): string {
     out.push(`  ${where}: ${m.line}`);
   }
   return out.join("\n");
+}
+
+/** The sandbox layers a run had, for status. */
+export function renderLayers(l: RunLayers): string[] {
+  const sb = l.sandbox;
+  return [
+    `  Permission: ${l.permission ?? "-"} (ceiling ${l.permission_ceiling ?? "-"}${
+      l.allow_dangerous ? ", lifted by --allow-dangerous" : ""
+    })`,
+    `  Sandbox: ${
+      sb ? `${sb.kind}${sb.kind === "bwrap" ? `, network ${sb.network ? "on" : "off"}` : ""}` : "-"
+    }`,
+    `  Environment: ${l.env_names.length} names (${l.env_names.join(" ")})`,
+  ];
 }

@@ -5,7 +5,10 @@ import { dollars, indent, inputSummary, seconds } from "./format.ts";
 export const DEFAULT_RESULT_LIMIT = 2000;
 
 /** A result text cut to `limit` characters (none: whole), with what was cut. */
-export function limitResult(text: string | null, limit?: number): { text: string | null; truncated: boolean; chars: number } {
+export function limitResult(
+  text: string | null,
+  limit?: number,
+): { text: string | null; truncated: boolean; chars: number } {
   const chars = text?.length ?? 0;
   if (text === null || limit === undefined || chars <= limit) return { text, truncated: false, chars };
   return { text: text.slice(0, limit), truncated: true, chars };
@@ -20,7 +23,10 @@ export function limitResult(text: string | null, limit?: number): { text: string
  * runJson(record, 500).result_truncated; // true when the result was longer than 500 characters
  * ```
  */
-export function runJson(r: RunRecord, resultLimit?: number): RunRecord & { result_truncated: boolean; result_chars: number } {
+export function runJson(
+  r: RunRecord,
+  resultLimit?: number,
+): RunRecord & { result_truncated: boolean; result_chars: number } {
   const cut = limitResult(r.result, resultLimit);
   return { ...r, result: cut.text, result_truncated: cut.truncated, result_chars: cut.chars };
 }
@@ -50,7 +56,9 @@ export function renderRun(r: RunRecord, opts: { resultLimit?: number } = {}): st
     for (const d of r.permission_denials) out.push(`  ${d.tool}: ${inputSummary(d.input)}`);
   }
   if (r.ended_processes?.length) {
-    out.push(`Ended leftover processes: ${r.ended_processes.map((p) => `${p.pid} (${p.ended_by})`).join(", ")}`);
+    out.push(
+      `Ended leftover processes: ${r.ended_processes.map((p) => `${p.pid} (${p.ended_by})`).join(", ")}`,
+    );
   }
   out.push(`Record: ${r.record_file}`);
   if (r.result) {

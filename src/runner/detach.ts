@@ -58,7 +58,10 @@ export interface DetachedRun {
   next: { wait: string; logs: string; cancel: string; status: string };
 }
 
-/** What a supervisor's handler gets: the run's reserved files, the adopted lock, the stop signal. */
+/**
+ * What a supervisor's handler gets: the run's reserved files (pass them as `files` to the first
+ * `dispatch`; left unused, they are removed), the adopted lock (pass it as `lock`), the stop signal.
+ */
 export interface SupervisorDeps {
   config: Config;
   claudeBin: string;
@@ -93,7 +96,9 @@ export function selfCommand(
 ): { cmd: string; args: string[] } {
   if (standalone) return { cmd: Deno.execPath(), args: [] };
   const main = new URL("../main.ts", moduleUrl);
-  if (main.protocol !== "file:") return { cmd: Deno.execPath(), args: ["run", "-P=dispatch", "--no-prompt", "--quiet", main.href] };
+  if (main.protocol !== "file:") {
+    return { cmd: Deno.execPath(), args: ["run", "-P=dispatch", "--no-prompt", "--quiet", main.href] };
+  }
   const config = fileURLToPath(new URL("../../deno.json", moduleUrl));
   return {
     cmd: Deno.execPath(),
@@ -106,7 +111,17 @@ function requestPath(files: RunFiles): string {
 }
 
 /** The record a detached run shows until its supervisor takes over. */
-function startingRecord(req: { command: DispatchCommand; slug: string; projectDir: string; permission: string; timeoutS: number; session: string }, started: Date): RunRecord {
+function startingRecord(
+  req: {
+    command: DispatchCommand;
+    slug: string;
+    projectDir: string;
+    permission: string;
+    timeoutS: number;
+    session: string;
+  },
+  started: Date,
+): RunRecord {
   return {
     version: 1,
     run_id: "",
@@ -119,6 +134,7 @@ function startingRecord(req: { command: DispatchCommand; slug: string; projectDi
     api_error_status: null,
     session_id: null,
     session_mode: req.session === "new" ? "new" : "resume",
+    last_assistant_uuid: null,
     result: null,
     num_turns: null,
     duration_ms: null,
@@ -176,7 +192,9 @@ export interface DetachOptions {
 export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
   const paths = projectPaths(o.config.projectsDir, o.slug);
   if (o.command !== "run" && o.command !== "apply" && !(await projectExists(paths))) {
-    throw new NotFoundError(`no project "${o.slug}" in ${o.config.projectsDir} (start one with: dispatch-cc run)`);
+    throw new NotFoundError(
+      `no project "${o.slug}" in ${o.config.projectsDir} (start one with: dispatch-cc run)`,
+    );
   }
   await Deno.mkdir(paths.logsDir, { recursive: true });
   const lock = await acquireLock(paths.lock, { command: o.command, run_id: "" }, {
@@ -236,7 +254,13 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
     } catch (err) {
       await Deno.remove(reqFile).catch(() => {});
       const msg = `could not start the supervisor (${self.cmd}): ${err instanceof Error ? err.message : err}`;
-      await writeRecord(files.record, { ...record, status: "crashed", exit_code: 1, error: msg, ended: new Date().toISOString() });
+      await writeRecord(files.record, {
+        ...record,
+        status: "crashed",
+        exit_code: 1,
+        error: msg,
+        ended: new Date().toISOString(),
+      });
       throw new Error(msg);
     }
     child.unref();
@@ -286,7 +310,10 @@ function fileReporter(path: string): Reporter {
  * with the default action and leave a stale record), adopts the lock, runs the request's handler, and
  * releases the lock. Returns the run's exit code.
  */
-export async function runSupervisor(reqFile: string, handlers: Record<string, DetachedHandler>): Promise<number> {
+export async function runSupervisor(
+  reqFile: string,
+  handlers: Record<string, DetachedHandler>,
+): Promise<number> {
   const controller = new AbortController();
   const onStop = () => controller.abort("interrupted");
   const ignore = () => {};
@@ -317,7 +344,13 @@ export async function runSupervisor(reqFile: string, handlers: Record<string, De
     lock = await adoptLock(paths.lock, req.token, { supervisor_pid: Deno.pid });
   } catch (err) {
     reporter.warn(`cannot take over the run: ${err instanceof Error ? err.message : err}`);
-    await finishRecord(files.record, "crashed", 1, "the supervisor could not take over the project's lock", paths.logsDir);
+    await finishRecord(
+      files.record,
+      "crashed",
+      1,
+      "the supervisor could not take over the project's lock",
+      paths.logsDir,
+    );
     return 1;
   }
   try {
@@ -325,7 +358,14 @@ export async function runSupervisor(reqFile: string, handlers: Record<string, De
     if (!handler) throw new Error(`unknown detached request kind "${req.kind}"`);
     const base = loadConfig(Deno.env.toObject(), Deno.cwd());
     const config: Config = { ...base, projectsDir: req.projects_dir };
-    return await handler(req.payload, { config, claudeBin: req.claude_bin, reporter, signal: controller.signal, lock, files });
+    return await handler(req.payload, {
+      config,
+      claudeBin: req.claude_bin,
+      reporter,
+      signal: controller.signal,
+      lock,
+      files,
+    });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     reporter.warn(`the detached run failed: ${err instanceof Error ? err.stack ?? msg : msg}`);
@@ -334,6 +374,9 @@ export async function runSupervisor(reqFile: string, handlers: Record<string, De
     await finishRecord(files.record, status, code, msg, paths.logsDir);
     return code;
   } finally {
+    // A handler that never used the reserved run (an apply whose steps were all done) leaves no trace of it.
+    const left = parseJsonObject(await Deno.readTextFile(files.record).catch(() => ""));
+    if (left.ok && left.value.status === "starting") await Deno.remove(files.record).catch(() => {});
     await clearCancelRequest(paths.logsDir, lock.info.token);
     await lock.release();
   }

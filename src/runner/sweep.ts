@@ -14,12 +14,12 @@ export interface SweptProcess {
 }
 
 // Prints "pid<TAB>cmdline" for every process whose environment holds exactly NAME=VALUE (passed as $1).
-const SCAN = `for f in /proc/[0-9]*/environ; do
-  if grep -qzxF -- "$1" "$f" 2>/dev/null; then
-    p=\${f#/proc/}; p=\${p%/environ}
-    c=$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)
-    printf '%s\\t%s\\n' "$p" "$c"
-  fi
+// One grep over every environ file, not one per process: a fork per process cost ~2 ms each, and the
+// scan runs after every dispatch.
+const SCAN = `grep -lzxF -- "$1" /proc/[0-9]*/environ 2>/dev/null | while IFS= read -r f; do
+  p=\${f#/proc/}; p=\${p%/environ}
+  c=$(tr '\\0' ' ' < /proc/$p/cmdline 2>/dev/null)
+  printf '%s\\t%s\\n' "$p" "$c"
 done`;
 
 /** Lists the live processes whose environment carries `name=value` (Linux; elsewhere an empty list). */

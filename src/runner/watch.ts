@@ -53,7 +53,9 @@ export async function readRunView(paths: ProjectPaths, runId: string): Promise<R
 export const isGoingOn = (r: RunRecord) => r.status === "running" || r.status === "starting";
 
 /** The run that is going on, else the last one; null when the project has no runs. */
-export async function currentRunId(paths: ProjectPaths): Promise<{ runId: string | null; lock: LockState | null }> {
+export async function currentRunId(
+  paths: ProjectPaths,
+): Promise<{ runId: string | null; lock: LockState | null }> {
   const lock = await inspectLock(paths.lock).catch(() => null);
   const held = heldBy(lock);
   if (held?.info?.run_id) return { runId: held.info.run_id, lock };
@@ -73,12 +75,17 @@ function settle(v: RunView): RunView {
       ...v.record,
       status: "crashed",
       exit_code: EXIT.specialistError,
-      error: `its dispatcher (pid ${v.record.pid}) ended without finishing the run; the session can be resumed`,
+      error:
+        `its dispatcher (pid ${v.record.pid}) ended without finishing the run; the session can be resumed`,
     },
   };
 }
 
-export type WaitOutcome = { done: true; view: RunView } | { done: false; runId: string; view: RunView | null };
+export type WaitOutcome = { done: true; view: RunView } | {
+  done: false;
+  runId: string;
+  view: RunView | null;
+};
 
 /**
  * Waits until the run going on ends (the lock that holds it is released) and returns how it ended; with
@@ -154,7 +161,9 @@ export async function readTranscript(
         // One more read: the last lines may have landed between the read and the check.
         if (file) {
           let n: number | null;
-          while ((n = await file.read(buf)) !== null && n > 0) pending += decoder.decode(buf.subarray(0, n), { stream: true });
+          while ((n = await file.read(buf)) !== null && n > 0) {
+            pending += decoder.decode(buf.subarray(0, n), { stream: true });
+          }
         }
         break;
       }
@@ -191,7 +200,10 @@ function kill(pid: number | undefined, sig: Deno.Signal): void {
  * dispatcher does not end within `waitMs`, kills it, ends what is left of the run (Claude Code's group,
  * every process carrying the run's marker), finishes the record and removes the lock itself.
  */
-export async function cancelRun(paths: ProjectPaths, opts: { waitMs: number; host: string }): Promise<CancelOutcome> {
+export async function cancelRun(
+  paths: ProjectPaths,
+  opts: { waitMs: number; host: string },
+): Promise<CancelOutcome> {
   const none = (reason: string, runId: string | null = null): CancelOutcome => ({
     cancelled: false,
     reason,
@@ -208,7 +220,9 @@ export async function cancelRun(paths: ProjectPaths, opts: { waitMs: number; hos
   if (!held?.info) return none("nothing is running in this project");
   const info = held.info;
   if (info.host !== opts.host) {
-    throw new LockHeldError(`the run in "${paths.slug}" belongs to dispatch-cc on ${info.host}; cancel it there`);
+    throw new LockHeldError(
+      `the run in "${paths.slug}" belongs to dispatch-cc on ${info.host}; cancel it there`,
+    );
   }
   await writeCancelRequest(paths.logsDir, {
     token: info.token,
@@ -243,7 +257,14 @@ export async function cancelRun(paths: ProjectPaths, opts: { waitMs: number; hos
   if (info.run_id) {
     const file = runFiles(paths.logsDir, info.run_id).record;
     record = forced
-      ? await finishRecord(file, "cancelled", EXIT.interrupted, "cancelled; the dispatcher did not stop in time and was killed; the session can be resumed", paths.logsDir, { ended_processes: swept })
+      ? await finishRecord(
+        file,
+        "cancelled",
+        EXIT.interrupted,
+        "cancelled; the dispatcher did not stop in time and was killed; the session can be resumed",
+        paths.logsDir,
+        { ended_processes: swept },
+      )
       : (await readRunView(paths, info.run_id))?.kind === "record"
       ? ((await readRunView(paths, info.run_id)) as { record: RunRecord }).record
       : null;

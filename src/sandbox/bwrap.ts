@@ -82,7 +82,8 @@ export function sandboxDirsToCreate(plan: SandboxPlan): string[] {
   for (const sub of [...CLAUDE_STATE_SUBDIRS, ...CLAUDE_SCRATCH_SUBDIRS]) {
     dirs.push(join(plan.claudeStateDir, sub));
   }
-  if (plan.tmpDir !== undefined && !isUnder(resolve(plan.tmpDir), "/tmp")) dirs.push(plan.tmpDir);
+  // A $TMPDIR under a read-only bind (a HOME under /tmp in tests) needs its mount point on the host.
+  if (plan.tmpDir !== undefined && resolve(plan.tmpDir) !== "/tmp") dirs.push(plan.tmpDir);
   return dirs;
 }
 
@@ -143,10 +144,9 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
   const tmp = plan.tmpDir === undefined ? "/tmp" : realPath(plan.tmpDir);
 
   const mounts: Mount[] = [{ kind: "tmpfs", dest: "/tmp" }];
-  if (tmp !== "/tmp") {
-    // A $TMPDIR under /tmp only has to exist in the private /tmp; elsewhere it gets its own tmpfs.
-    mounts.push({ kind: isUnder(tmp, "/tmp") ? "dir" : "tmpfs", dest: tmp });
-  }
+  // Any other $TMPDIR gets its own tmpfs (mounted after what covers it, as mounts are sorted): a mere
+  // folder would be read-only when it lies under a read-only bind, such as a $HOME under /tmp.
+  if (tmp !== "/tmp") mounts.push({ kind: "tmpfs", dest: tmp });
   const privateMounts = mounts.map((m) => m.dest);
   const hidden = (p: string) => privateMounts.some((t) => isUnder(p, t));
 

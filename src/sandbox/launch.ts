@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { NotInstalledError, UsageError } from "../errors.ts";
 import { which } from "../runner/find_claude.ts";
-import { bwrapArgs, BWRAP_INSTALL_HINT, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
+import { BWRAP_INSTALL_HINT, bwrapArgs, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
 import { childEnv, envNamesReport } from "./env.ts";
 import { checkCeiling, checkRootBypass, type PermissionMode } from "./permission.ts";
@@ -135,7 +135,9 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   }
   if (sandbox.kind === "bwrap") {
     const home = env.HOME ?? "";
-    if (!home) throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
+    if (!home) {
+      throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
+    }
     const prepare: SandboxPlan = {
       projectDir: input.projectDir,
       logsDir: input.logsDir,
@@ -154,7 +156,13 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       prepare,
     };
   }
-  return { ...common, command: input.claudeBin, args: input.claudeArgs, envNames: envNamesReport(env), prepare: null };
+  return {
+    ...common,
+    command: input.claudeBin,
+    args: input.claudeArgs,
+    envNames: envNamesReport(env),
+    prepare: null,
+  };
 }
 
 /** Creates what the sandbox binds (folders, a non-empty `.claude.json`); nothing without bwrap. */

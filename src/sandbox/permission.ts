@@ -84,7 +84,11 @@ export function checkCeiling(c: CeilingCheck): void {
  * checkRootBypass("bypassPermissions", "none", 0); // throws UsageError: use --sandbox
  * ```
  */
-export function checkRootBypass(mode: PermissionMode, sandbox: "none" | "bwrap" | "claude", uid: number | null) {
+export function checkRootBypass(
+  mode: PermissionMode,
+  sandbox: "none" | "bwrap" | "claude",
+  uid: number | null,
+) {
   if (mode !== "bypassPermissions" || uid !== 0 || sandbox === "bwrap") return;
   throw new UsageError(
     `permission bypassPermissions as root needs the OS sandbox: Claude Code refuses it as root ` +

@@ -141,13 +141,14 @@ export async function applyPlans(
   });
   const tasks: TaskOutcome[] = [];
   for (const plan of plans) {
-    let current: { task: LoadedTask; outcome: TaskOutcome } | null = null;
+    const byTask = new Map<LoadedTask, TaskOutcome>();
     for (const step of plan.steps) {
-      if (current?.task !== step.task) {
-        current = { task: step.task, outcome: { slug: plan.slug, file: step.task.file, steps: [] } };
-        tasks.push(current.outcome);
+      let outcome = byTask.get(step.task);
+      if (!outcome) {
+        byTask.set(step.task, outcome = { slug: plan.slug, file: step.task.file, steps: [] });
+        tasks.push(outcome);
       }
-      current.outcome.steps.push(results.get(step) ?? notRun(step));
+      outcome.steps.push(results.get(step) ?? notRun(step));
     }
   }
   const interrupted = deps.signal.aborted;
@@ -204,17 +205,18 @@ async function applySlug(
   try {
     // The state as this apply sees it: recorded entries of skipped steps, then what it runs.
     const known: StepState[] = recorded.filter((s) => s.step <= start);
-    let previousOk = true;
+    // After a failure only `when: always` steps run (the task has failed; those steps report or clean up).
+    let failed = false;
     for (const step of plan.steps.slice(start)) {
       if (deps.signal.aborted) break;
-      if (!previousOk && step.when !== "always") {
+      if (failed && step.when !== "always") {
         out.set(step, notRun(step));
         continue;
       }
       const entry = await runStep(step, known, plan, lock, deps, statePath, step === plan.steps[start]);
       known.splice(0, known.length, ...known.filter((s) => s.step !== entry.step), entry);
       out.set(step, outcomeOf(entry, false));
-      previousOk = entry.status === "success";
+      if (entry.status !== "success") failed = true;
     }
   } finally {
     await lock.release();
@@ -233,7 +235,7 @@ async function runStep(
   firstRun: boolean,
 ): Promise<StepState> {
   const { reporter } = deps;
-  let session: DispatchRequest["session"];
+  let session: { mode: "new" | "resume"; id: string };
   let resumeSessionAt: string | undefined;
   if (step.kind === "follow_up") {
     const cont = continuation(known, step.taskFirst, step.position);

@@ -174,7 +174,7 @@ function promptChoice<T extends z.ZodType<PromptChoice, PromptChoice>>(schema: T
 
 const When = z.enum(["success", "always"], { error: enumError("when", ["success", "always"]) }).meta({
   description:
-    "success (default): run only if the previous step succeeded; always: run whatever happened before.",
+    "success (default): run only if every step before it succeeded; always: run even after a failed step.",
 });
 
 const FollowUpObject = promptChoice(

@@ -145,7 +145,9 @@ export function continuation(
     .sort((a, b) => a.step - b.step);
   const sessionId = earlier.at(-1)?.session_id;
   if (!sessionId) return null;
-  const clean = earlier.filter((s) => s.session_id === sessionId && CLEAN.has(s.status) && s.last_assistant_uuid)
+  const clean = earlier.filter((s) =>
+    s.session_id === sessionId && CLEAN.has(s.status) && s.last_assistant_uuid
+  )
     .at(-1);
   return { sessionId, resumeAt: clean?.last_assistant_uuid ?? null };
 }

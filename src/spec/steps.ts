@@ -5,6 +5,7 @@
  * @module
  */
 import type { DispatchRequest } from "../runner/dispatch.ts";
+import { resolveSandbox, type SandboxChoice, type SandboxFlags } from "../sandbox/choice.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
 import { DEFAULT_REVIEW_PROMPT } from "../cli/review.ts";
 import { stepHashes } from "./hash.ts";
@@ -25,12 +26,18 @@ export interface FlagOverrides {
   disallowedTools?: string[];
   systemPrompt?: string;
   envNames?: string[];
+  /** --sandbox, --no-network, --claude-sandbox, --no-sandbox: win over the task's `sandbox:`. */
+  sandbox?: SandboxFlags;
+  /** --allow-dangerous: a permission above DISPATCH_MAX_PERMISSION is allowed. */
+  allowDangerous?: boolean;
 }
 
 /** The defaults of the environment (DISPATCH_PERMISSION, DISPATCH_TIMEOUT). */
 export interface StepDefaults {
   permission: PermissionMode;
   timeoutS: number;
+  /** DISPATCH_SANDBOX. */
+  sandbox: SandboxChoice;
 }
 
 /** The request of one step, without the session (decided when it runs, from the apply state). */
@@ -91,9 +98,20 @@ export async function planSlugSteps(
       systemPrompt: flags.systemPrompt ?? spec.system_prompt,
       envNames: env.length ? env : undefined,
       role: "work",
+      sandbox: resolveSandbox(flags.sandbox ?? {}, spec.sandbox, defaults.sandbox),
+      allowDangerous: flags.allowDangerous,
+      permissionSource: flags.permission ? "--permission" : `${task.file}: permission`,
     };
     const add = (kind: StepKind, when: PlannedStep["when"], request: StepRequest) =>
-      steps.push({ position: steps.length + 1, taskFirst, task, kind, when, hash: hashes[steps.length - taskFirst + 1], request });
+      steps.push({
+        position: steps.length + 1,
+        taskFirst,
+        task,
+        kind,
+        when,
+        hash: hashes[steps.length - taskFirst + 1],
+        request,
+      });
     add("prompt", "success", base);
     for (const f of spec.follow_ups) {
       add("follow_up", f.when, {

@@ -60,7 +60,11 @@ export function cacheable(key: StatKey | null, scanStart: number, racyMs = RACY_
 }
 
 /** Reads a cache file; null when it is missing, unreadable, corrupt or of another version. */
-export function readIndexFile<T>(projectsDir: string, name: string, isValid: (v: unknown) => v is T): T | null {
+export function readIndexFile<T>(
+  projectsDir: string,
+  name: string,
+  isValid: (v: unknown) => v is T,
+): T | null {
   try {
     const value = JSON.parse(Deno.readTextFileSync(join(projectsDir, INDEX_DIR, name)));
     return isValid(value) ? value : null;

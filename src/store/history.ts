@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { parseJsonObject } from "./files.ts";
+import { inspectLock } from "./lock.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
 
 /** One line of runs.jsonl and one row of `history --json`. */
@@ -70,7 +71,10 @@ export function startFromRunId(runId: string): string | null {
 }
 
 /** A history entry from a run's own files. */
-export function entryFromSummary(s: RunSummary, extra: { exit_code?: number | null; model?: string | null } = {}): HistoryEntry {
+export function entryFromSummary(
+  s: RunSummary,
+  extra: { exit_code?: number | null; model?: string | null } = {},
+): HistoryEntry {
   return {
     run_id: s.run_id,
     command: s.command,
@@ -88,14 +92,25 @@ export function entryFromSummary(s: RunSummary, extra: { exit_code?: number | nu
   };
 }
 
+/** The run id the project's lock is held for, or null when no live dispatcher holds it. */
+async function lockHolderRunId(lockPath: string): Promise<string | null> {
+  const state = await inspectLock(lockPath).catch(() => null);
+  return state?.held && typeof state.info?.run_id === "string" ? state.info.run_id : null;
+}
+
 /** Reads runs.jsonl; corrupt lines are skipped and reported. A missing index is `null`. */
-export async function readIndex(logsDir: string): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
+export async function readIndex(
+  logsDir: string,
+): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(historyPath(logsDir));
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return null;
-    return { entries: [], problems: [`${HISTORY_FILE} unreadable (${err instanceof Error ? err.message : err})`] };
+    return {
+      entries: [],
+      problems: [`${HISTORY_FILE} unreadable (${err instanceof Error ? err.message : err})`],
+    };
   }
   const entries: HistoryEntry[] = [];
   const problems: string[] = [];
@@ -120,7 +135,9 @@ export async function readIndex(logsDir: string): Promise<{ entries: HistoryEntr
  * const { entries } = await readHistory("/p/.dispatch-logs");
  * ```
  */
-export async function readHistory(logsDir: string): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean }> {
+export async function readHistory(
+  logsDir: string,
+): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean }> {
   const index = await readIndex(logsDir);
   const byId = new Map<string, HistoryEntry>();
   for (const e of index?.entries ?? []) byId.set(e.run_id, e);
@@ -128,13 +145,20 @@ export async function readHistory(logsDir: string): Promise<{ entries: HistoryEn
   const ids = await listRunIds(logsDir);
   const missing = ids.filter((id) => !byId.has(id));
   const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
+  let holder: string | null | undefined;
   for (const s of read) {
     if (s.problem) problems.push(s.problem);
+    if (s.status === "running" || s.status === "starting") {
+      // Going on only while a live dispatcher holds the lock for it; otherwise it was killed mid-run.
+      holder ??= await lockHolderRunId(join(logsDir, "lock"));
+      if (holder !== s.run_id) s.status = "abandoned";
+    }
     byId.set(s.run_id, entryFromSummary(s));
   }
   const order = new Map(ids.map((id, i) => [id, i]));
   const entries = [...byId.values()].sort((a, b) =>
-    (order.get(a.run_id) ?? Infinity) - (order.get(b.run_id) ?? Infinity) || (a.started ?? "").localeCompare(b.started ?? "")
+    (order.get(a.run_id) ?? Infinity) - (order.get(b.run_id) ?? Infinity) ||
+    (a.started ?? "").localeCompare(b.started ?? "")
   );
   return { entries, problems, indexed: index !== null };
 }
@@ -155,8 +179,14 @@ export async function appendHistory(logsDir: string, entry: HistoryEntry): Promi
   lines += JSON.stringify(entry) + "\n";
   // One write of whole lines in append mode: a reader sees complete lines, an interrupted write at most
   // a torn last line, which readIndex reports and skips.
-  const file = await Deno.open(path, { write: true, create: true, append: true });
+  const file = await Deno.open(path, { read: true, write: true, create: true, append: true });
   try {
+    // A torn last line (a writer killed mid-write) must not swallow this one.
+    if (exists && (await file.stat()).size > 0) {
+      await file.seek(-1, Deno.SeekMode.End);
+      const last = new Uint8Array(1);
+      if ((await file.read(last)) === 1 && last[0] !== 10) lines = "\n" + lines;
+    }
     const data = new TextEncoder().encode(lines);
     let off = 0;
     while (off < data.length) off += await file.write(data.subarray(off));
@@ -171,7 +201,13 @@ export function totalsOf(entries: HistoryEntry[]): ProjectTotals {
     runs: entries.length,
     cost_usd: 0,
     runs_without_cost: 0,
-    tokens: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, total: 0 },
+    tokens: {
+      input_tokens: 0,
+      output_tokens: 0,
+      cache_creation_input_tokens: 0,
+      cache_read_input_tokens: 0,
+      total: 0,
+    },
   };
   for (const e of entries) {
     if (typeof e.cost_usd === "number") t.cost_usd += e.cost_usd;

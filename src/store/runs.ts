@@ -80,10 +80,34 @@ export interface RunSummary {
   session_id: string | null;
   stop_reason: string | null;
   error: string | null;
-  permission_denials: { tool: string; input: unknown }[];
+  permission_denials: { tool: string; input: unknown; source?: string; reason?: string }[];
+  /** The sandbox layers the run had (permission, ceiling, OS sandbox, environment names); null if unknown. */
+  layers: RunLayers | null;
   result_file: string | null;
   /** A problem reading this run's files, when there is one. */
   problem: string | null;
+}
+
+/** The three sandbox layers of a run, as its record keeps them (README "Sandbox"). */
+export interface RunLayers {
+  permission: string | null;
+  permission_ceiling: string | null;
+  allow_dangerous: boolean;
+  sandbox: { kind: string; network: boolean } | null;
+  env_names: string[];
+}
+
+/** The layers from a run record; null for records written before they were kept. */
+function runLayers(v: Record<string, unknown>): RunLayers | null {
+  if (v.sandbox === undefined && v.env_names === undefined) return null;
+  const sb = v.sandbox as { kind?: unknown; network?: unknown } | null | undefined;
+  return {
+    permission: typeof v.permission === "string" ? v.permission : null,
+    permission_ceiling: typeof v.permission_ceiling === "string" ? v.permission_ceiling : null,
+    allow_dangerous: v.allow_dangerous === true,
+    sandbox: sb && typeof sb.kind === "string" ? { kind: sb.kind, network: sb.network !== false } : null,
+    env_names: Array.isArray(v.env_names) ? v.env_names.filter((n) => typeof n === "string") : [],
+  };
 }
 
 const num = (v: unknown) => typeof v === "number" && Number.isFinite(v) ? v : null;
@@ -121,6 +145,7 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
       stop_reason: str(v.stop_reason),
       error: str(v.error),
       permission_denials: Array.isArray(v.permission_denials) ? v.permission_denials : [],
+      layers: runLayers(v),
       result_file: str(v.result_file),
       problem: null,
     };
@@ -140,6 +165,7 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
     stop_reason: null,
     error: null,
     permission_denials: [],
+    layers: null,
     result_file: files.result,
     problem: null,
   };

@@ -51,7 +51,9 @@ export async function readListEntry(paths: ProjectPaths): Promise<{ entry: ListE
   const run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
   if (run?.problem) problems.push(run.problem);
   // Only an existing lock file needs a look at its holder (a stat for every project would cost more).
-  const lock = run?.status === "running" || (await hasLockFile(paths)) ? await inspectLock(paths.lock).catch(() => null) : null;
+  const lock = run?.status === "running" || (await hasLockFile(paths))
+    ? await inspectLock(paths.lock).catch(() => null)
+    : null;
   if (run?.status === "running" && !lock?.held) {
     run.status = "abandoned";
     problems.push(`run ${run.run_id} never finished (its dispatcher is gone); its session can be resumed`);

@@ -31,7 +31,8 @@ export function spawnCli(
   const c = cliCommand();
   return new Deno.Command(c.cmd, {
     args: [...c.args, ...args],
-    env: opts.env,
+    // The test's HOME is a temp folder: keep Deno's cache (npm packages such as yaml) where it is.
+    env: { DENO_DIR: DENO_DIR, ...opts.env },
     clearEnv: true,
     cwd: opts.cwd ?? REPO,
     stdin: opts.stdin ? "piped" : "null",
@@ -65,11 +66,21 @@ export async function runCli(
   return await collect(child);
 }
 
-/** A base environment for dispatch-cc in tests: a temp projects dir and HOME, PATH, nothing else. */
+/**
+ * Deno's cache folder of the test process. Tests give dispatch-cc a temp HOME; without this, Deno would
+ * look for its module cache (npm packages) under that HOME and fetch everything again.
+ */
+export const DENO_DIR = Deno.env.get("DENO_DIR") ||
+  (Deno.env.get("XDG_CACHE_HOME")
+    ? `${Deno.env.get("XDG_CACHE_HOME")}/deno`
+    : `${Deno.env.get("HOME")}/.cache/deno`);
+
+/** A base environment for dispatch-cc in tests: a temp projects dir and HOME, PATH, Deno's cache. */
 export function baseEnv(dirs: { projects: string; home: string }, extra: Record<string, string> = {}) {
   return {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: dirs.home,
+    DENO_DIR,
     DISPATCH_PROJECTS_DIR: dirs.projects,
     ...extra,
   };

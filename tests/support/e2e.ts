@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { claudeEnv, ensureClaudeCli, tempHome } from "./claude_cli.ts";
+import { DENO_DIR } from "./cli.ts";
 import { type MockApi, startMockApi } from "./mock_api.ts";
 
 export interface E2E {
@@ -25,6 +26,7 @@ export async function startE2E(extra: Record<string, string> = {}): Promise<E2E>
   const projects = join(root, "projects");
   const env = {
     ...claudeEnv({ baseUrl: api.url, home }),
+    DENO_DIR,
     DISPATCH_PROJECTS_DIR: projects,
     DISPATCH_CC_BIN: bin,
     ...extra,

@@ -1,0 +1,242 @@
+/**
+ * `dispatch-cc apply FILE...`: validate task files, then run each task's steps (first prompt, follow-ups
+ * on the same session, review) and print a step-by-step summary. Resumable: see src/spec/state.ts.
+ */
+import { isAbsolute, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { UsageError } from "../errors.ts";
+import { EXIT } from "../exit_codes.ts";
+import { renderApply, renderDryRun, renderProblems } from "../render/apply.ts";
+import { dispatch, launchInput } from "../runner/dispatch.ts";
+import { checkLaunch } from "../sandbox/launch.ts";
+import { projectPaths } from "../store/project.ts";
+import { findClaude } from "../runner/find_claude.ts";
+import { parsePermission } from "../sandbox/permission.ts";
+import { applyPlans, type SlugPlan } from "../spec/apply.ts";
+import { dryRun } from "../spec/dry_run.ts";
+import { taskJsonSchema } from "../spec/json_schema.ts";
+import { type LoadedTask, loadTaskFiles } from "../spec/load.ts";
+import { parseDuration } from "../spec/schema.ts";
+import { type FlagOverrides, planSlugSteps } from "../spec/steps.ts";
+import { closestMatch } from "../suggest.ts";
+import { type Command, type CommandContext, JSON_VERSION } from "./context.ts";
+import { DISPATCH_OPTIONS } from "./dispatch_options.ts";
+import {
+  flag,
+  type OptionSpecs,
+  type Parsed,
+  parseOptions,
+  positiveNumber,
+  str,
+  toolList,
+} from "./options.ts";
+
+const {
+  slug: _slug,
+  prompt: _prompt,
+  "prompt-file": _promptFile,
+  detach: _detach,
+  "result-limit": _resultLimit,
+  ...shared
+} = DISPATCH_OPTIONS;
+
+const options: OptionSpecs = {
+  ...shared,
+  "dry-run": {
+    type: "boolean",
+    help: "print each step's Claude Code arguments, folder, permissions and environment names; run nothing",
+  },
+  restart: { type: "boolean", help: "run every step again, ignoring what earlier applies finished" },
+  parallel: { type: "string", arg: "N", help: "run the tasks of N different slugs at once (default 1)" },
+  set: {
+    type: "string",
+    multiple: true,
+    arg: "KEY=VALUE",
+    help: "override a top-level task field in every task, e.g. --set model=opus --set max_turns=20",
+  },
+  timeout: { type: "string", arg: "DURATION", help: "time limit per step: seconds or 90s, 10m, 1h" },
+};
+
+/** Fields whose `--set` value is taken as text as written; the others are read as YAML (numbers, lists). */
+const TEXT_FIELDS = new Set([
+  "slug",
+  "description",
+  "prompt",
+  "prompt_file",
+  "system_prompt",
+  "permission",
+  "model",
+]);
+
+/**
+ * Task file paths as given, resolved against the user's folder when dispatch-cc runs elsewhere
+ * (`deno task` runs in the folder of deno.json).
+ */
+export function taskFilePaths(files: readonly string[], userCwd: string): string[] {
+  return files.map((f) =>
+    isAbsolute(f) || resolve(userCwd) === resolve(Deno.cwd()) ? f : resolve(userCwd, f)
+  );
+}
+
+/**
+ * Reads `--set key=value` options: keys are top-level task fields (with a suggestion for a typo), values
+ * are text for text fields and YAML otherwise (`max_turns=20`, `allowed_tools=[Read, Grep]`, `review=true`).
+ */
+export function parseSets(items: readonly string[], userCwd: string): Record<string, unknown> {
+  const fields = Object.keys(taskJsonSchema().properties as Record<string, unknown>);
+  const out: Record<string, unknown> = {};
+  for (const item of items) {
+    const eq = item.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--set needs KEY=VALUE, got ${JSON.stringify(item)}`);
+    const key = item.slice(0, eq).trim();
+    const raw = item.slice(eq + 1);
+    if (!fields.includes(key)) {
+      const hint = closestMatch(key, fields);
+      throw new UsageError(
+        `--set: unknown task field "${key}"${hint ? ` (did you mean ${hint}?)` : ""}; fields: ${
+          fields.join(", ")
+        }`,
+      );
+    }
+    let value: unknown = raw;
+    if (!TEXT_FIELDS.has(key)) {
+      try {
+        value = parseYaml(raw);
+      } catch (err) {
+        throw new UsageError(`--set ${key}: cannot read ${JSON.stringify(raw)}: ${(err as Error).message}`);
+      }
+      if (
+        (key === "allowed_tools" || key === "disallowed_tools" || key === "env") && typeof value === "string"
+      ) {
+        value = value.split(",").map((s) => s.trim()).filter(Boolean);
+      }
+    }
+    // A prompt file named on the command line is relative to the user's folder, not the task file's.
+    if (key === "prompt_file") value = resolve(userCwd, raw);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The command-line settings that override every task. */
+function flagOverrides(p: Parsed): FlagOverrides {
+  const permission = str(p, "permission");
+  const timeout = str(p, "timeout");
+  let timeoutS: number | undefined;
+  if (timeout !== undefined) {
+    try {
+      timeoutS = parseDuration(timeout);
+    } catch (err) {
+      throw new UsageError(`--timeout: ${(err as Error).message}`);
+    }
+  }
+  return {
+    permission: permission !== undefined ? parsePermission(permission, "--permission") : undefined,
+    model: str(p, "model"),
+    timeoutS,
+    maxTurns: positiveNumber(p, "max-turns", true),
+    maxBudgetUsd: positiveNumber(p, "max-budget-usd"),
+    allowedTools: toolList(p, "allowed-tools"),
+    disallowedTools: toolList(p, "disallowed-tools"),
+    systemPrompt: str(p, "system-prompt"),
+    envNames: p.values.env as string[] | undefined,
+    sandbox: {
+      sandbox: flag(p, "sandbox"),
+      noNetwork: flag(p, "no-network"),
+      claudeSandbox: flag(p, "claude-sandbox"),
+      noSandbox: flag(p, "no-sandbox"),
+    },
+    allowDangerous: flag(p, "allow-dangerous") || undefined,
+  };
+}
+
+/** Tasks grouped by slug, in order of first appearance; a slug's tasks keep their file order. */
+async function slugPlans(tasks: readonly LoadedTask[], flags: FlagOverrides, ctx: CommandContext) {
+  const bySlug = new Map<string, LoadedTask[]>();
+  for (const t of tasks) bySlug.set(t.spec.slug, [...bySlug.get(t.spec.slug) ?? [], t]);
+  const defaults = {
+    permission: ctx.config.permission,
+    timeoutS: ctx.config.timeoutS,
+    sandbox: ctx.config.sandbox,
+  };
+  const plans: SlugPlan[] = [];
+  for (const [slug, group] of bySlug) {
+    plans.push({ slug, steps: await planSlugSteps(group, flags, defaults) });
+  }
+  return plans;
+}
+
+export const applyCommand: Command = {
+  name: "apply",
+  summary: "run task files: first prompt, follow-ups on the same session, review; resumable",
+  usage: "dispatch-cc apply FILE... [--dry-run] [--restart] [--parallel N] [--set KEY=VALUE]... [options]",
+  options,
+  positionals: true,
+  details: [
+    "Validates every file first; nothing runs if any problem is found (exit 2).",
+    "Flags override the task files for every step (except the review's read-only permission); --set",
+    "overrides a top-level field as if the files said so. Progress of each step is kept in",
+    ".dispatch-logs/apply-state.json: applying again skips finished steps, continues a failed, timed-out",
+    "or interrupted step on the same session (rewound to the last successful step), and re-runs from the",
+    "first step whose spec changed. A step runs only if the one before succeeded, unless it says",
+    "`when: always`. Exit code: that of the worst step, in the order interrupted (130) > timeout (124) >",
+    "error (1) > lock held (5) > blocked (4) > turn/budget limit (6) > success (0).",
+    "--json: {version, tasks: [{slug, file, steps: [{step, kind, status, exit_code, session_id, run_id,",
+    "skipped?}]}], exit_code}; with --dry-run {version, dry_run: true, steps: [...]}.",
+  ].join("\n"),
+  async run(argv, ctx) {
+    const p = parseOptions("apply", argv, options, true);
+    if (p.positionals.length === 0) throw new UsageError("apply: name at least one task file");
+    const parallelRaw = positiveNumber(p, "parallel", true);
+    const flags = flagOverrides(p);
+    const sets = parseSets((p.values.set as string[] | undefined) ?? [], ctx.config.userCwd);
+    const files = taskFilePaths(p.positionals, ctx.config.userCwd);
+    const { tasks, problems } = await loadTaskFiles(files, undefined, undefined, sets);
+    if (problems.length > 0) {
+      ctx.reporter.warn(`apply: ${problems.length} problem(s) in the task files; nothing was run`);
+      return {
+        exitCode: EXIT.usage,
+        json: { version: JSON_VERSION, ok: false, problems, tasks: [], exit_code: EXIT.usage },
+        text: renderProblems(problems, tasks.length),
+      };
+    }
+    const plans = await slugPlans(tasks, flags, ctx);
+
+    if (flag(p, "dry-run")) {
+      const bin = await findClaude(ctx.config).catch((err) => {
+        ctx.reporter.warn(`${(err as Error).message}; showing "claude"`);
+        return "claude";
+      });
+      const steps = await dryRun(plans, flag(p, "restart"), ctx.config, bin);
+      return {
+        exitCode: EXIT.success,
+        json: { version: JSON_VERSION, dry_run: true, steps },
+        text: renderDryRun(steps),
+      };
+    }
+
+    // The permission ceiling and the sandbox's programs, for every step, before anything runs.
+    for (const step of plans.flatMap((plan) => plan.steps)) {
+      const paths = projectPaths(ctx.config.projectsDir, step.request.slug);
+      const req = { ...step.request, session: { mode: "new" as const } };
+      await checkLaunch(launchInput(req, { config: ctx.config, claudeBin: "claude" }, paths, [], {}));
+    }
+    let bin: Promise<string> | undefined;
+    const result = await applyPlans(plans, {
+      restart: flag(p, "restart"),
+      parallel: parallelRaw ?? 1,
+      wait: flag(p, "wait"),
+    }, {
+      config: ctx.config,
+      reporter: ctx.reporter,
+      signal: ctx.signal,
+      claudeBin: () => bin ??= findClaude(ctx.config),
+      dispatch,
+    });
+    return {
+      exitCode: result.exit_code,
+      json: { version: JSON_VERSION, tasks: result.tasks, exit_code: result.exit_code },
+      text: renderApply(result.tasks, result.exit_code),
+    };
+  },
+};

@@ -1,0 +1,30 @@
+import { type Command, JSON_VERSION } from "./context.ts";
+import { COMMON_OPTIONS } from "./dispatch_options.ts";
+import { parseOptions } from "./options.ts";
+import { UsageError } from "../errors.ts";
+import { EXIT } from "../exit_codes.ts";
+import { renderProblems } from "../render/apply.ts";
+import { validateFiles } from "../spec/commands.ts";
+import { taskFilePaths } from "./apply.ts";
+
+const options = { ...COMMON_OPTIONS };
+
+export const validateCommand: Command = {
+  name: "validate",
+  summary: "check task files and report every problem as file:line:col: message; runs nothing",
+  usage: "dispatch-cc validate FILE... [--json]",
+  options,
+  positionals: true,
+  details: "Exit code 0 when every file is valid, 2 when any problem was found.\n" +
+    "--json: {version, ok, tasks, problems: [{file, line, col, message}]}",
+  async run(argv, ctx) {
+    const p = parseOptions("validate", argv, options, true);
+    if (p.positionals.length === 0) throw new UsageError("validate: name at least one task file");
+    const result = await validateFiles(taskFilePaths(p.positionals, ctx.config.userCwd));
+    return {
+      exitCode: result.ok ? EXIT.success : EXIT.usage,
+      json: { version: JSON_VERSION, ok: result.ok, tasks: result.tasks, problems: result.problems },
+      text: renderProblems(result.problems, result.tasks),
+    };
+  },
+};

@@ -1,0 +1,195 @@
+/**
+ * The list and search caches (`.dispatch-index/`) never disagree with the project files: deleted,
+ * corrupted, or outdated by hand edits made the way the earlier bash tool made them, they give the same
+ * answers as a cold scan.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { matchProject } from "../src/cli/search.ts";
+import { INDEX_DIR } from "../src/store/freshness.ts";
+import { listProjects } from "../src/store/list_index.ts";
+import { scanSearchSources } from "../src/store/search_index.ts";
+import { baseEnv, runCli } from "./support/cli.ts";
+import { seedResult, writeSeedProject } from "./support/seed_projects.ts";
+import { tempDir } from "./support/temp.ts";
+
+// Files are cached only once this old (the real margin is 2 s); the sleeps below keep each edit apart
+// from the scan before it.
+const RACY_MS = 20;
+const settle = () => new Promise((r) => setTimeout(r, RACY_MS + 30));
+
+async function fixture() {
+  const t = await tempDir();
+  const projects = join(t.path, "projects");
+  await writeSeedProject(projects, "task-api", {
+    description: "Flask REST API for tasks",
+    sessionId: "a1b2c3d4-0000-4000-8000-000000000001",
+    lastResult: "Created a Flask REST API.\nAll 12 tests pass.",
+    runs: [
+      { stamp: "20260331-143022", pid: 12345, result: seedResult({ result: "first version with widgets" }) },
+      { stamp: "20260331-150000", pid: 12399, result: seedResult({ result: "Created a Flask REST API." }) },
+    ],
+  });
+  await writeSeedProject(projects, "other", {
+    description: "Deploy script",
+    lastResult: "deployed",
+    runs: [{ stamp: "20260401-090000", pid: 222, result: seedResult({ result: "deployed" }) }],
+  });
+  const broken = await writeSeedProject(projects, "broken", {
+    description: "x",
+    runs: [{ stamp: "20260403-100000", pid: 444, result: '{"type":"result","is_er' }],
+  });
+  await Deno.writeTextFile(join(broken, ".dispatch-logs", "project.json"), '{"slug": "broken", "descr');
+  await Deno.mkdir(join(projects, "bare"));
+  return { ...t, projects };
+}
+
+async function searchAll(projects: string, needle: string, cache: boolean) {
+  const found: { slug: string; matches: unknown[]; problems: string[] }[] = [];
+  await scanSearchSources(projects, (slug, src) => found.push({ slug, ...matchProject(slug, src, needle) }), {
+    cache,
+    racyMs: RACY_MS,
+  });
+  return found.sort((a, b) => (a.slug < b.slug ? -1 : 1));
+}
+
+/** The cached answers equal a cold scan's, for list and for searches of a few words. */
+async function assertSameAsCold(projects: string, why: string) {
+  const cold = await listProjects(projects, { cache: false });
+  const cached = await listProjects(projects, { racyMs: RACY_MS });
+  assert.deepEqual(cached.entries, cold.entries, `list after ${why}`);
+  for (const word of ["widget", "flask", "deployed", "brand-new", "tests"]) {
+    assert.deepEqual(
+      await searchAll(projects, word, true),
+      await searchAll(projects, word, false),
+      `search ${word} after ${why}`,
+    );
+  }
+}
+
+Deno.test("a second list is answered from the cache, and equals a cold scan", async () => {
+  const f = await fixture();
+  try {
+    await settle();
+    const first = await listProjects(f.projects, { racyMs: RACY_MS });
+    assert.equal(first.read, 4);
+    const second = await listProjects(f.projects, { racyMs: RACY_MS });
+    assert.equal(second.read, 1, "only the folder without .dispatch-logs is read again");
+    assert.deepEqual(second.entries, (await listProjects(f.projects, { cache: false })).entries);
+    assert.equal(
+      second.entries.find((e) => e.slug === "task-api")?.last_run?.run_id,
+      "20260331-150000-12399",
+    );
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("hand edits as the earlier bash tool made them are seen at once by list and search", async () => {
+  const f = await fixture();
+  const logs = join(f.projects, "task-api", ".dispatch-logs");
+  try {
+    await settle();
+    await assertSameAsCold(f.projects, "the first scan");
+    await settle();
+
+    // A new run by the earlier tool: a result file (denied: BLOCKED), last-result.txt and project.json
+    // rewritten in place.
+    await Deno.writeTextFile(
+      join(logs, "20260402-080000-555-result.json"),
+      JSON.stringify(seedResult({
+        result: "brand-new result",
+        permission_denials: [{ tool_name: "Bash", tool_use_id: "t", tool_input: { command: "ls" } }],
+      })),
+    );
+    await assertSameAsCold(f.projects, "a new result file");
+    const afterRun = await listProjects(f.projects, { racyMs: RACY_MS });
+    assert.equal(afterRun.entries.find((e) => e.slug === "task-api")?.status, "blocked");
+    await settle();
+
+    await Deno.writeTextFile(
+      join(logs, "project.json"),
+      JSON.stringify(
+        { slug: "task-api", description: "Renamed by hand", created: "x", updated: "y" },
+        null,
+        2,
+      ),
+    );
+    await assertSameAsCold(f.projects, "project.json rewritten in place");
+    assert.equal(
+      (await listProjects(f.projects)).entries.find((e) => e.slug === "task-api")?.description,
+      "Renamed by hand",
+    );
+    await settle();
+
+    await Deno.writeTextFile(join(logs, "last-result.txt"), "brand-new last result\n");
+    await assertSameAsCold(f.projects, "last-result.txt rewritten in place");
+    const hit = (await searchAll(f.projects, "brand-new last", true)).find((r) => r.slug === "task-api");
+    assert.equal(hit?.matches.length, 1);
+    await settle();
+
+    // Projects added and removed.
+    await writeSeedProject(f.projects, "zeta", { description: "brand-new project", runs: [] });
+    await Deno.remove(join(f.projects, "other"), { recursive: true });
+    await assertSameAsCold(f.projects, "a project added and one removed");
+    await settle();
+
+    // A broken project repaired.
+    await Deno.writeTextFile(
+      join(f.projects, "broken", ".dispatch-logs", "project.json"),
+      '{"slug":"broken","description":"fixed"}',
+    );
+    await assertSameAsCold(f.projects, "project.json repaired");
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", async () => {
+  const f = await fixture();
+  try {
+    await settle();
+    await assertSameAsCold(f.projects, "the first scan");
+    const index = join(f.projects, INDEX_DIR);
+    const files = [...Deno.readDirSync(index)].map((e) => join(index, e.name));
+    assert.ok(files.length >= 2, "list and search caches were written");
+    for (const [i, file] of files.entries()) {
+      await Deno.writeTextFile(file, i % 2 ? '{"v":1,"rows":[["task-api","k",{"descr' : "garbage");
+    }
+    await assertSameAsCold(f.projects, "corrupting the cache");
+    // Well-formed but lying: keys that cannot match are ignored.
+    await Deno.writeTextFile(
+      join(index, "list-v1.json"),
+      JSON.stringify({ v: 1, dir: null, rows: [["task-api", "0:0:0:0", {}]] }),
+    );
+    await assertSameAsCold(f.projects, "a cache with foreign keys");
+    await Deno.remove(index, { recursive: true });
+    await assertSameAsCold(f.projects, "deleting the cache");
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("list --json and search through the CLI are the same with and without the cache", async () => {
+  const f = await fixture();
+  try {
+    const env = baseEnv({ projects: f.projects, home: f.path });
+    await new Promise((r) => setTimeout(r, 2100)); // older than the real racy margin: cached for real
+    const cold = await runCli(["list", "--json"], { env });
+    const warm = await runCli(["list", "--json"], { env });
+    assert.equal(cold.code, 0, cold.stderr);
+    assert.deepEqual(warm.json, cold.json);
+    const s1 = await runCli(["search", "widget", "--json"], { env });
+    const s2 = await runCli(["search", "widget", "--json"], { env });
+    assert.deepEqual(s2.json, s1.json);
+    assert.equal(s1.json.matches[0].source, "20260331-143022-12345-result.json");
+    await Deno.writeTextFile(
+      join(f.projects, "task-api", ".dispatch-logs", "last-result.txt"),
+      "now with widgets\n",
+    );
+    const s3 = await runCli(["search", "widget", "--json"], { env });
+    assert.equal(s3.json.matches[0].source, "last-result.txt");
+  } finally {
+    await f.cleanup();
+  }
+});
