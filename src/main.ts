@@ -85,7 +85,13 @@ export async function main(argv: string[]): Promise<number> {
   // A detached run's supervisor (started by --detach): no terminal, one handler per request kind.
   if (argv.length === 2 && argv[0].startsWith("__")) {
     const { dispatchHandler, runSupervisor, SUPERVISE_ARG } = await import("./runner/detach.ts");
-    if (argv[0] === SUPERVISE_ARG) return await runSupervisor(argv[1], { dispatch: dispatchHandler });
+    if (argv[0] === SUPERVISE_ARG) {
+      return await runSupervisor(argv[1], {
+        dispatch: dispatchHandler,
+        apply: async (payload, deps) =>
+          await (await import("./spec/detached_apply.ts")).applyHandler(payload, deps),
+      });
+    }
   }
   const json = argv.includes("--json");
   const verbose = argv.includes("--verbose");

@@ -6,13 +6,14 @@ import { isAbsolute, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
-import { renderApply, renderDryRun, renderProblems } from "../render/apply.ts";
+import { renderApply, renderDetachedApply, renderDryRun, renderProblems } from "../render/apply.ts";
 import { dispatch, launchInput } from "../runner/dispatch.ts";
 import { checkLaunch } from "../sandbox/launch.ts";
 import { projectPaths } from "../store/project.ts";
 import { findClaude } from "../runner/find_claude.ts";
 import { parsePermission } from "../sandbox/permission.ts";
 import { applyPlans, type SlugPlan } from "../spec/apply.ts";
+import { startDetachedApply } from "../spec/detached_apply.ts";
 import { dryRun } from "../spec/dry_run.ts";
 import { taskJsonSchema } from "../spec/json_schema.ts";
 import { type LoadedTask, loadTaskFiles } from "../spec/load.ts";
@@ -35,7 +36,6 @@ const {
   slug: _slug,
   prompt: _prompt,
   "prompt-file": _promptFile,
-  detach: _detach,
   "result-limit": _resultLimit,
   ...shared
 } = DISPATCH_OPTIONS;
@@ -183,6 +183,10 @@ export const applyCommand: Command = {
     "error (1) > lock held (5) > blocked (4) > turn/budget limit (6) > success (0).",
     "--json: {version, tasks: [{slug, file, steps: [{step, kind, status, exit_code, session_id, run_id,",
     "skipped?}]}], exit_code}; with --dry-run {version, dry_run: true, steps: [...]}.",
+    "--detach: checks everything above, locks every slug with steps to run (a held lock: exit 5, nothing",
+    "starts), runs the apply in one background supervisor and returns at once: {version, status: started,",
+    "supervisor_pid, slugs: [{slug, run_id, first_step, steps, next}], done, next}. `wait --slug S` returns",
+    "after S's last step with that step's record; `cancel --slug S` stops S (re-apply continues there).",
   ].join("\n"),
   async run(argv, ctx) {
     const p = parseOptions("apply", argv, options, true);
@@ -221,12 +225,15 @@ export const applyCommand: Command = {
       const req = { ...step.request, session: { mode: "new" as const } };
       await checkLaunch(launchInput(req, { config: ctx.config, claudeBin: "claude" }, paths, [], {}));
     }
+    const applyOptions = { restart: flag(p, "restart"), parallel: parallelRaw ?? 1, wait: flag(p, "wait") };
+    if (flag(p, "detach")) {
+      const claudeBin = await findClaude(ctx.config);
+      const started = await startDetachedApply(plans, applyOptions, { ...ctx, claudeBin });
+      if (started) return { exitCode: EXIT.success, json: started, text: renderDetachedApply(started) };
+      ctx.reporter.progress("apply: every step is done already; nothing started in the background");
+    }
     let bin: Promise<string> | undefined;
-    const result = await applyPlans(plans, {
-      restart: flag(p, "restart"),
-      parallel: parallelRaw ?? 1,
-      wait: flag(p, "wait"),
-    }, {
+    const result = await applyPlans(plans, applyOptions, {
       config: ctx.config,
       reporter: ctx.reporter,
       signal: ctx.signal,

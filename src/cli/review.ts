@@ -8,14 +8,7 @@ import {
 } from "./dispatch_options.ts";
 import { runDispatch } from "./dispatching.ts";
 import { parseOptions } from "./options.ts";
-
-export const DEFAULT_REVIEW_PROMPT =
-  `Review the work in this project independently, as a senior engineer who did not write it.
-Read the code and documents, run nothing that changes files. Report:
-1. Whether it does what CLAUDE.md and the code say it should; bugs and wrong behaviour, with file:line.
-2. Security and robustness problems.
-3. Missing tests and unclear or dead code.
-Order the findings by severity and end with a one-line verdict: SHIP, FIX FIRST, or REWORK.`;
+import { DEFAULT_REVIEW_PROMPT } from "../runner/review_prompt.ts";
 
 export const reviewCommand: Command = {
   name: "review",

@@ -2,6 +2,7 @@
  * The human output of `apply`, `apply --dry-run` and `validate`.
  */
 import type { TaskOutcome } from "../spec/apply.ts";
+import type { DetachedApply } from "../spec/detached_apply.ts";
 import type { DryRunStep } from "../spec/dry_run.ts";
 import { formatProblem, type Problem } from "../spec/load.ts";
 
@@ -77,4 +78,17 @@ export function renderDryRun(steps: readonly DryRunStep[]): string {
 export function renderProblems(problems: readonly Problem[], tasks: number): string {
   if (problems.length === 0) return `ok: ${tasks} task(s)`;
   return [...problems.map(formatProblem), `${problems.length} problem(s)`].join("\n");
+}
+
+/** The text `apply --detach` prints. */
+export function renderDetachedApply(d: DetachedApply): string {
+  const lines = [`STARTED: apply in the background (supervisor pid ${d.supervisor_pid})`];
+  for (const s of d.slugs) {
+    lines.push(
+      `  ${s.slug}: steps ${s.first_step}..${s.steps} (run ${s.run_id})`,
+      `    wait: ${s.next.wait}   follow: ${s.next.logs}   cancel: ${s.next.cancel}`,
+    );
+  }
+  if (d.done.length) lines.push(`Done earlier, nothing to run: ${d.done.join(", ")}`);
+  return lines.join("\n");
 }

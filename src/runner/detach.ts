@@ -6,7 +6,9 @@
  * returns at once with the run id and the files the run will write.
  *
  * The supervisor entry is `dispatch-cc __supervise <request file>`: a request names a `kind` ("dispatch"
- * here; `apply` can add its own) and a JSON payload, handled by the function registered for that kind.
+ * here; "apply" in src/spec/detached_apply.ts) and a JSON payload, handled by the function registered for
+ * that kind. A run may hold several projects (apply: one lock per slug); each is handed over the same way,
+ * has its own stop signal (`cancel --slug S` stops only S) and is let go on its own.
  */
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -16,7 +18,7 @@ import { DispatchError, NotFoundError, NotInstalledError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { writeJsonAtomic } from "../store/atomic.ts";
-import { clearCancelRequest } from "../store/cancel.ts";
+import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
 import { parseJsonObject } from "../store/files.ts";
 import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
@@ -39,6 +41,21 @@ export interface DetachedRequest {
   projects_dir: string;
   claude_bin: string;
   payload: unknown;
+  /** Further projects the run holds, each by its lock's token and its reserved run (apply: one per slug). */
+  also?: { slug: string; token: string; run_id: string }[];
+}
+
+/** One project a detached run holds: its reserved run's files and the commands that follow up on it. */
+export interface HeldRun {
+  run_id: string;
+  slug: string;
+  project_dir: string;
+  record_file: string;
+  transcript_file: string;
+  result_file: string;
+  stderr_file: string;
+  /** Commands that follow up on the run. */
+  next: { wait: string; logs: string; cancel: string; status: string };
 }
 
 /** What the front end returns: enough to wait for, follow or cancel the run. */
@@ -54,13 +71,32 @@ export interface DetachedRun {
   transcript_file: string;
   result_file: string;
   stderr_file: string;
-  /** Commands that follow up on the run. */
-  next: { wait: string; logs: string; cancel: string; status: string };
+  next: HeldRun["next"];
+  /** The further projects the run holds (`also` of the options), in that order. */
+  also?: HeldRun[];
 }
 
 /**
- * What a supervisor's handler gets: the run's reserved files (pass them as `files` to the first
- * `dispatch`; left unused, they are removed), the adopted lock (pass it as `lock`), the stop signal.
+ * A project as the supervisor holds it: the adopted lock (pass it as `lock`), the reserved run (pass it
+ * as `files` to the project's first `dispatch`), and a signal that stops this project only (a `cancel
+ * --slug` of it, reason "cancelled") or with the whole run (SIGINT, a SIGTERM without a cancel request).
+ */
+export interface HeldProject {
+  slug: string;
+  lock: Lock;
+  files: RunFiles;
+  signal: AbortSignal;
+  /**
+   * Lets the project go once its work is done: a reserved run left unused is removed (or recorded
+   * stopped, if the project was stopped before it began), the cancel request cleared, the lock released.
+   * Idempotent; the supervisor lets go of every project still held when the handler returns.
+   */
+  release(): Promise<void>;
+}
+
+/**
+ * What a supervisor's handler gets: every project it holds (`held`, the request's own first); `lock`,
+ * `files` and `signal` are the first project's.
  */
 export interface SupervisorDeps {
   config: Config;
@@ -69,6 +105,7 @@ export interface SupervisorDeps {
   signal: AbortSignal;
   lock: Lock;
   files: RunFiles;
+  held: HeldProject[];
 }
 
 /** Runs one kind of detached request to its end; returns the exit code the run would have had. */
@@ -164,6 +201,14 @@ function startingRecord(
   };
 }
 
+/** A project a detached run holds besides its own, with what its record shows until the run begins. */
+export interface DetachTarget {
+  slug: string;
+  permission: string;
+  timeoutS: number;
+  session: "new" | "continue" | "resume";
+}
+
 export interface DetachOptions {
   kind: string;
   command: DispatchCommand;
@@ -173,6 +218,8 @@ export interface DetachOptions {
   permission: string;
   timeoutS: number;
   session: "new" | "continue" | "resume";
+  /** Further projects to hold for the run (apply: every other slug with steps to run). */
+  also?: DetachTarget[];
   /** Wait for the lock instead of failing at once. */
   wait?: boolean;
   config: Config;
@@ -183,11 +230,41 @@ export interface DetachOptions {
   self?: { cmd: string; args: string[] };
 }
 
+/** A project the front end holds until the supervisor takes it over. */
+interface Hold {
+  target: DetachTarget;
+  paths: ReturnType<typeof projectPaths>;
+  lock: Lock;
+  files?: RunFiles;
+  record?: RunRecord;
+}
+
+function heldRun(h: Hold): HeldRun {
+  const s = h.target.slug;
+  const files = h.files!;
+  return {
+    run_id: files.runId,
+    slug: s,
+    project_dir: h.paths.dir,
+    record_file: files.record,
+    transcript_file: files.transcript,
+    result_file: files.result,
+    stderr_file: files.stderr,
+    next: {
+      wait: `dispatch-cc wait --slug ${s}`,
+      logs: `dispatch-cc logs --slug ${s} --follow`,
+      cancel: `dispatch-cc cancel --slug ${s}`,
+      status: `dispatch-cc status --slug ${s}`,
+    },
+  };
+}
+
 /**
  * Starts a run in a detached supervisor and returns once it is on its way (well under a second). The
- * lock is taken here: a held lock fails at once (exit 5) as in the foreground. The run record exists
- * (status "starting", the supervisor's pid) before this returns, so `wait` and `cancel` find it.
- * Reusable by any command that runs under one lock (`apply`: register a handler for its kind in main.ts).
+ * locks are taken here: a held lock fails at once (exit 5) as in the foreground, and nothing starts. The
+ * run record of every held project exists (status "starting", the supervisor's pid) before this returns,
+ * so `wait` and `cancel` find it. Reusable by any command that runs under locks (`apply`: see
+ * src/spec/detached_apply.ts; register a handler for its kind in main.ts).
  */
 export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
   const paths = projectPaths(o.config.projectsDir, o.slug);
@@ -196,45 +273,65 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
       `no project "${o.slug}" in ${o.config.projectsDir} (start one with: dispatch-cc run)`,
     );
   }
-  await Deno.mkdir(paths.logsDir, { recursive: true });
-  const lock = await acquireLock(paths.lock, { command: o.command, run_id: "" }, {
-    wait: o.wait,
-    warn: o.reporter.warn,
-    signal: o.signal,
-  });
+  const targets: DetachTarget[] = [
+    { slug: o.slug, permission: o.permission, timeoutS: o.timeoutS, session: o.session },
+    ...(o.also ?? []),
+  ];
+  const holds: Hold[] = [];
   let handedOver = false;
   try {
+    // In slug order: two detached applies waiting (--wait) for the same projects never wait for each other.
+    for (const target of [...targets].sort((a, b) => a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0)) {
+      const p = projectPaths(o.config.projectsDir, target.slug);
+      await Deno.mkdir(p.logsDir, { recursive: true });
+      const lock = await acquireLock(p.lock, { command: o.command, run_id: "" }, {
+        wait: o.wait,
+        warn: o.reporter.warn,
+        signal: o.signal,
+      });
+      holds.push({ target, paths: p, lock });
+    }
+    holds.sort((a, b) => targets.indexOf(a.target) - targets.indexOf(b.target));
     const started = new Date();
-    const record = startingRecord({
-      command: o.command,
-      slug: o.slug,
-      projectDir: paths.dir,
-      permission: o.permission,
-      timeoutS: o.timeoutS,
-      session: o.session,
-    }, started);
-    const files = await reserveRun(paths.logsDir, started, record);
-    Object.assign(record, {
-      run_id: files.runId,
-      record_file: files.record,
-      result_file: files.result,
-      transcript_file: files.transcript,
-      stderr_file: files.stderr,
-    });
-    await writeRecord(files.record, record);
-    await lock.update({ run_id: files.runId, detached: true });
+    for (const h of holds) {
+      const record = startingRecord({
+        command: o.command,
+        slug: h.target.slug,
+        projectDir: h.paths.dir,
+        permission: h.target.permission,
+        timeoutS: h.target.timeoutS,
+        session: h.target.session,
+      }, started);
+      const files = await reserveRun(h.paths.logsDir, started, record);
+      Object.assign(record, {
+        run_id: files.runId,
+        record_file: files.record,
+        result_file: files.result,
+        transcript_file: files.transcript,
+        stderr_file: files.stderr,
+      });
+      await writeRecord(files.record, record);
+      await h.lock.update({ run_id: files.runId, detached: true });
+      Object.assign(h, { files, record });
+    }
+    const [first, ...rest] = holds;
     const request: DetachedRequest = {
       version: 1,
       kind: o.kind,
-      run_id: files.runId,
+      run_id: first.files!.runId,
       slug: o.slug,
       command: o.command,
-      token: lock.info.token,
+      token: first.lock.info.token,
       projects_dir: o.config.projectsDir,
       claude_bin: o.claudeBin,
       payload: o.payload,
+      ...(rest.length
+        ? {
+          also: rest.map((h) => ({ slug: h.target.slug, token: h.lock.info.token, run_id: h.files!.runId })),
+        }
+        : {}),
     };
-    const reqFile = requestPath(files);
+    const reqFile = requestPath(first.files!);
     // The request holds the prompt: readable by its owner only.
     await Deno.writeTextFile(reqFile, JSON.stringify(request), { mode: 0o600 });
 
@@ -254,42 +351,42 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
     } catch (err) {
       await Deno.remove(reqFile).catch(() => {});
       const msg = `could not start the supervisor (${self.cmd}): ${err instanceof Error ? err.message : err}`;
-      await writeRecord(files.record, {
-        ...record,
-        status: "crashed",
-        exit_code: 1,
-        error: msg,
-        ended: new Date().toISOString(),
-      });
+      for (const h of holds) {
+        await writeRecord(h.files!.record, {
+          ...h.record!,
+          status: "crashed",
+          exit_code: 1,
+          error: msg,
+          ended: new Date().toISOString(),
+        });
+      }
       throw new Error(msg);
     }
     child.unref();
     handedOver = true;
     // Record first, then the lock: the supervisor waits for its pid in the lock before it writes either.
-    await writeRecord(files.record, { ...record, pid: child.pid });
-    await lock.update({ pid: child.pid });
-    const s = o.slug;
+    for (const h of holds) {
+      await writeRecord(h.files!.record, { ...h.record!, pid: child.pid });
+      await h.lock.update({ pid: child.pid });
+    }
+    const own = heldRun(first);
     return {
       version: 1,
       status: "started",
-      run_id: files.runId,
-      slug: s,
+      run_id: own.run_id,
+      slug: own.slug,
       command: o.command,
-      project_dir: paths.dir,
+      project_dir: own.project_dir,
       supervisor_pid: child.pid,
-      record_file: files.record,
-      transcript_file: files.transcript,
-      result_file: files.result,
-      stderr_file: files.stderr,
-      next: {
-        wait: `dispatch-cc wait --slug ${s}`,
-        logs: `dispatch-cc logs --slug ${s} --follow`,
-        cancel: `dispatch-cc cancel --slug ${s}`,
-        status: `dispatch-cc status --slug ${s}`,
-      },
+      record_file: own.record_file,
+      transcript_file: own.transcript_file,
+      result_file: own.result_file,
+      stderr_file: own.stderr_file,
+      next: own.next,
+      ...(rest.length ? { also: rest.map(heldRun) } : {}),
     };
   } finally {
-    if (!handedOver) await lock.release();
+    if (!handedOver) { for (const h of holds) await h.lock.release(); }
   }
 }
 
@@ -307,18 +404,26 @@ function fileReporter(path: string): Reporter {
 
 /**
  * The supervisor: installs its signal handling before anything else (a TERM before that would kill it
- * with the default action and leave a stale record), adopts the lock, runs the request's handler, and
- * releases the lock. Returns the run's exit code.
+ * with the default action and leave a stale record), adopts the locks, runs the request's handler, and
+ * releases the locks. Returns the run's exit code.
  */
 export async function runSupervisor(
   reqFile: string,
   handlers: Record<string, DetachedHandler>,
 ): Promise<number> {
   const controller = new AbortController();
+  const projects: { logsDir: string; token: string; stop: AbortController }[] = [];
   const onStop = () => controller.abort("interrupted");
+  // `cancel --slug S` leaves a cancel request naming S's lock before its SIGTERM: only S stops. A
+  // SIGTERM without one (a shutdown) stops everything.
+  const onTerm = () => {
+    const named = projects.filter((p) => !p.stop.signal.aborted && cancelRequested(p.logsDir, p.token));
+    if (named.length === 0) controller.abort("interrupted");
+    for (const p of named) p.stop.abort("cancelled");
+  };
   const ignore = () => {};
   Deno.addSignalListener("SIGINT", onStop);
-  Deno.addSignalListener("SIGTERM", onStop);
+  Deno.addSignalListener("SIGTERM", onTerm);
   // No terminal to hang up; a HUP sent to everything the caller started must not end the run.
   Deno.addSignalListener("SIGHUP", ignore);
 
@@ -327,30 +432,48 @@ export async function runSupervisor(
   const parsed = text ? parseJsonObject(text) : null;
   if (!parsed?.ok) return 70;
   const req = parsed.value as unknown as DetachedRequest;
-  const paths = projectPaths(req.projects_dir, req.slug);
-  const files = runFiles(paths.logsDir, req.run_id);
+  const wanted = [{ slug: req.slug, token: req.token, run_id: req.run_id }, ...(req.also ?? [])].map(
+    (w) => {
+      const paths = projectPaths(req.projects_dir, w.slug);
+      const stop = new AbortController();
+      projects.push({ logsDir: paths.logsDir, token: w.token, stop });
+      return { ...w, paths, files: runFiles(paths.logsDir, w.run_id), stop };
+    },
+  );
+  for (const w of wanted) {
+    controller.signal.addEventListener("abort", () => w.stop.abort(controller.signal.reason));
+  }
+  const { paths, files } = wanted[0];
   const reporter = fileReporter(join(paths.logsDir, `${req.run_id}-supervisor.log`));
 
-  // The front end writes our pid into the lock right after starting us; wait for it so that its
+  // The front end writes our pid into each lock right after starting us; wait for it so that its
   // writes never land after ours.
   const deadline = Date.now() + 3000;
-  while (Date.now() < deadline) {
-    const lock = parseJsonObject(await Deno.readTextFile(paths.lock).catch(() => ""));
-    if (!lock.ok || lock.value.token !== req.token || lock.value.pid === Deno.pid) break;
-    await sleep(20);
+  for (const w of wanted) {
+    while (Date.now() < deadline) {
+      const lock = parseJsonObject(await Deno.readTextFile(w.paths.lock).catch(() => ""));
+      if (!lock.ok || lock.value.token !== w.token || lock.value.pid === Deno.pid) break;
+      await sleep(20);
+    }
   }
-  let lock: Lock;
+  const held: HeldProject[] = [];
   try {
-    lock = await adoptLock(paths.lock, req.token, { supervisor_pid: Deno.pid });
+    for (const w of wanted) {
+      const lock = await adoptLock(w.paths.lock, w.token, { supervisor_pid: Deno.pid });
+      held.push(heldProject(w.slug, lock, w.files, w.stop.signal, w.paths.logsDir));
+    }
   } catch (err) {
     reporter.warn(`cannot take over the run: ${err instanceof Error ? err.message : err}`);
-    await finishRecord(
-      files.record,
-      "crashed",
-      1,
-      "the supervisor could not take over the project's lock",
-      paths.logsDir,
-    );
+    for (const w of wanted) {
+      await finishRecord(
+        w.files.record,
+        "crashed",
+        1,
+        "the supervisor could not take over the project's lock",
+        w.paths.logsDir,
+      );
+    }
+    for (const h of held) await h.release();
     return 1;
   }
   try {
@@ -362,24 +485,61 @@ export async function runSupervisor(
       config,
       claudeBin: req.claude_bin,
       reporter,
-      signal: controller.signal,
-      lock,
+      signal: held[0].signal,
+      lock: held[0].lock,
       files,
+      held,
     });
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
     reporter.warn(`the detached run failed: ${err instanceof Error ? err.stack ?? msg : msg}`);
     const code = err instanceof DispatchError ? err.exitCode : EXIT.internal;
     const status = err instanceof NotInstalledError ? "not_installed" : "crashed";
-    await finishRecord(files.record, status, code, msg, paths.logsDir);
+    for (const w of wanted) await finishRecord(w.files.record, status, code, msg, w.paths.logsDir);
     return code;
   } finally {
-    // A handler that never used the reserved run (an apply whose steps were all done) leaves no trace of it.
-    const left = parseJsonObject(await Deno.readTextFile(files.record).catch(() => ""));
-    if (left.ok && left.value.status === "starting") await Deno.remove(files.record).catch(() => {});
-    await clearCancelRequest(paths.logsDir, lock.info.token);
-    await lock.release();
+    for (const h of held) await h.release();
   }
+}
+
+/** A project the supervisor adopted; see HeldProject. */
+function heldProject(
+  slug: string,
+  lock: Lock,
+  files: RunFiles,
+  signal: AbortSignal,
+  logsDir: string,
+): HeldProject {
+  let released = false;
+  return {
+    slug,
+    lock,
+    files,
+    signal,
+    async release() {
+      if (released) return;
+      released = true;
+      // A reserved run its handler never used (an apply whose steps were all done) leaves no trace; one
+      // whose project was stopped before it began says so, for `wait`.
+      const left = parseJsonObject(await Deno.readTextFile(files.record).catch(() => ""));
+      if (left.ok && left.value.status === "starting") {
+        if (signal.aborted) {
+          const cancelled = signal.reason === "cancelled";
+          await finishRecord(
+            files.record,
+            cancelled ? "cancelled" : "interrupted",
+            EXIT.interrupted,
+            `${cancelled ? "cancelled" : "interrupted"} before it began`,
+            logsDir,
+          );
+        } else {
+          await Deno.remove(files.record).catch(() => {});
+        }
+      }
+      await clearCancelRequest(logsDir, lock.info.token);
+      await lock.release();
+    },
+  };
 }
 
 /**

@@ -10,7 +10,7 @@ import { clearCancelRequest, writeCancelRequest } from "../store/cancel.ts";
 import { parseJsonObject, readJsonObjectSafe } from "../store/files.ts";
 import { inspectLock, type LockInfo, type LockState } from "../store/lock.ts";
 import type { ProjectPaths } from "../store/project.ts";
-import { listRunIds, readRun, runFiles, type RunSummary } from "../store/runs.ts";
+import { compareRunIds, listRunIds, readRun, runFiles, type RunSummary } from "../store/runs.ts";
 import { finishRecord } from "./detach.ts";
 import { MARKER, type RunRecord } from "./dispatch.ts";
 import { sweep, type SweptProcess } from "./sweep.ts";
@@ -100,21 +100,36 @@ export async function waitForRun(
   const first = heldBy(lock);
   if (!runId && !first) throw new NotFoundError(`project "${paths.slug}" has no runs yet`);
   if (first) {
+    let holder = first.info?.pid;
     while (true) {
       const now = heldBy(await inspectLock(paths.lock).catch(() => null));
       // Held by the same holder (or its file is being rewritten): still going on.
       if (!now || (first.token && now.token && now.token !== first.token)) break;
       if (now.info?.run_id) runId = now.info.run_id;
+      if (now.info?.pid) holder = now.info.pid;
       if (Date.now() >= deadline || opts.signal?.aborted) {
         return { done: false, runId: runId ?? "", view: runId ? await readRunView(paths, runId) : null };
       }
       await sleep(opts.pollMs ?? 200);
     }
+    // A holder that runs several dispatches under one lock (apply) may have started its last between
+    // two polls: its last run is the newest one it recorded.
+    if (runId && holder !== undefined) runId = await lastRunOf(paths, holder, runId);
   }
   if (!runId) throw new NotFoundError(`project "${paths.slug}" has no runs yet`);
   const view = await readRunView(paths, runId);
   if (!view) throw new NotFoundError(`run ${runId} of "${paths.slug}" has no files`);
   return { done: true, view: settle(view) };
+}
+
+/** The newest run after `since` (or `since` itself) whose record names dispatcher `pid`. */
+async function lastRunOf(paths: ProjectPaths, pid: number, since: string): Promise<string> {
+  const ids = await listRunIds(paths.logsDir);
+  for (let i = ids.length - 1; i >= 0 && compareRunIds(ids[i], since) > 0; i--) {
+    const rec = await readJsonObjectSafe(runFiles(paths.logsDir, ids[i]).record);
+    if (rec.ok && rec.value.pid === pid) return ids[i];
+  }
+  return since;
 }
 
 /** Is this run still going on: its record says so and the lock is held for it? */

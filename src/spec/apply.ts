@@ -11,6 +11,7 @@ import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import type { DispatchDeps, DispatchRequest, RunRecord } from "../runner/dispatch.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
+import type { RunFiles } from "../store/runs.ts";
 import { projectPaths } from "../store/project.ts";
 import {
   applyStatePath,
@@ -56,6 +57,18 @@ export interface ApplyOptions {
   wait: boolean;
 }
 
+/**
+ * A slug whose lock was taken before the apply began (a detached apply: its front end took the locks and
+ * its supervisor adopted them). Its first step uses the reserved run `files`; `signal` stops this slug
+ * only (`cancel --slug`); `release` lets the slug go when its steps are done.
+ */
+export interface HeldSlug {
+  lock: Lock;
+  files: RunFiles;
+  signal: AbortSignal;
+  release(): Promise<void>;
+}
+
 export interface ApplyDeps {
   config: Config;
   reporter: Reporter;
@@ -64,6 +77,10 @@ export interface ApplyDeps {
   claudeBin: () => Promise<string>;
   dispatch: (req: DispatchRequest, deps: DispatchDeps) => Promise<RunRecord>;
   graceMs?: number;
+  /** Slugs already locked for this apply, by slug; the others take their lock when they start. */
+  held?: ReadonlyMap<string, HeldSlug>;
+  /** The apply runs in a detached supervisor (recorded in each run record). */
+  detached?: boolean;
 }
 
 /**
@@ -151,16 +168,31 @@ export async function applyPlans(
       outcome.steps.push(results.get(step) ?? notRun(step));
     }
   }
-  const interrupted = deps.signal.aborted;
+  const interrupted = deps.signal.aborted ||
+    [...deps.held?.values() ?? []].some((h) => h.signal.aborted);
   const code = worstExitCode(tasks);
   return { tasks, exit_code: interrupted && code === EXIT.success ? EXIT.interrupted : code };
 }
 
-/** One slug: skip what is done, take the lock, run the rest, record each step. */
+/** One slug: skip what is done, take the lock (unless held already), run the rest, record each step. */
 async function applySlug(
   plan: SlugPlan,
   opts: ApplyOptions,
   deps: ApplyDeps,
+): Promise<Map<PlannedStep, StepOutcome>> {
+  const held = deps.held?.get(plan.slug);
+  try {
+    return await applySlugLocked(plan, opts, held ? { ...deps, signal: held.signal } : deps, held);
+  } finally {
+    await held?.release();
+  }
+}
+
+async function applySlugLocked(
+  plan: SlugPlan,
+  opts: ApplyOptions,
+  deps: ApplyDeps,
+  held: HeldSlug | undefined,
 ): Promise<Map<PlannedStep, StepOutcome>> {
   const { config, reporter } = deps;
   const out = new Map<PlannedStep, StepOutcome>();
@@ -183,7 +215,7 @@ async function applySlug(
   await Deno.mkdir(paths.logsDir, { recursive: true });
   let lock: Lock;
   try {
-    lock = await acquireLock(paths.lock, { command: "apply", run_id: "" }, {
+    lock = held?.lock ?? await acquireLock(paths.lock, { command: "apply", run_id: "" }, {
       wait: opts.wait,
       warn: reporter.warn,
       signal: deps.signal,
@@ -213,13 +245,15 @@ async function applySlug(
         out.set(step, notRun(step));
         continue;
       }
-      const entry = await runStep(step, known, plan, lock, deps, statePath, step === plan.steps[start]);
+      const first = step === plan.steps[start];
+      const files = first ? held?.files : undefined;
+      const entry = await runStep(step, known, plan, { lock, files }, deps, statePath, first);
       known.splice(0, known.length, ...known.filter((s) => s.step !== entry.step), entry);
       out.set(step, outcomeOf(entry, false));
       if (entry.status !== "success") failed = true;
     }
   } finally {
-    await lock.release();
+    if (!held) await lock.release();
   }
   return out;
 }
@@ -229,7 +263,7 @@ async function runStep(
   step: PlannedStep,
   known: readonly StepState[],
   plan: SlugPlan,
-  lock: Lock,
+  run: { lock: Lock; files?: RunFiles },
   deps: ApplyDeps,
   statePath: string,
   firstRun: boolean,
@@ -277,7 +311,9 @@ async function runStep(
       claudeBin: await deps.claudeBin(),
       reporter,
       signal: deps.signal,
-      lock,
+      lock: run.lock,
+      files: run.files,
+      detached: deps.detached,
       graceMs: deps.graceMs,
     });
     entry = {

@@ -5,9 +5,9 @@
  * @module
  */
 import type { DispatchRequest } from "../runner/dispatch.ts";
+import { DEFAULT_REVIEW_PROMPT } from "../runner/review_prompt.ts";
 import { resolveSandbox, type SandboxChoice, type SandboxFlags } from "../sandbox/choice.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
-import { DEFAULT_REVIEW_PROMPT } from "../cli/review.ts";
 import { stepHashes } from "./hash.ts";
 import type { LoadedTask } from "./load.ts";
 import type { StepKind } from "./state.ts";

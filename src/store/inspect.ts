@@ -54,8 +54,9 @@ export async function inspectProject(
   if (session.problem === "missing" && runIds.length > 0) problems.push("last-session-id missing");
   const lastRun = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
   if (lastRun?.problem) problems.push(lastRun.problem);
-  if (lastRun?.status === "running" && !lock?.held) {
-    // The record says running but no live dispatcher holds the lock: it was killed mid-run.
+  if ((lastRun?.status === "running" || lastRun?.status === "starting") && !lock?.held) {
+    // The record says running (or a detached run's "starting") but no live dispatcher holds the lock: it
+    // was killed mid-run.
     lastRun.status = "abandoned";
     problems.push(
       `run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`,
