@@ -318,216 +318,238 @@ async function runLocked(
   await writeRecord(files.record, { ...record });
   await lock.update({ run_id: files.runId });
 
-  const sessionFile = req.command === "review" || req.role === "review"
-    ? paths.lastReviewSessionId
-    : paths.lastSessionId;
-  const saveSession = async (id: string) => {
-    if (!isSessionId(id) || record.session_id === id && sessionSaved) return;
-    record.session_id = id;
-    sessionSaved = true;
-    await writeSessionId(sessionFile, id);
-    await writeRecord(files.record, { ...record });
-  };
-  let sessionSaved = false;
-
-  const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
-  const enc = new TextEncoder();
-  let resultEvent: Record<string, unknown> | null = null;
-  let resultLine: string | null = null;
-  let garbageLines = 0;
-  let sawEvents = false;
-  let turns = 0;
-  let lastMessageId: unknown = null;
-  const touched = new Set<string>();
-  // Edit-tool calls waiting for their result: a file counts as written only when the call succeeded.
-  const pendingEdits = new Map<string, string>();
-  const uses = new Map<string, { name: string; input: unknown }>();
-  const t0 = Date.now();
-  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s${turns ? ` turn ${turns}` : ""}`;
-
-  const onLine = async (line: string) => {
-    if (line.trim() === "") return;
-    await transcript.write(enc.encode(line + "\n"));
-    const ev = parseEventLine(line);
-    if (!ev) {
-      garbageLines++;
-      return;
-    }
-    sawEvents = true;
-    if (ev.type === "system" && ev.subtype === "init") {
-      if (typeof ev.model === "string") record.model = ev.model;
-      if (typeof ev.session_id === "string") await saveSession(ev.session_id);
-      reporter.progress(
-        `[${elapsed()}] session ${record.session_id} started (${record.model ?? "default model"})`,
-      );
-    } else if (ev.type === "system" && ev.subtype === "api_retry") {
-      const attempt = ev.attempt ?? "?";
-      const max = ev.max_retries ?? "?";
-      const delay = typeof ev.retry_delay_ms === "number"
-        ? ` in ${(ev.retry_delay_ms / 1000).toFixed(1)}s`
-        : "";
-      const status = ev.error_status ?? ev.error ?? "";
-      reporter.warn(`API error ${status}; retry ${attempt}/${max}${delay}`);
-    } else if (ev.type === "system" && ev.subtype === "permission_denied") {
-      reporter.progress(
-        `[${elapsed()}] denied: ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}`,
-      );
-    } else if (ev.type === "assistant") {
-      if (typeof ev.uuid === "string") record.last_assistant_uuid = ev.uuid;
-      // One model response comes as one assistant event per content block, all with the same message id.
-      const id = (ev.message as { id?: unknown } | undefined)?.id;
-      if (id === undefined || id !== lastMessageId) turns++;
-      lastMessageId = id;
-      for (const use of toolUses(ev)) {
-        record.tool_calls++;
-        uses.set(use.id, { name: use.name, input: use.input });
-        const input = use.input as Record<string, unknown> | undefined;
-        if (EDIT_TOOLS.has(use.name) && typeof input?.file_path === "string") {
-          pendingEdits.set(use.id, input.file_path);
-        }
-        reporter.progress(`[${elapsed()}] ${describeToolUse(use.name, use.input)}`);
-      }
-    } else if (ev.type === "user") {
-      for (const res of toolResults(ev)) {
-        const file = pendingEdits.get(res.tool_use_id);
-        pendingEdits.delete(res.tool_use_id);
-        if (!res.is_error && file) touched.add(file);
-        if (res.is_error && record.tool_errors.length < MAX_TOOL_ERRORS) {
-          record.tool_errors.push({ tool_use_id: res.tool_use_id, text: res.text.slice(0, 500) });
-        }
-      }
-    } else if (ev.type === "result") {
-      resultEvent = ev;
-      resultLine = line;
-      if (typeof ev.session_id === "string") await saveSession(ev.session_id);
-    }
-  };
-
-  const marker = `${files.runId}-${crypto.randomUUID()}`;
-  const launch = await planLaunch(launchInput(req, deps, paths, args, { [MARKER]: marker }));
-  await prepareLaunch(launch);
-  record.env_names = launch.envNames;
-  reporter.progress(
-    `[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`,
-  );
-  let supervised;
   try {
-    supervised = await supervise({
-      command: launch.command,
-      args: launch.args,
-      cwd: launch.cwd,
-      env: launch.env,
-      stdin: req.prompt,
-      timeoutMs: req.timeoutS * 1000,
-      graceMs: deps.graceMs ?? 5000,
-      marker: { name: MARKER, value: marker },
-      stderrPath: files.stderr,
-      signal: deps.signal,
-      onSpawn: async (pid) => {
-        record.claude_pid = pid;
-        await lock.update({ claude_pid: pid, marker });
-        await writeRecord(files.record, { ...record });
-      },
-      onLine,
-    });
-  } finally {
-    transcript.close();
-  }
+    const sessionFile = req.command === "review" || req.role === "review"
+      ? paths.lastReviewSessionId
+      : paths.lastSessionId;
+    const saveSession = async (id: string) => {
+      if (!isSessionId(id) || record.session_id === id && sessionSaved) return;
+      record.session_id = id;
+      sessionSaved = true;
+      await writeSessionId(sessionFile, id);
+      await writeRecord(files.record, { ...record });
+    };
+    let sessionSaved = false;
 
-  const outcome: Outcome = classify({
-    result: resultEvent,
-    ended: supervised.ended,
-    exitCode: supervised.exitCode,
-    signal: supervised.signal,
-    garbageLines,
-    sawEvents,
-    stderrTail: supervised.stderrTail,
-    timeoutS: req.timeoutS,
-    spawnError: supervised.spawnError,
-  });
-  // Writes the OS sandbox refused end as tool errors in a "successful" run: they are denials too.
-  const refused = sandboxRefusals((req.sandbox ?? NO_SANDBOX).kind, record.tool_errors, uses);
-  if (refused.length > 0) {
-    outcome.permission_denials = [...outcome.permission_denials, ...refused];
-    if (outcome.status === "success") {
-      const tools = [...new Set(refused.map((d) => d.tool))].join(", ");
-      Object.assign(outcome, {
-        status: "blocked",
-        exit_code: EXIT.blocked,
-        error: `${refused.length} tool call(s) refused by the sandbox (${tools}): ${refused[0].reason}`,
-      });
-    }
-  }
-  const ended = now();
-  const r = resultEvent as Record<string, unknown> | null;
-  Object.assign(record, {
-    status: outcome.status,
-    exit_code: outcome.exit_code,
-    error: outcome.error,
-    api_error_status: outcome.api_error_status,
-    permission_denials: outcome.permission_denials,
-    result: r && typeof r.result === "string" ? r.result : null,
-    num_turns: r && typeof r.num_turns === "number" ? r.num_turns : turns,
-    duration_ms: ended.getTime() - started.getTime(),
-    cost_usd: r && typeof r.total_cost_usd === "number" ? r.total_cost_usd : null,
-    usage: r && r.usage && typeof r.usage === "object" ? r.usage : null,
-    stop_reason: r && typeof r.stop_reason === "string" ? r.stop_reason : null,
-    files_touched: [...touched],
-    ended: ended.toISOString(),
-    claude_exit: supervised.pid === null ? null : { code: supervised.exitCode, signal: supervised.signal },
-    ended_processes: supervised.swept,
-  });
-  if (supervised.swept.length > 0) {
-    warn(
-      `ended ${supervised.swept.length} process(es) the run left behind: ` +
-        supervised.swept.map((p) => `${p.pid} ${p.command.slice(0, 60)}`).join("; "),
+    const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
+    const enc = new TextEncoder();
+    let resultEvent: Record<string, unknown> | null = null;
+    let resultLine: string | null = null;
+    let garbageLines = 0;
+    let sawEvents = false;
+    let turns = 0;
+    let lastMessageId: unknown = null;
+    const touched = new Set<string>();
+    // Edit-tool calls waiting for their result: a file counts as written only when the call succeeded.
+    const pendingEdits = new Map<string, string>();
+    const uses = new Map<string, { name: string; input: unknown }>();
+    const t0 = Date.now();
+    const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s${turns ? ` turn ${turns}` : ""}`;
+
+    const onLine = async (line: string) => {
+      if (line.trim() === "") return;
+      await transcript.write(enc.encode(line + "\n"));
+      const ev = parseEventLine(line);
+      if (!ev) {
+        garbageLines++;
+        return;
+      }
+      sawEvents = true;
+      if (ev.type === "system" && ev.subtype === "init") {
+        if (typeof ev.model === "string") record.model = ev.model;
+        if (typeof ev.session_id === "string") await saveSession(ev.session_id);
+        reporter.progress(
+          `[${elapsed()}] session ${record.session_id} started (${record.model ?? "default model"})`,
+        );
+      } else if (ev.type === "system" && ev.subtype === "api_retry") {
+        const attempt = ev.attempt ?? "?";
+        const max = ev.max_retries ?? "?";
+        const delay = typeof ev.retry_delay_ms === "number"
+          ? ` in ${(ev.retry_delay_ms / 1000).toFixed(1)}s`
+          : "";
+        const status = ev.error_status ?? ev.error ?? "";
+        reporter.warn(`API error ${status}; retry ${attempt}/${max}${delay}`);
+      } else if (ev.type === "system" && ev.subtype === "permission_denied") {
+        reporter.progress(
+          `[${elapsed()}] denied: ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}`,
+        );
+      } else if (ev.type === "assistant") {
+        if (typeof ev.uuid === "string") record.last_assistant_uuid = ev.uuid;
+        // One model response comes as one assistant event per content block, all with the same message id.
+        const id = (ev.message as { id?: unknown } | undefined)?.id;
+        if (id === undefined || id !== lastMessageId) turns++;
+        lastMessageId = id;
+        for (const use of toolUses(ev)) {
+          record.tool_calls++;
+          uses.set(use.id, { name: use.name, input: use.input });
+          const input = use.input as Record<string, unknown> | undefined;
+          if (EDIT_TOOLS.has(use.name) && typeof input?.file_path === "string") {
+            pendingEdits.set(use.id, input.file_path);
+          }
+          reporter.progress(`[${elapsed()}] ${describeToolUse(use.name, use.input)}`);
+        }
+      } else if (ev.type === "user") {
+        for (const res of toolResults(ev)) {
+          const file = pendingEdits.get(res.tool_use_id);
+          pendingEdits.delete(res.tool_use_id);
+          if (!res.is_error && file) touched.add(file);
+          if (res.is_error && record.tool_errors.length < MAX_TOOL_ERRORS) {
+            record.tool_errors.push({ tool_use_id: res.tool_use_id, text: res.text.slice(0, 500) });
+          }
+        }
+      } else if (ev.type === "result") {
+        resultEvent = ev;
+        resultLine = line;
+        if (typeof ev.session_id === "string") await saveSession(ev.session_id);
+      }
+    };
+
+    const marker = `${files.runId}-${crypto.randomUUID()}`;
+    const launch = await planLaunch(launchInput(req, deps, paths, args, { [MARKER]: marker }));
+    await prepareLaunch(launch);
+    record.env_names = launch.envNames;
+    reporter.progress(
+      `[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`,
     );
-  }
+    let supervised;
+    try {
+      supervised = await supervise({
+        command: launch.command,
+        args: launch.args,
+        cwd: launch.cwd,
+        env: launch.env,
+        stdin: req.prompt,
+        timeoutMs: req.timeoutS * 1000,
+        graceMs: deps.graceMs ?? 5000,
+        marker: { name: MARKER, value: marker },
+        stderrPath: files.stderr,
+        signal: deps.signal,
+        onSpawn: async (pid) => {
+          record.claude_pid = pid;
+          await lock.update({ claude_pid: pid, marker });
+          await writeRecord(files.record, { ...record });
+        },
+        onLine,
+      });
+    } finally {
+      transcript.close();
+    }
 
-  // The result file holds the CLI's final result object exactly as printed; when it printed none (timeout,
-  // crash), a result object of the same shape says what happened, so older readers see an error too.
-  const resultText = resultLine ?? JSON.stringify({
-    type: "result",
-    subtype: "error_during_execution",
-    is_error: true,
-    result: `dispatch-cc: ${outcome.error}`,
-    session_id: record.session_id,
-    num_turns: record.num_turns,
-    duration_ms: record.duration_ms,
-    permission_denials: [],
-    dispatch_status: outcome.status,
-  });
-  await writeTextAtomic(files.result, resultText + "\n");
-  await writeTextAtomic(
-    paths.lastResult,
-    (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n",
-  );
-  await writeRecord(files.record, { ...record });
-  await touchProject(paths, ended);
-  try {
-    await appendHistory(paths.logsDir, {
-      run_id: record.run_id,
-      command: record.command,
-      status: record.status,
-      exit_code: record.exit_code,
-      started: record.started,
-      ended: record.ended,
-      duration_ms: record.duration_ms,
-      num_turns: record.num_turns,
-      cost_usd: record.cost_usd,
-      tokens: tokenCounts(record.usage),
-      session_id: record.session_id,
-      model: record.model,
-      detached: record.detached,
+    // Killed before Claude Code reported its session (under a second): the pre-assigned session may still
+    // exist on disk, and then it can be resumed.
+    if (!sessionSaved && session.mode === "new" && await sessionExists(config.env, session.id)) {
+      await saveSession(session.id);
+    }
+
+    const outcome: Outcome = classify({
+      result: resultEvent,
+      ended: supervised.ended,
+      exitCode: supervised.exitCode,
+      signal: supervised.signal,
+      garbageLines,
+      sawEvents,
+      stderrTail: supervised.stderrTail,
+      timeoutS: req.timeoutS,
+      spawnError: supervised.spawnError,
     });
+    // Writes the OS sandbox refused end as tool errors in a "successful" run: they are denials too.
+    const refused = sandboxRefusals((req.sandbox ?? NO_SANDBOX).kind, record.tool_errors, uses);
+    if (refused.length > 0) {
+      outcome.permission_denials = [...outcome.permission_denials, ...refused];
+      if (outcome.status === "success") {
+        const tools = [...new Set(refused.map((d) => d.tool))].join(", ");
+        Object.assign(outcome, {
+          status: "blocked",
+          exit_code: EXIT.blocked,
+          error: `${refused.length} tool call(s) refused by the sandbox (${tools}): ${refused[0].reason}`,
+        });
+      }
+    }
+    const ended = now();
+    const r = resultEvent as Record<string, unknown> | null;
+    Object.assign(record, {
+      status: outcome.status,
+      exit_code: outcome.exit_code,
+      error: outcome.error,
+      api_error_status: outcome.api_error_status,
+      permission_denials: outcome.permission_denials,
+      result: r && typeof r.result === "string" ? r.result : null,
+      num_turns: r && typeof r.num_turns === "number" ? r.num_turns : turns,
+      duration_ms: ended.getTime() - started.getTime(),
+      cost_usd: r && typeof r.total_cost_usd === "number" ? r.total_cost_usd : null,
+      usage: r && r.usage && typeof r.usage === "object" ? r.usage : null,
+      stop_reason: r && typeof r.stop_reason === "string" ? r.stop_reason : null,
+      files_touched: [...touched],
+      ended: ended.toISOString(),
+      claude_exit: supervised.pid === null ? null : { code: supervised.exitCode, signal: supervised.signal },
+      ended_processes: supervised.swept,
+    });
+    if (supervised.swept.length > 0) {
+      warn(
+        `ended ${supervised.swept.length} process(es) the run left behind: ` +
+          supervised.swept.map((p) => `${p.pid} ${p.command.slice(0, 60)}`).join("; "),
+      );
+    }
+
+    // The result file holds the CLI's final result object exactly as printed; when it printed none (timeout,
+    // crash), a result object of the same shape says what happened, so older readers see an error too.
+    const resultText = resultLine ?? JSON.stringify({
+      type: "result",
+      subtype: "error_during_execution",
+      is_error: true,
+      result: `dispatch-cc: ${outcome.error}`,
+      session_id: record.session_id,
+      num_turns: record.num_turns,
+      duration_ms: record.duration_ms,
+      permission_denials: [],
+      dispatch_status: outcome.status,
+    });
+    await writeTextAtomic(files.result, resultText + "\n");
+    await writeTextAtomic(
+      paths.lastResult,
+      (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n",
+    );
+    await writeRecord(files.record, { ...record });
+    await touchProject(paths, ended);
+    try {
+      await appendHistory(paths.logsDir, {
+        run_id: record.run_id,
+        command: record.command,
+        status: record.status,
+        exit_code: record.exit_code,
+        started: record.started,
+        ended: record.ended,
+        duration_ms: record.duration_ms,
+        num_turns: record.num_turns,
+        cost_usd: record.cost_usd,
+        tokens: tokenCounts(record.usage),
+        session_id: record.session_id,
+        model: record.model,
+        detached: record.detached,
+      });
+    } catch (err) {
+      reporter.warn(
+        `could not add the run to the history index: ${err instanceof Error ? err.message : err}`,
+      );
+    }
+    reporter.progress(
+      `[${elapsed()}] ${record.status}: ${record.num_turns ?? "-"} turns, ${record.tool_calls} tool calls` +
+        (record.cost_usd !== null ? `, $${record.cost_usd.toFixed(4)}` : ""),
+    );
+    return record;
   } catch (err) {
-    reporter.warn(`could not add the run to the history index: ${err instanceof Error ? err.message : err}`);
+    // Whatever broke after the run was recorded as running (disk full, sandbox preparation): the record
+    // says so instead of staying "running" forever.
+    const message = err instanceof Error ? err.message : String(err);
+    Object.assign(record, {
+      status: "crashed",
+      exit_code: EXIT.internal,
+      error: `dispatch-cc failed: ${message}`,
+    });
+    record.ended = new Date().toISOString();
+    await writeRecord(files.record, { ...record }).catch(() => {});
+    throw err;
   }
-  reporter.progress(
-    `[${elapsed()}] ${record.status}: ${record.num_turns ?? "-"} turns, ${record.tool_calls} tool calls` +
-      (record.cost_usd !== null ? `, $${record.cost_usd.toFixed(4)}` : ""),
-  );
-  return record;
 }
 
 /** The launch of a request, for checking (before anything is written) and for planning. */
