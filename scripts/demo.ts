@@ -15,12 +15,22 @@ const home = await tempHome();
 const projects = await Deno.makeTempDir({ prefix: "dispatch-demo-" });
 
 api.scenario("build", [
-  { text: "I'll write the module and its test.", toolUse: { name: "Write", input: { file_path: "fizzbuzz.py", content: FIZZBUZZ() } } },
-  { toolUse: { name: "Bash", input: { command: "python3 fizzbuzz.py 15 | tail -1", description: "Run it" } } },
+  {
+    text: "I'll write the module and its test.",
+    toolUse: { name: "Write", input: { file_path: "fizzbuzz.py", content: FIZZBUZZ() } },
+  },
+  {
+    toolUse: { name: "Bash", input: { command: "python3 fizzbuzz.py 15 | tail -1", description: "Run it" } },
+  },
   { text: "Created fizzbuzz.py; `python3 fizzbuzz.py 15` ends with FizzBuzz." },
 ]);
 api.scenario("extend", [
-  { toolUse: { name: "Edit", input: { file_path: "fizzbuzz.py", old_string: "def main", new_string: "# Counts from 1.\ndef main" } } },
+  {
+    toolUse: {
+      name: "Edit",
+      input: { file_path: "fizzbuzz.py", old_string: "def main", new_string: "# Counts from 1.\ndef main" },
+    },
+  },
   { text: "Added a comment above main()." },
 ]);
 api.scenario("review", [
@@ -37,8 +47,16 @@ const env = {
 const { cmd, args } = cliCommand();
 
 async function step(title: string, argv: string[]) {
-  console.log(`\n$ dispatch-cc ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")}   # ${title}`);
-  const r = await new Deno.Command(cmd, { args: [...args, ...argv], env, clearEnv: true, stdout: "inherit", stderr: "inherit" })
+  console.log(
+    `\n$ dispatch-cc ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")}   # ${title}`,
+  );
+  const r = await new Deno.Command(cmd, {
+    args: [...args, ...argv],
+    env,
+    clearEnv: true,
+    stdout: "inherit",
+    stderr: "inherit",
+  })
     .output();
   console.log(`(exit ${r.code})`);
   return r.code;
@@ -56,7 +74,13 @@ try {
     "--allowed-tools",
     "Bash(python3:*)",
   ]);
-  await step("feedback on the same session", ["resume", "--slug", "fizzbuzz", "--prompt", "Document main(). [[mock:extend]]"]);
+  await step("feedback on the same session", [
+    "resume",
+    "--slug",
+    "fizzbuzz",
+    "--prompt",
+    "Document main(). [[mock:extend]]",
+  ]);
   await step("an independent, read-only review (its write is refused: BLOCKED)", [
     "review",
     "--slug",

@@ -142,7 +142,19 @@ Deno.test("--prompt-file resolves against the user's folder under deno task, whi
     const fake = new URL("./support/fake_claude.sh", import.meta.url).pathname;
     const env = baseEnv({ projects: join(t.path, "projects"), home: t.path }, { DISPATCH_CC_BIN: fake });
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "--config", join(REPO, "deno.json"), "dispatch-cc", "run", "--slug", "rel", "--prompt-file", "spec.md", "--json"],
+      args: [
+        "task",
+        "-q",
+        "--config",
+        join(REPO, "deno.json"),
+        "dispatch-cc",
+        "run",
+        "--slug",
+        "rel",
+        "--prompt-file",
+        "spec.md",
+        "--json",
+      ],
       cwd: t.path,
       env,
       clearEnv: true,

@@ -35,7 +35,10 @@ Deno.test("compile with a DENORT_BIN that is not a denort binary fails with a cl
   try {
     const r = await compile(join(t.path, "x"), { DENORT_BIN: join(t.path, "no-such-denort") });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /compile: failed with DENORT_BIN=.*no-such-denort: it must be an existing denort binary/);
+    assert.match(
+      r.stderr,
+      /compile: failed with DENORT_BIN=.*no-such-denort: it must be an existing denort binary/,
+    );
   } finally {
     await t.cleanup();
   }

@@ -261,7 +261,11 @@ Deno.test("an API error is reported fast, with its status and text (no three-min
     assert.equal(r.json.status, "error");
     assert.equal(r.json.api_error_status, 500);
     assert.match(r.json.error, /500/);
-    assert.equal(e.api.mainRequests("boom").length, 1, "no retry: CLAUDE_CODE_MAX_RETRIES reaches Claude Code");
+    assert.equal(
+      e.api.mainRequests("boom").length,
+      1,
+      "no retry: CLAUDE_CODE_MAX_RETRIES reaches Claude Code",
+    );
   } finally {
     await e.cleanup();
   }

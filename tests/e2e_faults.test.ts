@@ -15,7 +15,9 @@ Deno.test("API retries are shown as progress on stderr and the retried run succe
   const e = await startE2E({ CLAUDE_CODE_MAX_RETRIES: "2" });
   try {
     e.api.scenario("flaky", [{ httpError: { status: 529, times: 1 }, text: "Worked on retry." }]);
-    const r = await runCli(["run", "--slug", "flaky", "--prompt", "x [[mock:flaky]]", "--json"], { env: e.env });
+    const r = await runCli(["run", "--slug", "flaky", "--prompt", "x [[mock:flaky]]", "--json"], {
+      env: e.env,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json.result, "Worked on retry.");
     assert.match(r.stderr, /API error 529; retry 1\/2/);
@@ -39,12 +41,17 @@ Deno.test("a dispatcher killed with -9 while its Claude Code runs: the lock is n
     await collect(child);
     const r = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], { env: e.env });
     assert.equal(r.code, 5, r.stderr);
-    assert.match(r.json.error.message, /dispatcher \(pid \d+\) is gone but its Claude Code \(pid \d+\) is still running/);
+    assert.match(
+      r.json.error.message,
+      /dispatcher \(pid \d+\) is gone but its Claude Code \(pid \d+\) is still running/,
+    );
     assert.equal(e.api.mainRequests("next").length, 0);
     // Once that Claude Code is gone, the lock is stale and is taken over with a message.
     Deno.kill(lock.claude_pid, "SIGKILL");
     assert.ok(await until(async () => (await processesMatching(String(lock.claude_pid))).length === 0, 5000));
-    const after = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], { env: e.env });
+    const after = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], {
+      env: e.env,
+    });
     assert.equal(after.code, 0, after.stderr);
     assert.match(after.stderr, /taking over a stale lock/);
     const status = await runCli(["status", "--slug", "k9", "--json"], { env: e.env });
@@ -57,7 +64,9 @@ Deno.test("a dispatcher killed with -9 while its Claude Code runs: the lock is n
 async function fake(marker: string, extra: string[] = []) {
   const t = await tempDir();
   const env = baseEnv({ projects: join(t.path, "projects"), home: t.path }, { DISPATCH_CC_BIN: FAKE });
-  const r = await runCli(["run", "--slug", "f", "--prompt", `[[fake:${marker}]]`, "--json", ...extra], { env });
+  const r = await runCli(["run", "--slug", "f", "--prompt", `[[fake:${marker}]]`, "--json", ...extra], {
+    env,
+  });
   const status = await runCli(["status", "--slug", "f", "--json"], { env });
   await t.cleanup();
   return { r, status };

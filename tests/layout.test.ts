@@ -139,8 +139,22 @@ Deno.test("list shows every project, damaged ones with their problem, and goes o
     assert.equal(bySlug["blocked-one"].last_run.status, "blocked");
     assert.ok(bySlug["broken"].problems.length > 0);
     assert.ok(bySlug["bare"].problems.some((p: string) => /project\.json missing/.test(p)));
+    // Totals over every run of the earlier tool's result files; a corrupt one has no cost.
+    assert.equal(bySlug["task-api"].totals.runs, 2);
+    assert.equal(bySlug["task-api"].totals.cost_usd, 0.2468);
+    assert.ok(bySlug["task-api"].totals.tokens.total > 0);
+    assert.deepEqual(
+      [bySlug["broken"].totals.runs, bySlug["broken"].totals.runs_without_cost],
+      [1, 1],
+    );
+    assert.equal(bySlug["bare"].totals.runs, 0);
     const text = await runCli(["list"], { env: f.env });
-    assert.match(text.stdout, /task-api\s+2026-03-31T14:31:07Z\s+success\s+Flask REST API for tasks/);
+    assert.match(text.stdout, /^SLUG\s+LAST ACTIVITY\s+STATUS\s+COST\s+DESCRIPTION$/m);
+    assert.match(
+      text.stdout,
+      /task-api\s+2026-03-31T14:31:07Z\s+success\s+\$0\.2468\s+Flask REST API for tasks/,
+    );
+    assert.match(text.stdout, /^broken\s+-\s+corrupt\s+-\s+\[project\.json corrupt/m);
   } finally {
     await f.cleanup();
   }

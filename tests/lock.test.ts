@@ -42,7 +42,17 @@ Deno.test("acquire takes over a stale lock with a message and refuses a live one
   const t = await tempDir();
   try {
     const path = join(t.path, "lock");
-    await Deno.writeTextFile(path, JSON.stringify({ pid: 999_999_9, host: hostname(), started: "earlier", command: "run", run_id: "", token: "old" }));
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        pid: 999_999_9,
+        host: hostname(),
+        started: "earlier",
+        command: "run",
+        run_id: "",
+        token: "old",
+      }),
+    );
     const warnings: string[] = [];
     const lock = await acquireLock(path, { command: "run", run_id: "" }, { warn: (m) => warnings.push(m) });
     assert.match(warnings.join("\n"), /taking over a stale lock: dispatcher pid 9999999/);
@@ -75,14 +85,33 @@ Deno.test("many concurrent acquirers of a stale lock: exactly one wins", async (
   const t = await tempDir();
   try {
     const path = join(t.path, "lock");
-    await Deno.writeTextFile(path, JSON.stringify({ pid: 999_999_8, host: hostname(), started: "x", command: "run", run_id: "", token: "old" }));
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        pid: 999_999_8,
+        host: hostname(),
+        started: "x",
+        command: "run",
+        run_id: "",
+        token: "old",
+      }),
+    );
     // Separate processes, since one process holds one pid.
-    const script = `import { acquireLock } from ${JSON.stringify(new URL("../src/store/lock.ts", import.meta.url).href)};
-try { await acquireLock(${JSON.stringify(path)}, { command: "run", run_id: "" }, { warn: () => {} }); console.log("won"); await new Promise((r) => setTimeout(r, 1500)); }
+    const script = `import { acquireLock } from ${
+      JSON.stringify(new URL("../src/store/lock.ts", import.meta.url).href)
+    };
+try { await acquireLock(${
+      JSON.stringify(path)
+    }, { command: "run", run_id: "" }, { warn: () => {} }); console.log("won"); await new Promise((r) => setTimeout(r, 1500)); }
 catch (e) { console.log(e.name); }`;
-    const runs = await Promise.all(Array.from({ length: 5 }, () =>
-      new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped", stderr: "piped" }).output()
-    ));
+    const runs = await Promise.all(
+      Array.from(
+        { length: 5 },
+        () =>
+          new Deno.Command(Deno.execPath(), { args: ["eval", script], stdout: "piped", stderr: "piped" })
+            .output(),
+      ),
+    );
     const outs = runs.map((r) => new TextDecoder().decode(r.stdout).trim());
     assert.equal(outs.filter((o) => o === "won").length, 1, outs.join(","));
     assert.equal(outs.filter((o) => o === "LockHeldError").length, 4, outs.join(","));

@@ -1,9 +1,9 @@
 import { NotFoundError } from "../errors.ts";
 import { renderStatus } from "../render/projects.ts";
 import { renderTotals } from "../render/history.ts";
-import { projectTotals } from "../store/history.ts";
 import { inspectProject } from "../store/inspect.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
+import { cachedRunsSummary } from "../store/status_cache.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, requireSlug } from "./dispatch_options.ts";
 import { parseOptions } from "./options.ts";
@@ -24,10 +24,9 @@ export const statusCommand: Command = {
     if (!(await projectExists(paths))) {
       throw new NotFoundError(`no project "${paths.slug}" in ${ctx.config.projectsDir}`);
     }
-    const [view, totals] = await Promise.all([
-      inspectProject(paths, { withResult: true }),
-      projectTotals(paths.logsDir),
-    ]);
+    const runs = await cachedRunsSummary(ctx.config.projectsDir, paths);
+    const view = await inspectProject(paths, { withResult: true, runs });
+    const totals = runs.totals;
     // Cost and tokens summed over every run of the project, before the last run's details.
     const text = renderStatus(view).replace(
       /^(Last run: .*)$/m,

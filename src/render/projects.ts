@@ -42,13 +42,18 @@ export function renderList(entries: ListEntry[], projectsDir: string): string {
     v.slug,
     v.updated ?? "-",
     v.status === "none" ? "-" : v.status,
+    v.totals.runs === v.totals.runs_without_cost
+      ? "-"
+      : `${dollars(v.totals.cost_usd)}${v.totals.runs_without_cost ? "+" : ""}`,
     (v.description ?? "").replace(/\s+/g, " ").slice(0, 60) +
     (v.problems.length ? `  [${v.problems.join("; ")}]` : ""),
   ]);
-  const header = ["SLUG", "LAST ACTIVITY", "STATUS", "DESCRIPTION"];
+  const header = ["SLUG", "LAST ACTIVITY", "STATUS", "COST", "DESCRIPTION"];
   // A loop, not Math.max(...rows): spreading 100,000 arguments overflows the stack.
-  const widths = [0, 1, 2].map((i) => rows.reduce((w, r) => Math.max(w, r[i].length), header[i].length));
-  const line = (r: string[]) => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd();
+  const widths = [0, 1, 2, 3].map((i) => rows.reduce((w, r) => Math.max(w, r[i].length), header[i].length));
+  // COST is right-aligned; "+" marks totals missing the cost of some runs (crashed, corrupt).
+  const line = (r: string[]) =>
+    r.map((c, i) => (i === 3 ? c.padStart(widths[i]) : i < 4 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n");
 }
 

@@ -7,7 +7,7 @@
  * temp-and-rename write) changes the folder's mtime; rewriting a file in place changes its own mtime,
  * ctime and usually its size, and `touch -d` or `cp -p` still change its ctime.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { writeTextAtomic } from "./atomic.ts";
 
 /** Where the caches live: a hidden folder, skipped by listings, that is always safe to delete. */
@@ -74,13 +74,14 @@ export function readIndexFile<T>(
 }
 
 /**
- * Writes a cache file atomically. Failures are ignored: a read-only projects folder just means every
+ * Writes a cache file atomically (`value` as JSON, or a string as it is). Failures are ignored: a read-only projects folder just means every
  * listing is a cold scan.
  */
 export async function writeIndexFile(projectsDir: string, name: string, value: unknown): Promise<void> {
   try {
-    await Deno.mkdir(join(projectsDir, INDEX_DIR), { recursive: true });
-    await writeTextAtomic(join(projectsDir, INDEX_DIR, name), JSON.stringify(value));
+    const path = join(projectsDir, INDEX_DIR, name);
+    await Deno.mkdir(dirname(path), { recursive: true });
+    await writeTextAtomic(path, typeof value === "string" ? value : JSON.stringify(value));
   } catch { /* a cache that cannot be written is only a slower listing */ }
 }
 

@@ -36,23 +36,30 @@ export async function listProjectSlugs(projectsDir: string): Promise<string[]> {
   return slugs.sort();
 }
 
-/** Reads one project. `withResult` also reads last-result.txt (status and search, not list). */
+/**
+ * Reads one project. `withResult` also reads last-result.txt (status and search, not list); `runs` gives
+ * the run count and last run id when the caller already knows them (status's cache), saving a listing of
+ * `.dispatch-logs/`.
+ */
 export async function inspectProject(
   paths: ProjectPaths,
-  opts: { withResult: boolean },
+  opts: { withResult: boolean; runs?: { run_count: number; last_run_id: string | null } },
 ): Promise<ProjectView> {
   const problems: string[] = [];
-  const [metaRead, session, review, runIds, lock] = await Promise.all([
+  const [metaRead, session, review, runs, lock] = await Promise.all([
     readProjectMeta(paths),
     readSessionId(paths.lastSessionId),
     readSessionId(paths.lastReviewSessionId),
-    listRunIds(paths.logsDir),
+    opts.runs ?? listRunIds(paths.logsDir).then((ids) => ({
+      run_count: ids.length,
+      last_run_id: ids.at(-1) ?? null,
+    })),
     inspectLock(paths.lock).catch(() => null as LockState | null),
   ]);
   if (metaRead.problem) problems.push(metaRead.problem);
   if (session.problem && session.problem !== "missing") problems.push(`last-session-id ${session.problem}`);
-  if (session.problem === "missing" && runIds.length > 0) problems.push("last-session-id missing");
-  const lastRun = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
+  if (session.problem === "missing" && runs.run_count > 0) problems.push("last-session-id missing");
+  const lastRun = runs.last_run_id ? await readRun(paths.logsDir, runs.last_run_id) : null;
   if (lastRun?.problem) problems.push(lastRun.problem);
   if ((lastRun?.status === "running" || lastRun?.status === "starting") && !lock?.held) {
     // The record says running (or a detached run's "starting") but no live dispatcher holds the lock: it
@@ -66,7 +73,7 @@ export async function inspectProject(
   if (opts.withResult) {
     const r = await readTextSafe(paths.lastResult);
     if (r.ok) lastResult = r.text.replace(/\n$/, "");
-    else if (r.problem !== "missing" || runIds.length > 0) problems.push(`last-result.txt ${r.problem}`);
+    else if (r.problem !== "missing" || runs.run_count > 0) problems.push(`last-result.txt ${r.problem}`);
   }
   return {
     slug: paths.slug,
@@ -76,7 +83,7 @@ export async function inspectProject(
     updated: metaRead.meta?.updated || null,
     session_id: session.id,
     review_session_id: review.id,
-    runs: runIds.length,
+    runs: runs.run_count,
     last_run: lastRun,
     last_result: lastResult,
     lock: lock ? { held: lock.held, reason: lock.reason } : null,

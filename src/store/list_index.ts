@@ -1,8 +1,9 @@
 /**
  * `list` over many projects: the entries of `readListEntry`, cached in one file
- * (`.dispatch-index/list-v1.json`) under the stat keys of each project's `.dispatch-logs/` folder and
- * project.json, and the projects folder's own key for the set of slugs. A listing costs a read of that
- * file and two stats per project; only projects whose keys changed are read again. Deleting, corrupting or
+ * (`.dispatch-index/list-v2.json`) under the stat keys of each project's `.dispatch-logs/` folder,
+ * project.json and (when it exists) runs.jsonl, and the projects folder's own key for the set of slugs. A
+ * listing costs a read of that file and two or three stats per project; only projects whose keys changed
+ * are read again. Deleting, corrupting or
  * racing the cache only costs time: what it holds is always re-derivable from the project files.
  */
 import {
@@ -12,19 +13,24 @@ import {
   RACY_MS,
   readIndexFile,
   readProjectSlugs,
+  type StatKey,
   statKey,
   writeIndexFile,
 } from "./freshness.ts";
+import { historyPath } from "./history.ts";
 import { projectPaths } from "./project.ts";
 import { type ListEntry, readListEntry } from "./summary.ts";
 
-const FILE = "list-v1.json";
+const FILE = "list-v2.json";
 
-/** A cached entry: slug, stat key (null: not cached) and the entry without slug and folder. */
-type Row = [string, string | null, Omit<ListEntry, "slug" | "project_dir"> | null];
+/**
+ * A cached entry: slug, stat key (null: not cached), the entry without slug and folder, and 1 when the
+ * key includes runs.jsonl (0: it did not exist then, and creating it changes the folder's mtime).
+ */
+type Row = [string, string | null, Omit<ListEntry, "slug" | "project_dir"> | null, 0 | 1];
 
 interface ListIndex {
-  v: 1;
+  v: 2;
   /** The projects folder's key when `rows` holds every slug in it; null when it must be read again. */
   dir: string | null;
   rows: Row[];
@@ -32,7 +38,7 @@ interface ListIndex {
 
 function isListIndex(v: unknown): v is ListIndex {
   const o = v as ListIndex;
-  return !!o && o.v === 1 && (o.dir === null || typeof o.dir === "string") && Array.isArray(o.rows) &&
+  return !!o && o.v === 2 && (o.dir === null || typeof o.dir === "string") && Array.isArray(o.rows) &&
     o.rows.every((r) => Array.isArray(r) && typeof r[0] === "string");
 }
 
@@ -70,24 +76,29 @@ export async function listProjects(projectsDir: string, opts: ListOptions = {}):
 
   const entries = new Array<ListEntry>(slugs.length);
   const rows = new Array<Row>(slugs.length);
-  const stale: { i: number; key: string | null; keep: boolean }[] = [];
+  const stale: { i: number; key: StatKey | null }[] = [];
   for (let i = 0; i < slugs.length; i++) {
     const slug = slugs[i];
     const paths = projectPaths(projectsDir, slug);
-    const key = joinKeys([statKey(paths.logsDir), statKey(paths.projectJson)]);
     const row = sameSet ? old.rows[i] : cached.get(slug);
-    if (key && row && row[1] === key.key && row[2]) {
+    const key = joinKeys([statKey(paths.logsDir), statKey(paths.projectJson)]);
+    const full = key && row?.[3] === 1 ? joinKeys([key, statKey(historyPath(paths.logsDir))]) : key;
+    if (full && row && row[1] === full.key && row[2]) {
       entries[i] = { slug, project_dir: paths.dir, ...row[2] };
       rows[i] = row;
     } else {
-      stale.push({ i, key: key?.key ?? null, keep: cacheable(key, scanStart, racyMs) });
+      stale.push({ i, key });
     }
   }
   await mapLimit(stale, 16, async (s) => {
-    const { entry, volatile } = await readListEntry(projectPaths(projectsDir, slugs[s.i]));
+    const paths = projectPaths(projectsDir, slugs[s.i]);
+    const { entry, volatile, indexed } = await readListEntry(paths);
     entries[s.i] = entry;
     const { slug: _s, project_dir: _d, ...rest } = entry;
-    rows[s.i] = [slugs[s.i], s.keep && !volatile ? s.key : null, s.keep && !volatile ? rest : null];
+    // runs.jsonl's key is taken after the read: an append during it is after scanStart, so racy.
+    const key = indexed ? joinKeys([s.key, statKey(historyPath(paths.logsDir))]) : s.key;
+    const keep = cacheable(key, scanStart, racyMs) && !volatile;
+    rows[s.i] = [slugs[s.i], keep ? key.key : null, keep ? rest : null, indexed ? 1 : 0];
   });
 
   const dir = cacheable(dirKey, scanStart, racyMs) ? dirKey.key : null;
@@ -95,6 +106,6 @@ export async function listProjects(projectsDir: string, opts: ListOptions = {}):
   // read each time without rewriting the file each time.
   const changed = !old || old.dir !== dir || old.rows.length !== rows.length ||
     rows.some((r, i) => !sameSet && cached.get(r[0])?.[1] !== r[1] || sameSet && old.rows[i][1] !== r[1]);
-  if (useCache && changed) await writeIndexFile(projectsDir, FILE, { v: 1, dir, rows } satisfies ListIndex);
+  if (useCache && changed) await writeIndexFile(projectsDir, FILE, { v: 2, dir, rows } satisfies ListIndex);
   return { entries, read: stale.length };
 }

@@ -21,7 +21,11 @@ export function isAlive(pid: number): boolean {
 /** Asks `ps` for the process state (Deno may not read /proc without --allow-all). */
 function isZombie(pid: number): boolean {
   try {
-    const out = new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stdout: "piped", stderr: "null" })
+    const out = new Deno.Command("ps", {
+      args: ["-o", "stat=", "-p", String(pid)],
+      stdout: "piped",
+      stderr: "null",
+    })
       .outputSync();
     return new TextDecoder().decode(out.stdout).trim().startsWith("Z");
   } catch {

@@ -1,8 +1,10 @@
 /**
- * What `list` shows of one project, read from its files: project.json, the names in `.dispatch-logs/`
- * and the last run's record or result file. Nothing else (sessions and results are for `status`), so that
- * the stat keys of `.dispatch-logs/` and project.json are enough to know when a cached summary is stale.
+ * What `list` shows of one project, read from its files: project.json, the names in `.dispatch-logs/`,
+ * the last run's record or result file, and the totals of every run (runs.jsonl and the runs it lacks).
+ * Nothing else (sessions and results are for `status`), so that the stat keys of `.dispatch-logs/`,
+ * project.json and runs.jsonl are enough to know when a cached summary is stale.
  */
+import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, readRun } from "./runs.ts";
@@ -30,13 +32,16 @@ export interface ListEntry {
   status: string;
   runs: number;
   last_run: ListRun | null;
+  /** Cost and tokens summed over every run. */
+  totals: ProjectTotals;
   /** One line per missing, empty or corrupt file. */
   problems: string[];
 }
 
 /**
  * Reads one project's list entry. `volatile` says it depends on more than its files (a lock, or a run
- * recorded as running whose dispatcher may be gone), so it must not be cached.
+ * recorded as running whose dispatcher may be gone), so it must not be cached; `indexed` that runs.jsonl
+ * exists (its key then takes part in the freshness check).
  *
  * @example
  * ```ts
@@ -44,9 +49,15 @@ export interface ListEntry {
  * console.log(entry.status);
  * ```
  */
-export async function readListEntry(paths: ProjectPaths): Promise<{ entry: ListEntry; volatile: boolean }> {
+export async function readListEntry(
+  paths: ProjectPaths,
+): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
   const problems: string[] = [];
-  const [metaRead, runIds] = await Promise.all([readProjectMeta(paths), listRunIds(paths.logsDir)]);
+  const [metaRead, runIds, history] = await Promise.all([
+    readProjectMeta(paths),
+    listRunIds(paths.logsDir),
+    readHistory(paths.logsDir).catch(() => ({ entries: [], indexed: false })),
+  ]);
   if (metaRead.problem) problems.push(metaRead.problem);
   const run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
   if (run?.problem) problems.push(run.problem);
@@ -80,8 +91,10 @@ export async function readListEntry(paths: ProjectPaths): Promise<{ entry: ListE
       status: lock?.held ? "running" : last?.status ?? "none",
       runs: runIds.length,
       last_run: last,
+      totals: totalsOf(history.entries),
       problems,
     },
+    indexed: history.indexed,
     volatile: lock !== null || run?.status === "running" || run?.status === "abandoned",
   };
 }
