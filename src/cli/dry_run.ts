@@ -6,7 +6,7 @@
  */
 import { NotFoundError } from "../errors.ts";
 import { buildClaudeArgs, sessionExists } from "../runner/claude_code.ts";
-import { type DispatchRequest, launchInput } from "../runner/dispatch.ts";
+import { type DispatchRequest, invocationFor, launchInput } from "../runner/dispatch.ts";
 import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import { projectExists, projectPaths, readSessionId } from "../store/project.ts";
 import { type CommandContext, type CommandResult, JSON_VERSION } from "./context.ts";
@@ -71,16 +71,9 @@ export async function dryRunDispatch(
     const saved = await readSessionId(paths.lastSessionId);
     if (saved.id && await sessionExists(ctx.config.env, saved.id)) session = { mode: "resume", id: saved.id };
   }
-  const args = buildClaudeArgs({
-    session: { mode: session.mode, id: session.id ?? "<new session id>" },
-    permission: req.permission,
-    model: req.model,
-    maxTurns: req.maxTurns,
-    maxBudgetUsd: req.maxBudgetUsd,
-    allowedTools: req.allowedTools,
-    disallowedTools: req.disallowedTools,
-    appendSystemPrompt: req.systemPrompt,
-  });
+  const args = buildClaudeArgs(
+    invocationFor(req, { mode: session.mode, id: session.id ?? "<new session id>" }),
+  );
   const plan = await planLaunch(launchInput(req, { config: ctx.config, claudeBin }, paths, args, {
     DISPATCH_CC_RUN: "<run marker>",
   }));

@@ -77,7 +77,7 @@ export const searchCommand: Command = {
     await scanSearchSources(ctx.config.projectsDir, (slug, src) => {
       const r = matchProject(slug, src, needle);
       if (r.matches.length || r.problems.length) found.push({ slug, ...r });
-    });
+    }, { needle });
     found.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
     const matches = found.flatMap((r) => r.matches);
     const problems = found.flatMap((r) => r.problems.map((problem) => ({ slug: r.slug, problem })));

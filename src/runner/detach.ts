@@ -10,7 +10,6 @@
  * that kind. A run may hold several projects (apply: one lock per slug); each is handed over the same way,
  * has its own stop signal (`cancel --slug S` stops only S) and is let go on its own.
  */
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Config, loadConfig } from "../config.ts";
@@ -24,7 +23,13 @@ import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
 import { reserveRun, type RunFiles, runFiles, writeRecord } from "../store/runs.ts";
 import { appendHistory, tokenCounts } from "../store/history.ts";
-import { dispatch, type DispatchCommand, type DispatchRequest, type RunRecord } from "./dispatch.ts";
+import {
+  blankRecord,
+  dispatch,
+  type DispatchCommand,
+  type DispatchRequest,
+  type RunRecord,
+} from "./dispatch.ts";
 
 /** The hidden first argument that makes the program a supervisor. */
 export const SUPERVISE_ARG = "__supervise";
@@ -159,46 +164,19 @@ function startingRecord(
   },
   started: Date,
 ): RunRecord {
-  return {
-    version: 1,
-    run_id: "",
-    slug: req.slug,
-    project_dir: req.projectDir,
-    command: req.command,
-    status: "starting",
-    exit_code: 0,
-    error: null,
-    api_error_status: null,
-    session_id: null,
-    session_mode: req.session === "new" ? "new" : "resume",
-    last_assistant_uuid: null,
-    result: null,
-    num_turns: null,
-    duration_ms: null,
-    cost_usd: null,
-    usage: null,
-    stop_reason: null,
-    model: null,
-    permission: req.permission as RunRecord["permission"],
-    timeout_s: req.timeoutS,
-    permission_denials: [],
-    tool_errors: [],
-    tool_calls: 0,
-    files_touched: [],
-    started: started.toISOString(),
-    ended: null,
-    pid: Deno.pid,
-    host: hostname(),
-    detached: true,
-    claude_pid: null,
-    claude_exit: null,
-    ended_processes: [],
-    warnings: [],
-    record_file: "",
-    result_file: "",
-    transcript_file: "",
-    stderr_file: "",
-  };
+  return blankRecord(
+    {
+      slug: req.slug,
+      project_dir: req.projectDir,
+      command: req.command,
+      status: "starting",
+      session_mode: req.session === "new" ? "new" : "resume",
+      permission: req.permission as RunRecord["permission"],
+      timeout_s: req.timeoutS,
+    },
+    started,
+    true,
+  );
 }
 
 /** A project a detached run holds besides its own, with what its record shows until the run begins. */

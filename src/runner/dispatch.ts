@@ -148,6 +148,69 @@ export interface RunRecord {
   stderr_file: string;
 }
 
+/**
+ * A run record before anything is known of the run: every field at its empty value. The runner fills it
+ * in as the run goes; a detached run shows it (status "starting") until its supervisor takes over.
+ */
+export function blankRecord(
+  fields: Pick<
+    RunRecord,
+    "slug" | "project_dir" | "command" | "status" | "session_mode" | "permission" | "timeout_s"
+  >,
+  started: Date,
+  detached: boolean,
+): RunRecord {
+  return {
+    version: 1,
+    run_id: "",
+    ...fields,
+    exit_code: 0,
+    error: null,
+    api_error_status: null,
+    session_id: null,
+    last_assistant_uuid: null,
+    result: null,
+    num_turns: null,
+    duration_ms: null,
+    cost_usd: null,
+    usage: null,
+    stop_reason: null,
+    model: null,
+    permission_denials: [],
+    tool_errors: [],
+    tool_calls: 0,
+    files_touched: [],
+    started: started.toISOString(),
+    ended: null,
+    pid: Deno.pid,
+    host: hostname(),
+    detached,
+    claude_pid: null,
+    claude_exit: null,
+    ended_processes: [],
+    warnings: [],
+    record_file: "",
+    result_file: "",
+    transcript_file: "",
+    stderr_file: "",
+  };
+}
+
+/** The Claude Code invocation of a request once its session is chosen (the run and --dry-run share it). */
+export function invocationFor(req: DispatchRequest, session: ClaudeInvocation["session"]): ClaudeInvocation {
+  return {
+    session,
+    permission: req.permission,
+    model: req.model,
+    maxTurns: req.maxTurns,
+    maxBudgetUsd: req.maxBudgetUsd,
+    allowedTools: req.allowedTools,
+    disallowedTools: req.disallowedTools,
+    appendSystemPrompt: req.systemPrompt,
+    resumeSessionAt: session.mode === "resume" ? req.resumeSessionAt : undefined,
+  };
+}
+
 const EDIT_TOOLS = new Set(["Write", "Edit", "MultiEdit", "NotebookEdit"]);
 const MAX_TOOL_ERRORS = 50;
 /** The environment variable that marks every process of a run (the sweep, and `cancel`, find them by it). */
@@ -250,62 +313,29 @@ async function runLocked(
     await touchProject(paths, started);
   }
   const session = await chooseSession(req, paths, config.env, warn);
-  const invocation: ClaudeInvocation = {
-    session,
-    permission: req.permission,
-    model: req.model,
-    maxTurns: req.maxTurns,
-    maxBudgetUsd: req.maxBudgetUsd,
-    allowedTools: req.allowedTools,
-    disallowedTools: req.disallowedTools,
-    appendSystemPrompt: req.systemPrompt,
-    resumeSessionAt: session.mode === "resume" ? req.resumeSessionAt : undefined,
-  };
-  const args = buildClaudeArgs(invocation);
+  const args = buildClaudeArgs(invocationFor(req, session));
 
   const record: RunRecord = {
-    version: 1,
-    run_id: "",
-    slug: req.slug,
-    project_dir: paths.dir,
-    command: req.command,
-    status: "running",
-    exit_code: 0,
-    error: null,
-    api_error_status: null,
+    ...blankRecord(
+      {
+        slug: req.slug,
+        project_dir: paths.dir,
+        command: req.command,
+        status: "running",
+        session_mode: session.mode,
+        permission: req.permission,
+        timeout_s: req.timeoutS,
+      },
+      started,
+      deps.detached ?? false,
+    ),
     session_id: session.mode === "resume" ? session.id : null,
-    session_mode: session.mode,
-    last_assistant_uuid: null,
-    result: null,
-    num_turns: null,
-    duration_ms: null,
-    cost_usd: null,
-    usage: null,
-    stop_reason: null,
     model: req.model ?? null,
-    permission: req.permission,
     permission_ceiling: config.maxPermission,
     allow_dangerous: req.allowDangerous ?? false,
     sandbox: req.sandbox ?? NO_SANDBOX,
     env_names: [],
-    timeout_s: req.timeoutS,
-    permission_denials: [],
-    tool_errors: [],
-    tool_calls: 0,
-    files_touched: [],
-    started: started.toISOString(),
-    ended: null,
-    pid: Deno.pid,
-    host: hostname(),
-    detached: deps.detached ?? false,
-    claude_pid: null,
-    claude_exit: null,
-    ended_processes: [],
     warnings,
-    record_file: "",
-    result_file: "",
-    transcript_file: "",
-    stderr_file: "",
   };
   const files: RunFiles = deps.files ?? await reserveRun(paths.logsDir, started, record);
   Object.assign(record, {

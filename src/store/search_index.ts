@@ -1,17 +1,18 @@
 /**
  * What `search` looks through, per project: the description, last-result.txt and the result text of
  * every run (newest first). Read cold from the files, or from a cache sharded by slug
- * (`.dispatch-index/search-v1-NN.json`) under the stat keys of `.dispatch-logs/`, project.json and
+ * (`.dispatch-index/search-v2-NN.txt`) under the stat keys of `.dispatch-logs/`, project.json and
  * last-result.txt. A new run changes `.dispatch-logs/`, and the project is read again, reusing the texts
  * of result files already read: a result file is written once, when its run ends.
  */
+import { join } from "node:path";
 import { readJsonObjectSafe, readTextSafe } from "./files.ts";
 import {
   cacheable,
+  INDEX_DIR,
   joinKeys,
   mapLimit,
   RACY_MS,
-  readIndexFile,
   readProjectSlugs,
   statKey,
   writeIndexFile,
@@ -34,16 +35,124 @@ export interface SearchSource {
 }
 
 const SHARDS = 64;
-const shardFile = (n: number) => `search-v1-${String(n).padStart(2, "0")}.json`;
+const shardFile = (n: number) => `search-v2-${String(n).padStart(2, "0")}.txt`;
 
+/**
+ * One project in a shard: slug, stat key, project.json's problem, its runs (id and problem), and the
+ * length of each of its texts in the shard's block (description, last result, each run's result; -1 for
+ * none).
+ */
+type ShardRow = [
+  slug: string,
+  key: string,
+  metaProblem: string | null,
+  runs: [id: string, problem: string | null][],
+  lengths: number[],
+];
+
+/**
+ * A shard file is a JSON header line (`{"v":2,"rows":[...]}`) followed by every text of its projects as
+ * one raw block, in row order: a keyword that occurs in none of them is ruled out by one `indexOf` over
+ * the lower-cased block, without parsing a JSON string of result text.
+ */
 interface Shard {
-  v: 1;
-  projects: Record<string, [key: string, source: SearchSource]>;
+  rows: ShardRow[];
+  block: string;
+  /** Where each row's texts start in `block` (one more entry: the block's end). */
+  starts: number[];
 }
 
-function isShard(v: unknown): v is Shard {
-  const o = v as Shard;
-  return !!o && o.v === 1 && !!o.projects && typeof o.projects === "object" && !Array.isArray(o.projects);
+function isRow(r: unknown): r is ShardRow {
+  return Array.isArray(r) && r.length === 5 && typeof r[0] === "string" && typeof r[1] === "string" &&
+    Array.isArray(r[3]) && Array.isArray(r[4]) && r[4].length === r[3].length + 2;
+}
+
+/** Reads a shard; null when it is missing, unreadable, corrupt or of another version. */
+function readShard(projectsDir: string, n: number): Shard | null {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(join(projectsDir, INDEX_DIR, shardFile(n)));
+  } catch {
+    return null;
+  }
+  const nl = text.indexOf("\n");
+  if (nl === -1) return null;
+  let header: { v?: unknown; rows?: unknown };
+  try {
+    header = JSON.parse(text.slice(0, nl));
+  } catch {
+    return null;
+  }
+  if (header?.v !== 2 || !Array.isArray(header.rows) || !header.rows.every(isRow)) return null;
+  const block = text.slice(nl + 1);
+  const starts = [0];
+  let at = 0;
+  for (const row of header.rows as ShardRow[]) {
+    for (const len of row[4]) at += Math.max(0, len);
+    starts.push(at);
+  }
+  return at === block.length ? { rows: header.rows as ShardRow[], block, starts } : null;
+}
+
+/** The source of row `i`, its texts cut from the block. */
+function sourceOf(shard: Shard, i: number): SearchSource {
+  const [, , metaProblem, runs, lengths] = shard.rows[i];
+  let at = shard.starts[i];
+  const next = (k: number): string | null => {
+    const len = lengths[k];
+    if (len < 0) return null;
+    at += len;
+    return shard.block.slice(at - len, at);
+  };
+  const description = next(0) ?? "";
+  const last = next(1);
+  return {
+    description,
+    meta_problem: metaProblem,
+    last_result: last,
+    runs: runs.map(([id, problem], k) => [id, next(k + 2), problem]),
+  };
+}
+
+/** A shard's file text: the header line and the block. */
+function shardText(entries: [slug: string, key: string, source: SearchSource][]): string {
+  const rows: ShardRow[] = [];
+  const texts: string[] = [];
+  const put = (t: string | null) => {
+    if (t !== null) texts.push(t);
+    return t === null ? -1 : t.length;
+  };
+  for (const [slug, key, src] of entries) {
+    const lengths = [put(src.description), put(src.last_result), ...src.runs.map(([, t]) => put(t))];
+    rows.push([slug, key, src.meta_problem, src.runs.map(([id, , p]) => [id, p]), lengths]);
+  }
+  return JSON.stringify({ v: 2, rows }) + "\n" + texts.join("");
+}
+
+/**
+ * Which rows of a shard may contain `needle` in their texts: one `indexOf` per row that does, none for
+ * the others. null when the block cannot be searched as one (lower-casing changed its length, or the
+ * needle has a letter whose lower case depends on its neighbours): then every row is a candidate.
+ */
+function candidateRows(shard: Shard, needle: string): Set<number> | null {
+  if (/[\u03a3\u03c2\u03c3]/.test(needle)) return null;
+  const lower = shard.block.toLowerCase();
+  if (lower.length !== shard.block.length) return null;
+  const found = new Set<number>();
+  let pos = lower.indexOf(needle);
+  while (pos !== -1) {
+    // The row whose texts hold `pos`: the last start at or before it.
+    let lo = 0;
+    let hi = shard.rows.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (shard.starts[mid] <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    found.add(lo);
+    pos = lower.indexOf(needle, Math.max(pos + 1, shard.starts[lo + 1]));
+  }
+  return found;
 }
 
 /** FNV-1a of the slug: which shard holds a project. */
@@ -89,12 +198,17 @@ export interface SearchScanOptions {
   /** false: a cold scan that neither reads nor writes the cache. */
   cache?: boolean;
   racyMs?: number;
+  /**
+   * The lower-cased keyword: projects from the cache whose slug and texts cannot contain it and that
+   * have no problem to report are not visited.
+   */
+  needle?: string;
 }
 
 /**
- * Calls `visit` with every project's search source, a shard at a time (memory stays bounded by one
- * shard), and returns how many projects had to be read from their files. Visiting order is not slug
- * order: callers sort.
+ * Calls `visit` with every project's search source (with `needle`: every project that may match it or
+ * has a problem), a shard at a time (memory stays bounded by one shard), and returns how many projects
+ * had to be read from their files. Visiting order is not slug order: callers sort.
  */
 export async function scanSearchSources(
   projectsDir: string,
@@ -109,12 +223,14 @@ export async function scanSearchSources(
   let read = 0;
   for (let n = 0; n < SHARDS; n++) {
     const slugs = groups[n];
-    const old = useCache ? readIndexFile(projectsDir, shardFile(n), isShard) : null;
+    const old = useCache ? readShard(projectsDir, n) : null;
     if (slugs.length === 0 && !old) continue;
-    const next: Shard = { v: 1, projects: {} };
+    const oldAt = new Map(old?.rows.map((r, i) => [r[0], i]));
+    const candidates = old && opts.needle !== undefined ? candidateRows(old, opts.needle) : null;
+    const next: [string, string, SearchSource][] = [];
     const present = new Set(slugs);
-    let changed = old !== null && Object.keys(old.projects).some((s) => !present.has(s));
-    const stale: { slug: string; key: ReturnType<typeof joinKeys> }[] = [];
+    let changed = old !== null && old.rows.some((r) => !present.has(r[0]));
+    const stale: { slug: string; key: ReturnType<typeof joinKeys>; i: number | undefined }[] = [];
     for (const slug of slugs) {
       const paths = projectPaths(projectsDir, slug);
       const key = joinKeys([
@@ -122,30 +238,56 @@ export async function scanSearchSources(
         statKey(paths.projectJson),
         statKey(paths.lastResult) ?? MISSING,
       ]);
-      const hit = old && Object.hasOwn(old.projects, slug) ? old.projects[slug] : null;
-      if (key && hit && hit[0] === key.key) {
-        next.projects[slug] = hit;
-        visit(slug, hit[1]);
-      } else stale.push({ slug, key });
+      const i = oldAt.get(slug);
+      if (key && old && i !== undefined && old.rows[i][1] === key.key) {
+        const row = old.rows[i];
+        const mayMatch = !candidates || candidates.has(i) || slug.toLowerCase().includes(opts.needle!) ||
+          row[2] !== null || row[3].some((r) => r[1] !== null);
+        // The texts are cut from the block only when they are needed (a visit or a rewrite).
+        if (mayMatch) {
+          const source = sourceOf(old, i);
+          next.push([slug, key.key, source]);
+          visit(slug, source);
+        } else next.push([slug, key.key, LAZY(old, i)]);
+      } else stale.push({ slug, key, i });
     }
     read += stale.length;
-    await mapLimit(stale, 8, async ({ slug, key }) => {
-      const hit = old && Object.hasOwn(old.projects, slug) ? old.projects[slug] : null;
+    await mapLimit(stale, 8, async ({ slug, key, i }) => {
       const known = new Map<string, string>();
-      for (const [id, text] of hit?.[1].runs ?? []) if (text !== null) known.set(id, text);
+      if (old && i !== undefined) {
+        for (const [id, text] of sourceOf(old, i).runs) if (text !== null) known.set(id, text);
+      }
       const source = await readSearchSource(projectPaths(projectsDir, slug), known);
-      if (cacheable(key, scanStart, racyMs)) {
-        next.projects[slug] = [key.key, source];
-        changed = true;
-      } else if (hit) changed = true;
+      if (cacheable(key, scanStart, racyMs)) next.push([slug, key.key, source]);
+      changed = true;
       visit(slug, source);
     });
     if (useCache && (changed || (!old && slugs.length > 0))) {
-      await writeIndexFile(projectsDir, shardFile(n), next);
+      const entries = next.map(([slug, key, src]): [string, string, SearchSource] => [
+        slug,
+        key,
+        isLazy(src) ? sourceOf(src.shard, src.i) : src,
+      ]);
+      await writeIndexFile(projectsDir, shardFile(n), shardText(entries));
     }
   }
   return { read };
 }
+
+/** A row not visited: its texts are cut from the old block only if the shard is rewritten. */
+interface Lazy extends SearchSource {
+  shard: Shard;
+  i: number;
+}
+const LAZY = (shard: Shard, i: number): Lazy => ({
+  description: "",
+  meta_problem: null,
+  last_result: null,
+  runs: [],
+  shard,
+  i,
+});
+const isLazy = (s: SearchSource): s is Lazy => "shard" in s;
 
 /** last-result.txt may be absent (a project whose first run is still going): a fixed key then. */
 const MISSING = { key: "-", changed: 0 };
