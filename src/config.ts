@@ -44,11 +44,19 @@ export function programRoot(): string | null {
   return url.protocol === "file:" ? fileURLToPath(url).replace(/\/$/, "") : null;
 }
 
+/** The longest timeout: the largest delay a timer can wait (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMEOUT_S = 2_147_483;
+
 /** Parses a positive number of seconds, as given in a flag or an environment variable. */
 export function parseSeconds(value: string, source: string): number {
   const n = Number(value.trim());
   if (value.trim() === "" || !Number.isFinite(n) || n <= 0) {
     throw new UsageError(`${source} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  }
+  if (n > MAX_TIMEOUT_S) {
+    throw new UsageError(
+      `${source} must be at most ${MAX_TIMEOUT_S} seconds (about 24 days), got ${value.trim()}`,
+    );
   }
   return n;
 }

@@ -3,10 +3,10 @@
  * Entry point: argv to a command, the command's result to stdout and an exit code.
  */
 import { type Command, type CommandContext, type CommandResult, JSON_VERSION } from "./cli/context.ts";
-import { optionsHelp } from "./cli/options.ts";
+import { joinValues, optionsHelp } from "./cli/options.ts";
 import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
-import { DispatchError, UsageError } from "./errors.ts";
+import { DispatchError, InterruptedError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
 import { stderrReporter } from "./report.ts";
 import { VERSION } from "./version.ts";
@@ -48,9 +48,11 @@ function mainHelp(COMMANDS: Command[]): string {
     "",
     "Every command takes --json: one JSON document on stdout, messages on stderr.",
     "Environment: DISPATCH_PROJECTS_DIR (~/dispatch-projects), DISPATCH_CC_BIN (claude on PATH),",
-    "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits)",
+    "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
+    "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 124 timeout, 127 Claude Code missing, 130 interrupted",
+    "            6 turn/budget limit, 7 still running, 70 internal, 124 timeout, 127 Claude Code missing,",
+    "            130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -67,9 +69,37 @@ function commandHelp(c: Command): string {
     .join("\n");
 }
 
-async function readAllStdin(): Promise<string> {
-  return await new Response(Deno.stdin.readable).text();
+/** Reads all of standard input; an interruption (SIGINT/SIGTERM) while waiting for it ends the command. */
+async function readAllStdin(signal: AbortSignal): Promise<string> {
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new InterruptedError("interrupted while reading the prompt from standard input"));
+    if (signal.aborted) onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([new Response(Deno.stdin.readable).text(), aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
 }
+
+/** The projects folder may be missing (it is created on the first run), but not something else. */
+async function checkProjectsDir(dir: string): Promise<void> {
+  const stat = await Deno.stat(dir).catch((err) => {
+    if (err instanceof Deno.errors.NotFound) return null;
+    throw new UsageError(
+      `DISPATCH_PROJECTS_DIR=${dir} cannot be read: ${err instanceof Error ? err.message : err}`,
+    );
+  });
+  if (stat && !stat.isDirectory) throw new UsageError(`DISPATCH_PROJECTS_DIR=${dir} is not a directory`);
+}
+
+/**
+ * Commands that stop cleanly on SIGINT/SIGTERM through their abort signal (ending a run's process tree,
+ * recording it, releasing the lock). Any other command has nothing to clean up and exits at once (130).
+ */
+const STOPS_ON_SIGNAL = new Set(["run", "resume", "review", "apply", "wait", "logs"]);
 
 /** Writes all of `text` to stdout, tolerating a closed pipe (a caller that stopped reading). */
 function writeStdout(text: string): void {
@@ -93,11 +123,15 @@ export async function main(argv: string[]): Promise<number> {
       });
     }
   }
-  const json = argv.includes("--json");
-  const verbose = argv.includes("--verbose");
-  const quiet = argv.includes("--quiet") || argv.includes("-q");
-  const progress = verbose || argv.includes("--progress") || Deno.stderr.isTerminal();
-  const reporter = stderrReporter({ progress, quiet });
+  // Output flags, read from the words as given until the command is known, then from its parsed words
+  // (so that `--prompt --json` is a prompt, not the flag).
+  let words = argv;
+  const has = (...names: string[]) => names.some((n) => words.includes(n));
+  let json = has("--json");
+  let reporter = stderrReporter({
+    progress: has("--verbose", "--progress") || Deno.stderr.isTerminal(),
+    quiet: has("--quiet", "-q"),
+  });
   const fail = (err: DispatchError): number => {
     if (json) {
       writeStdout(JSON.stringify(
@@ -135,25 +169,37 @@ export async function main(argv: string[]): Promise<number> {
       ),
     );
   }
-  if (rest.includes("--help") || rest.includes("-h")) {
+  words = joinValues(rest, command.options);
+  json = has("--json");
+  reporter = stderrReporter({
+    progress: has("--verbose", "--progress") || Deno.stderr.isTerminal(),
+    quiet: has("--quiet", "-q"),
+  });
+  if (has("--help", "-h")) {
     writeStdout(commandHelp(command));
     return EXIT.success;
   }
 
-  // From here on SIGINT/SIGTERM stop the run politely (the runner ends the child's whole tree and
-  // records the run as interrupted); a second signal stops waiting for the grace period.
+  // From here on SIGINT/SIGTERM stop a run politely: the runner ends the child's whole tree, records the
+  // run as interrupted and releases the lock, then the command returns 130. Commands with nothing to
+  // clean up exit at once.
   const controller = new AbortController();
-  const onSignal = () => controller.abort("interrupted");
+  const onSignal = () => {
+    if (!STOPS_ON_SIGNAL.has(name)) Deno.exit(fail(new InterruptedError(`${name} interrupted`)));
+    if (controller.signal.aborted) reporter.warn("already stopping: ending the run's processes");
+    controller.abort("interrupted");
+  };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let result: CommandResult;
   try {
     const config = loadConfig(Deno.env.toObject(), Deno.cwd());
+    await checkProjectsDir(config.projectsDir);
     const ctx: CommandContext = {
       config,
       reporter,
       signal: controller.signal,
-      readStdin: readAllStdin,
+      readStdin: () => readAllStdin(controller.signal),
       write: (text) => writeStdout(text),
     };
     result = await command.run(rest, ctx);

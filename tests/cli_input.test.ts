@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { slugProblem } from "../src/store/slug.ts";
 import { parseOptions, toolList } from "../src/cli/options.ts";
-import { baseEnv, REPO, runCli } from "./support/cli.ts";
+import { baseEnv, collect, REPO, runCli, spawnCli } from "./support/cli.ts";
 import { tempDir } from "./support/temp.ts";
 
 Deno.test("slug rules reject what could escape the projects folder or confuse a shell", () => {
@@ -87,6 +87,15 @@ Deno.test("numbers must be positive: timeout, max turns, budget", async () => {
   await expectUsage(
     ["run", "--slug", "a", "--prompt", "p", "--max-budget-usd", "0"],
     /--max-budget-usd must be a positive/,
+  );
+  // A timer cannot wait longer than about 24.8 days: a larger timeout would fire at once, so it is refused.
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "p", "--timeout", "99999999999"],
+    /--timeout must be at most 2147483 seconds/,
+  );
+  await expectUsage(
+    ["run", "--slug", "a", "--prompt", "p", "--max-turns", "1e21"],
+    /--max-turns must be a positive whole number/,
   );
 });
 
@@ -181,6 +190,55 @@ Deno.test("--help works for every command and the main help lists them", async (
       assert.equal(h.code, 0);
       assert.match(h.stdout, new RegExp(`^Usage: dispatch-cc ${c}`));
       assert.match(h.stdout, /--json/);
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a task file timeout longer than a timer can wait is a validation error, not an instant timeout", async () => {
+  const t = await tempDir();
+  try {
+    const file = join(t.path, "t.yaml");
+    await Deno.writeTextFile(file, "slug: a\nprompt: x\ntimeout: 100000h\n");
+    const r = await runCli(["validate", file, "--json"], {
+      env: baseEnv({ projects: join(t.path, "p"), home: t.path }),
+    });
+    assert.equal(r.code, 2);
+    assert.match(r.json.problems[0].message, /too long: at most 2147483 seconds/);
+    assert.equal(r.json.problems[0].line, 3);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("SIGTERM while reading the prompt from standard input ends the command (130) and writes nothing", async () => {
+  const t = await tempDir();
+  try {
+    const projects = join(t.path, "projects");
+    const env = baseEnv({ projects, home: t.path }, { DISPATCH_CC_BIN: "/bin/true" });
+    const child = spawnCli(["run", "--slug", "a", "--prompt-file", "-", "--json"], { env, stdin: true });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill("SIGTERM");
+    const r = await collect(child);
+    assert.equal(r.code, 130, r.stderr);
+    assert.equal(r.json.error.kind, "interrupted");
+    assert.equal(await Deno.stat(projects).then(() => true, () => false), false);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a projects folder that is a file is a usage error for every command, not a crash", async () => {
+  const t = await tempDir();
+  try {
+    const file = join(t.path, "not-a-dir");
+    await Deno.writeTextFile(file, "x");
+    const env = baseEnv({ projects: file, home: t.path }, { DISPATCH_CC_BIN: "/bin/true" });
+    for (const args of [["list"], ["search", "x"], ["run", "--slug", "a", "--prompt", "p"]]) {
+      const r = await runCli([...args, "--json"], { env });
+      assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
+      assert.match(r.json.error.message, /DISPATCH_PROJECTS_DIR=.*not-a-dir is not a directory/);
     }
   } finally {
     await t.cleanup();

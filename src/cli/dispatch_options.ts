@@ -3,6 +3,7 @@
  */
 import { resolve } from "node:path";
 import { UsageError } from "../errors.ts";
+import { parseSeconds } from "../config.ts";
 import type { DispatchRequest } from "../runner/dispatch.ts";
 import { resolveSandbox } from "../sandbox/choice.ts";
 import { parsePermission } from "../sandbox/permission.ts";
@@ -145,7 +146,9 @@ export function requestFromFlags(
     permission: permission !== undefined
       ? parsePermission(permission, "--permission")
       : defaults.permission ?? ctx.config.permission,
-    timeoutS: positiveNumber(p, "timeout") ?? ctx.config.timeoutS,
+    timeoutS: str(p, "timeout") !== undefined
+      ? parseSeconds(str(p, "timeout")!, "--timeout")
+      : ctx.config.timeoutS,
     maxTurns: positiveNumber(p, "max-turns", true),
     maxBudgetUsd: positiveNumber(p, "max-budget-usd"),
     model: str(p, "model"),

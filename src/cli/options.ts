@@ -26,7 +26,7 @@ export interface Parsed {
  * as getopt does: parseArgs otherwise refuses a value that starts with "-" (a prompt, a negative number
  * that deserves its own clear error, a slug to be rejected by name).
  */
-function joinValues(argv: string[], specs: OptionSpecs): string[] {
+export function joinValues(argv: string[], specs: OptionSpecs): string[] {
   const shorts = new Map(
     Object.entries(specs).filter(([, s]) => s.short).map(([k, s]) => [`-${s.short}`, k]),
   );
@@ -109,7 +109,7 @@ export function positiveNumber(p: Parsed, name: string, integer = false): number
   const raw = str(p, name);
   if (raw === undefined) return undefined;
   const n = Number(raw.trim());
-  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) {
     throw new UsageError(
       `--${name} must be a positive ${integer ? "whole number" : "number"}, got ${JSON.stringify(raw)}`,
     );

@@ -50,6 +50,8 @@ function killGroup(pid: number, sig: Deno.Signal): void {
 }
 
 export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
+  // Opened before the child starts: once it runs, nothing may fail between its start and its supervision.
+  const stderrFile = await Deno.open(opts.stderrPath, { write: true, create: true, truncate: true });
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(opts.command, {
@@ -65,6 +67,7 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
       detached: true,
     }).spawn();
   } catch (err) {
+    stderrFile.close();
     const msg = err instanceof Error ? err.message : String(err);
     return {
       ended: "spawn_failed",
@@ -77,7 +80,6 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     };
   }
   const pid = child.pid;
-  await opts.onSpawn?.(pid);
 
   let ended: Supervised["ended"] = "exit";
   let stopping: Promise<void> | null = null;
@@ -93,13 +95,25 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     })();
     return stopping;
   };
-  const timer = setTimeout(() => stop("timeout"), opts.timeoutMs);
+  // A timer cannot wait longer than 2^31 - 1 ms (it would fire at once); the parsers refuse more.
+  const timer = setTimeout(() => stop("timeout"), Math.min(opts.timeoutMs, 2 ** 31 - 1));
   const onAbort = () => {
     const reason = opts.signal?.reason;
     stop(reason === "cancelled" ? "cancelled" : "interrupted");
   };
-  if (opts.signal?.aborted) onAbort();
-  opts.signal?.addEventListener("abort", onAbort);
+
+  // The first failure of our own (writing the transcript, saving the session): the child is still
+  // drained and ended properly, then the failure is raised instead of a misleading classification.
+  let failure: unknown = null;
+  const guard = async (work: () => void | Promise<void>) => {
+    if (failure !== null) return;
+    try {
+      await work();
+    } catch (err) {
+      failure = err;
+      stop("interrupted");
+    }
+  };
 
   // Write the prompt and close stdin while stdout is being read: a large prompt fills the pipe otherwise.
   const writing = (async () => {
@@ -111,11 +125,10 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
   })();
 
   let tail = new Uint8Array(0);
-  const stderrFile = await Deno.open(opts.stderrPath, { write: true, create: true, truncate: true });
   const readingErr = (async () => {
     try {
       for await (const chunk of child.stderr) {
-        await stderrFile.write(chunk);
+        await guard(() => stderrFile.write(chunk).then(() => {}));
         const joined = new Uint8Array(tail.length + chunk.length);
         joined.set(tail);
         joined.set(chunk, tail.length);
@@ -127,17 +140,25 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
   })();
 
   const readingOut = (async () => {
-    for await (const line of lines(child.stdout)) await opts.onLine(line);
+    for await (const line of lines(child.stdout)) await guard(() => opts.onLine(line));
   })();
 
-  const status = await child.status;
-  exited = true;
-  clearTimeout(timer);
-  opts.signal?.removeEventListener("abort", onAbort);
+  let status: Deno.CommandStatus;
+  try {
+    await guard(() => opts.onSpawn?.(pid));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener("abort", onAbort);
+    status = await child.status;
+  } finally {
+    exited = true;
+    clearTimeout(timer);
+    opts.signal?.removeEventListener("abort", onAbort);
+  }
   await stopping;
   // Tool processes may still hold the pipes open; the sweep ends them, then the readers finish.
   const swept = await sweep(opts.marker.name, opts.marker.value);
   await Promise.allSettled([writing, readingOut, readingErr]);
+  if (failure !== null) throw failure;
   return {
     ended,
     exitCode: status.signal ? null : status.code,

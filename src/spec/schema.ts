@@ -7,6 +7,7 @@
  * @module
  */
 import { z } from "zod";
+import { MAX_TIMEOUT_S } from "../config.ts";
 import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
 import { slugProblem } from "../store/slug.ts";
 import { closestMatch } from "../suggest.ts";
@@ -43,7 +44,11 @@ export function parseDuration(text: string): number {
       `invalid duration "${text}": expected a positive number with a unit, like 90s, 10m or 1h`,
     );
   }
-  return Number(match[1]) * UNIT_SECONDS[match[2]];
+  const seconds = Number(match[1]) * UNIT_SECONDS[match[2]];
+  if (seconds > MAX_TIMEOUT_S) {
+    throw new RangeError(`duration "${text}" is too long: at most ${MAX_TIMEOUT_S} seconds (about 24 days)`);
+  }
+  return seconds;
 }
 
 /** How a value reads in an error message: "a list", "number 5", "string \"x\"". */
@@ -113,13 +118,22 @@ const Permission = z.enum(permissionValues, { error: enumError("permission mode"
   });
 
 const Duration = z.union([
-  z.number().positive({ error: "must be a positive number of seconds" }),
+  z.number().positive({ error: "must be a positive number of seconds" })
+    .max(MAX_TIMEOUT_S, { error: `must be at most ${MAX_TIMEOUT_S} seconds (about 24 days)` }),
   z.string().regex(DURATION_PATTERN, {
     error: (issue) =>
       `invalid duration "${issue.input}": expected a positive number with a unit, like 90s, 10m or 1h`,
   }),
 ], { error: expected('a positive number of seconds or a duration like "90s", "10m", "1h"') })
-  .transform((value) => typeof value === "number" ? value : parseDuration(value));
+  .transform((value, ctx) => {
+    if (typeof value === "number") return value;
+    try {
+      return parseDuration(value);
+    } catch (err) {
+      ctx.issues.push({ code: "custom", message: (err as Error).message, input: value });
+      return z.NEVER;
+    }
+  });
 
 const Timeout = Duration.meta({
   description:
