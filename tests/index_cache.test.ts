@@ -9,6 +9,7 @@ import { matchProject } from "../src/cli/search.ts";
 import { INDEX_DIR } from "../src/store/freshness.ts";
 import { listProjects } from "../src/store/list_index.ts";
 import { scanSearchSources } from "../src/store/search_index.ts";
+import { cachedRunsSummary } from "../src/store/status_cache.ts";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { seedResult, writeSeedProject } from "./support/seed_projects.ts";
 import { tempDir } from "./support/temp.ts";
@@ -31,7 +32,7 @@ async function fixture() {
     ],
   });
   await writeSeedProject(projects, "other", {
-    description: "Deploy script",
+    description: "Deploy script to İSTANBUL ΟΔΟΣ",
     lastResult: "deployed",
     runs: [{ stamp: "20260401-090000", pid: 222, result: seedResult({ result: "deployed" }) }],
   });
@@ -195,6 +196,82 @@ Deno.test("list --json and search through the CLI are the same with and without 
     );
     const s3 = await runCli(["search", "widget", "--json"], { env });
     assert.equal(s3.json.matches[0].source, "last-result.txt");
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("status totals come from the cache until a run is added, by dispatch-cc or by hand", async () => {
+  const f = await fixture();
+  const paths = { slug: "task-api", logsDir: join(f.projects, "task-api", ".dispatch-logs") };
+  const cold = () => cachedRunsSummary(f.projects, paths, { cache: false });
+  const warm = () => cachedRunsSummary(f.projects, paths, { racyMs: RACY_MS });
+  try {
+    await settle();
+    const first = await warm();
+    assert.deepEqual(first, await cold());
+    assert.equal(first.run_count, 2);
+    assert.equal(first.totals.cost_usd, 0.2468);
+    assert.ok(Deno.statSync(join(f.projects, INDEX_DIR, "status-v1", "task-api.json")).isFile);
+    assert.deepEqual(await warm(), first);
+    await settle();
+
+    // A run of the earlier tool: one more result file.
+    await Deno.writeTextFile(
+      join(paths.logsDir, "20260402-080000-555-result.json"),
+      JSON.stringify(seedResult({ total_cost_usd: 1 })),
+    );
+    const afterRun = await warm();
+    assert.deepEqual(afterRun, await cold());
+    assert.equal(afterRun.run_count, 3);
+    assert.equal(afterRun.last_run_id, "20260402-080000-555");
+    assert.equal(afterRun.totals.cost_usd, 1.2468);
+    await settle();
+
+    // runs.jsonl created, then appended to in place (the folder's mtime does not change on append).
+    const line = (id: string, cost: number) =>
+      JSON.stringify({ run_id: id, status: "success", cost_usd: cost, tokens: null }) + "\n";
+    await Deno.writeTextFile(join(paths.logsDir, "runs.jsonl"), line("20260331-143022-12345", 5));
+    assert.deepEqual(await warm(), await cold());
+    await settle();
+    await warm(); // cached with runs.jsonl in its key
+    await Deno.writeTextFile(join(paths.logsDir, "runs.jsonl"), line("20260331-150000-12399", 7), {
+      append: true,
+    });
+    const appended = await warm();
+    assert.deepEqual(appended, await cold());
+    assert.equal(appended.totals.cost_usd, 13);
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("list, search and status answer the same when the cache folder cannot be written", async () => {
+  const f = await fixture();
+  try {
+    // A plain file where the cache folder would be: every write into it fails (even for root).
+    await Deno.writeTextFile(join(f.projects, INDEX_DIR), "not a folder");
+    await settle();
+    const env = baseEnv({ projects: f.projects, home: f.path });
+    const cold = await listProjects(f.projects, { cache: false });
+    for (let i = 0; i < 2; i++) {
+      const list = await runCli(["list", "--json"], { env });
+      assert.equal(list.code, 0, list.stderr);
+      assert.equal(list.stderr, "");
+      assert.deepEqual(list.json.projects, JSON.parse(JSON.stringify(cold.entries)));
+      const search = await runCli(["search", "widget", "--json"], { env });
+      assert.equal(search.code, 0, search.stderr);
+      assert.equal(search.json.matches[0].source, "20260331-143022-12345-result.json");
+      const status = await runCli(["status", "--slug", "task-api", "--json"], { env });
+      assert.equal(status.code, 0, status.stderr);
+      assert.equal(status.json.totals.cost_usd, 0.2468);
+      assert.equal(status.json.runs, 2);
+    }
+    assert.equal(await Deno.readTextFile(join(f.projects, INDEX_DIR)), "not a folder");
+    assert.deepEqual(
+      (await listProjects(f.projects, { racyMs: RACY_MS })).entries,
+      cold.entries,
+    );
   } finally {
     await f.cleanup();
   }

@@ -5,11 +5,11 @@ import { supervise, type SuperviseOptions } from "../src/runner/supervise.ts";
 import { findMarked } from "../src/runner/sweep.ts";
 import { tempDir } from "./support/temp.ts";
 
-async function options(
+function options(
   dir: string,
   script: string,
   extra: Partial<SuperviseOptions> = {},
-): Promise<SuperviseOptions> {
+): SuperviseOptions {
   const marker = { name: "DISPATCH_CC_RUN", value: `test-${crypto.randomUUID()}` };
   return {
     command: "/bin/sh",
@@ -29,7 +29,7 @@ async function options(
 Deno.test("a failure while handling output ends the child and its detached grandchild, then is raised", async () => {
   const t = await tempDir();
   try {
-    const o = await options(t.path, "(setsid sleep 300 >/dev/null 2>&1 &); echo first; sleep 300", {
+    const o = options(t.path, "(setsid sleep 300 >/dev/null 2>&1 &); echo first; sleep 300", {
       onLine: () => {
         throw new Error("disk full");
       },
@@ -44,7 +44,7 @@ Deno.test("a failure while handling output ends the child and its detached grand
 Deno.test("a failure right after the start (recording the pid) ends the child too", async () => {
   const t = await tempDir();
   try {
-    const o = await options(t.path, "sleep 300", {
+    const o = options(t.path, "sleep 300", {
       onSpawn: () => {
         throw new Error("cannot write the lock");
       },
@@ -61,7 +61,7 @@ Deno.test("a timeout longer than a timer can hold does not fire at once", async 
   try {
     const seen: string[] = [];
     const r = await supervise(
-      await options(t.path, "sleep 0.3; echo done", { timeoutMs: 1e12, onLine: (l) => void seen.push(l) }),
+      options(t.path, "sleep 0.3; echo done", { timeoutMs: 1e12, onLine: (l) => void seen.push(l) }),
     );
     assert.equal(r.ended, "exit");
     assert.deepEqual(seen, ["done"]);
@@ -74,7 +74,7 @@ Deno.test("an abort ends the process group: TERM, then KILL after the grace peri
   const t = await tempDir();
   try {
     const ctl = new AbortController();
-    const o = await options(t.path, "trap '' TERM; echo up; sleep 300", {
+    const o = options(t.path, "trap '' TERM; echo up; sleep 300", {
       signal: ctl.signal,
       graceMs: 500,
       onLine: () => ctl.abort("cancelled"),

@@ -6,6 +6,7 @@
  * are read again. Deleting, corrupting or
  * racing the cache only costs time: what it holds is always re-derivable from the project files.
  */
+import { join } from "node:path";
 import {
   cacheable,
   joinKeys,
@@ -74,17 +75,19 @@ export async function listProjects(projectsDir: string, opts: ListOptions = {}):
   const slugs = sameSet ? old.rows.map((r) => r[0]) : readProjectSlugs(projectsDir);
   const cached = new Map<string, Row>(old && !sameSet ? old.rows.map((r) => [r[0], r]) : []);
 
+  const base = join(projectsDir, "x").slice(0, -2); // projectsDir as join() writes it
   const entries = new Array<ListEntry>(slugs.length);
   const rows = new Array<Row>(slugs.length);
   const stale: { i: number; key: StatKey | null }[] = [];
   for (let i = 0; i < slugs.length; i++) {
     const slug = slugs[i];
-    const paths = projectPaths(projectsDir, slug);
+    // Paths by concatenation, not projectPaths(): its joins cost more than the stats at 100,000 projects.
+    const dir = `${base}/${slug}`;
     const row = sameSet ? old.rows[i] : cached.get(slug);
-    const key = joinKeys([statKey(paths.logsDir), statKey(paths.projectJson)]);
-    const full = key && row?.[3] === 1 ? joinKeys([key, statKey(historyPath(paths.logsDir))]) : key;
+    const key = joinKeys([statKey(`${dir}/.dispatch-logs`), statKey(`${dir}/.dispatch-logs/project.json`)]);
+    const full = key && row?.[3] === 1 ? joinKeys([key, statKey(`${dir}/.dispatch-logs/runs.jsonl`)]) : key;
     if (full && row && row[1] === full.key && row[2]) {
-      entries[i] = { slug, project_dir: paths.dir, ...row[2] };
+      entries[i] = { slug, project_dir: dir, ...row[2] };
       rows[i] = row;
     } else {
       stale.push({ i, key });

@@ -221,6 +221,7 @@ export async function scanSearchSources(
   const groups: string[][] = Array.from({ length: SHARDS }, () => []);
   for (const slug of readProjectSlugs(projectsDir)) groups[shardOf(slug)].push(slug);
   let read = 0;
+  const base = join(projectsDir, "x").slice(0, -2); // projectsDir as join() writes it
   for (let n = 0; n < SHARDS; n++) {
     const slugs = groups[n];
     const old = useCache ? readShard(projectsDir, n) : null;
@@ -232,11 +233,12 @@ export async function scanSearchSources(
     let changed = old !== null && old.rows.some((r) => !present.has(r[0]));
     const stale: { slug: string; key: ReturnType<typeof joinKeys>; i: number | undefined }[] = [];
     for (const slug of slugs) {
-      const paths = projectPaths(projectsDir, slug);
+      // Paths by concatenation: projectPaths()'s eight joins cost a third of the stats.
+      const logs = `${base}/${slug}/.dispatch-logs`;
       const key = joinKeys([
-        statKey(paths.logsDir),
-        statKey(paths.projectJson),
-        statKey(paths.lastResult) ?? MISSING,
+        statKey(logs),
+        statKey(`${logs}/project.json`),
+        statKey(`${logs}/last-result.txt`) ?? MISSING,
       ]);
       const i = oldAt.get(slug);
       if (key && old && i !== undefined && old.rows[i][1] === key.key) {
