@@ -20,16 +20,3 @@ export function stderrReporter(opts: { progress: boolean; quiet?: boolean }): Re
     progress: (m) => opts.progress && !opts.quiet && write(m),
   };
 }
-
-/** A reporter that remembers what it was told (tests, and JSON documents that carry warnings). */
-export function collectingReporter(inner?: Reporter): Reporter & { warnings: string[] } {
-  const warnings: string[] = [];
-  return {
-    warnings,
-    warn: (m) => {
-      warnings.push(m);
-      inner?.warn(m);
-    },
-    progress: (m) => inner?.progress(m),
-  };
-}

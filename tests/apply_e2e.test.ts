@@ -325,7 +325,7 @@ review: true
     assert.match(text.stdout, /over step 1 \(prompt, .*o\.yaml\): run, new session/);
     assert.match(
       text.stdout,
-      /command: .*claude -p --output-format stream-json --verbose --permission-mode plan --session-id '<new-session-id>' --model opus/,
+      /command: .*claude -p --output-format stream-json --verbose --permission-mode plan '--session-id=<new-session-id>' --model opus/,
     );
     assert.match(
       text.stdout,
@@ -366,7 +366,7 @@ review: true
     const args = s2.args.join(" ");
     assert.ok(
       args.includes(
-        `--resume ${st.steps[0].session_id} --resume-session-at ${st.steps[0].last_assistant_uuid}`,
+        `--resume=${st.steps[0].session_id} --resume-session-at=${st.steps[0].last_assistant_uuid}`,
       ),
       args,
     );

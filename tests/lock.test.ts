@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { acquireLock, lockState } from "../src/store/lock.ts";
+import { isDispatchCcCommand, processStartTime } from "../src/store/process_alive.ts";
 import { LockHeldError } from "../src/errors.ts";
 import { tempDir } from "./support/temp.ts";
 
@@ -118,4 +119,94 @@ catch (e) { console.log(e.name); }`;
   } finally {
     await t.cleanup();
   }
+});
+
+Deno.test("a pid reused by another process is not the holder: the recorded start time must match", () => {
+  const started = (times: Record<number, string | null>) => (pid: number) => times[pid] ?? null;
+  const at = "Mon Jan  5 10:00:00 2026";
+  const reused = lockState(lockText({ pid_started: at }), 0, {
+    ...here([10]),
+    started: started({ 10: "Tue Jan  6 09:00:00 2026" }),
+  });
+  assert.equal(reused.held, false, reused.reason);
+  const same = lockState(lockText({ pid_started: at }), 0, { ...here([10]), started: started({ 10: at }) });
+  assert.equal(same.held, true);
+  // No ps (null), or a lock written before start times were recorded: liveness alone, as before.
+  assert.equal(
+    lockState(lockText({ pid_started: at }), 0, { ...here([10]), started: started({}) }).held,
+    true,
+  );
+  assert.equal(lockState(lockText({}), 0, { ...here([10]), started: started({ 10: "other" }) }).held, true);
+  // The same for a Claude Code pid left by a killed dispatcher.
+  const claude = lockText({ claude_pid: 11, claude_started: at });
+  assert.equal(lockState(claude, 0, { ...here([11]), started: started({ 11: "later" }) }).held, false);
+  assert.equal(lockState(claude, 0, { ...here([11]), started: started({ 11: at }) }).held, true);
+});
+
+Deno.test("acquire records the holder's start time; a lock naming a live pid with another start time is taken over", async () => {
+  const dir = await tempDir();
+  try {
+    const path = join(dir.path, "lock");
+    const lock = await acquireLock(path, { command: "run", run_id: "r1" }, { warn: () => {} });
+    const own = processStartTime(Deno.pid);
+    assert.ok(own, "ps gives this process's start time");
+    assert.equal(lock.info.pid_started, own);
+    assert.equal(JSON.parse(await Deno.readTextFile(path)).pid_started, own);
+    // A step starts Claude Code (here: a sleep), then ends: the lock stops naming it.
+    const child = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" }).spawn();
+    try {
+      await lock.update({ claude_pid: child.pid, marker: "m" });
+      const during = JSON.parse(await Deno.readTextFile(path));
+      assert.equal(during.claude_pid, child.pid);
+      assert.equal(during.claude_started, processStartTime(child.pid));
+      await lock.update({ claude_pid: undefined, marker: undefined });
+      const after = JSON.parse(await Deno.readTextFile(path));
+      assert.equal("claude_pid" in after || "claude_started" in after || "marker" in after, false);
+    } finally {
+      child.kill();
+      await child.status;
+    }
+    await lock.release();
+
+    // A crash left a lock whose pid now belongs to someone else (this very process, started at another time).
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        pid: Deno.pid,
+        pid_started: "Thu Jan  1 00:00:00 1970",
+        host: hostname(),
+        started: "t",
+        command: "run",
+        run_id: "old",
+        token: "x",
+      }),
+    );
+    const warnings: string[] = [];
+    const taken = await acquireLock(path, { command: "run", run_id: "r2" }, {
+      warn: (m) => warnings.push(m),
+    });
+    assert.match(warnings.join("\n"), /taking over a stale lock/);
+    await taken.release();
+  } finally {
+    await dir.cleanup();
+  }
+});
+
+Deno.test("isDispatchCcCommand: this installation's main module, or this compiled binary, nothing else", () => {
+  const url = "file:///opt/dcc/src/store/process_alive.ts";
+  assert.equal(
+    isDispatchCcCommand("deno run -P=dispatch --quiet /opt/dcc/src/main.ts run --slug x", false, url),
+    true,
+  );
+  assert.equal(
+    isDispatchCcCommand("/usr/bin/deno run -A /opt/dcc/src/main.ts __supervise /p/r.json", false, url),
+    true,
+  );
+  assert.equal(isDispatchCcCommand("sleep 1000", false, url), false);
+  assert.equal(isDispatchCcCommand("vim /opt/dcc/src/main.ts.bak", false, url), false);
+  assert.equal(isDispatchCcCommand("deno run /other/src/main.ts", false, url), false);
+  const bin = "/home/me/.local/bin/dispatch-cc";
+  assert.equal(isDispatchCcCommand(`${bin} run --slug x`, true, url, bin), true);
+  assert.equal(isDispatchCcCommand("dispatch-cc __supervise /p/r.json", true, url, bin), true);
+  assert.equal(isDispatchCcCommand("/usr/bin/sleep dispatch-cc", true, url, bin), false);
 });

@@ -4,6 +4,7 @@ import {
   bwrapArgs,
   CLAUDE_STATE_SUBDIRS,
   claudeGlobalConfigPath,
+  claudeSessionFolders,
   findBwrap,
   prepareSandbox,
   sandboxDirsToCreate,
@@ -80,9 +81,12 @@ Deno.test("bwrapArgs: only Claude Code's state subfolders are writable, never ~/
   assert.equal(writable.includes(state), false);
   assert.equal(writable.includes("/srv/sbx/home"), false);
   assert.equal(writable.some((w) => /settings|hooks|\/plugins$|skills|agents|commands/.test(w)), false);
-  for (const sub of ["projects", "sessions", "todos", "backups", "plugins/store"]) {
+  for (const sub of ["sessions", "todos", "backups", "plugins/store"]) {
     assert.ok(writable.includes(join(state, sub)), sub);
   }
+  // Transcripts: only the project's own session folder, not every project's.
+  assert.equal(writable.includes(join(state, "projects")), false);
+  assert.ok(writable.includes(join(state, "projects", "-srv-sbx-projects-p")));
   // Writable, .claude.json could carry `mcpServers` commands into later unsandboxed runs.
   assert.equal(writable.some((w) => w.endsWith(".claude.json") || w.endsWith(".credentials.json")), false);
   // Scripts its Bash tool sources live on a private tmpfs, not in the real folder.
@@ -95,8 +99,13 @@ Deno.test("with CLAUDE_CONFIG_DIR, .claude.json and the state subfolders are ins
   const plan = planIn("/srv/sbx", { claudeStateDir: "/srv/cfg" });
   assert.equal(claudeGlobalConfigPath(plan), "/srv/cfg/.claude.json");
   assert.equal(claudeGlobalConfigPath(planIn("/srv/sbx")), "/srv/sbx/home/.claude.json");
-  assert.deepEqual(sandboxFilesToCreate(plan), [{ path: "/srv/cfg/.claude.json", content: "{}\n" }]);
-  assert.ok(indexOf(bwrapArgs(plan), "--bind", "/srv/cfg/projects", "/srv/cfg/projects") > 0);
+  assert.deepEqual(sandboxFilesToCreate(plan)[0], {
+    path: "/srv/cfg/.claude.json",
+    content: "{}\n",
+    when: "missing-or-empty",
+  });
+  const own = "/srv/cfg/projects/-srv-sbx-projects-p";
+  assert.ok(indexOf(bwrapArgs(plan), "--bind", own, own) > 0);
 });
 
 Deno.test("bwrapArgs: a project and HOME under /tmp are mounted after the private /tmp", () => {
@@ -109,7 +118,11 @@ Deno.test("bwrapArgs: a project and HOME under /tmp are mounted after the privat
     "/tmp/nonexistent-sbx/projects/p",
   );
   const home = indexOf(args, "--ro-bind-try", "/tmp/nonexistent-sbx/home", "/tmp/nonexistent-sbx/home");
-  const projects = indexOf(args, "--bind", ...Array(2).fill("/tmp/nonexistent-sbx/home/.claude/projects"));
+  const projects = indexOf(
+    args,
+    "--bind",
+    ...Array(2).fill("/tmp/nonexistent-sbx/home/.claude/projects/-tmp-nonexistent-sbx-projects-p"),
+  );
   assert.ok(tmpfs >= 0 && project > tmpfs && home > tmpfs && projects > home, args.join(" "));
 });
 
@@ -174,7 +187,31 @@ Deno.test("sandboxDirsToCreate and sandboxFilesToCreate list every bind source",
   assert.ok(dirs.includes(plan.projectDir) && dirs.includes(plan.logsDir) && dirs.includes("/var/tmp/t"));
   for (const sub of CLAUDE_STATE_SUBDIRS) assert.ok(dirs.includes(join(plan.claudeStateDir, sub)), sub);
   assert.equal(dirs.includes(plan.claudeStateDir), false);
-  assert.deepEqual(sandboxFilesToCreate(plan), [{ path: "/srv/sbx/home/.claude.json", content: "{}\n" }]);
+  assert.ok(dirs.includes("/srv/sbx/projects/p/.claude"));
+  for (const f of claudeSessionFolders(plan)) assert.ok(dirs.includes(f), f);
+  assert.deepEqual(sandboxFilesToCreate(plan), [
+    { path: "/srv/sbx/home/.claude.json", content: "{}\n", when: "missing-or-empty" },
+    { path: "/srv/sbx/projects/p/.mcp.json", content: '{ "mcpServers": {} }\n', when: "missing" },
+  ]);
+});
+
+Deno.test("bwrapArgs: the project's .claude and .mcp.json are read-only, bound after the project", () => {
+  const args = bwrapArgs(planIn("/srv/sbx"));
+  const project = indexOf(args, "--bind", "/srv/sbx/projects/p", "/srv/sbx/projects/p");
+  for (const name of [".claude", ".mcp.json"]) {
+    const p = join("/srv/sbx/projects/p", name);
+    assert.ok(indexOf(args, "--ro-bind", p, p) > project, name);
+    assert.equal(indexOf(args, "--bind", p, p), -1, name);
+  }
+});
+
+Deno.test("bwrapArgs: a resumed session's folder elsewhere is writable too; other session folders are not", () => {
+  const other = "/srv/sbx/home/.claude/projects/-old-place-p";
+  const args = bwrapArgs(planIn("/srv/sbx", { sessionFolders: [other] }));
+  assert.ok(indexOf(args, "--bind", other, other) > 0);
+  assert.deepEqual(claudeSessionFolders(planIn("/srv/sbx")), [
+    "/srv/sbx/home/.claude/projects/-srv-sbx-projects-p",
+  ]);
 });
 
 Deno.test("prepareSandbox creates the folders and fills an empty .claude.json but keeps a real one", async () => {
@@ -190,6 +227,15 @@ Deno.test("prepareSandbox creates the folders and fills an empty .claude.json bu
     await Deno.writeTextFile(join(dir, "home", ".claude.json"), '{"numStartups":3}');
     await prepareSandbox(plan);
     assert.equal(await Deno.readTextFile(join(dir, "home", ".claude.json")), '{"numStartups":3}');
+    // The project's .mcp.json: created when missing, a real one (or an empty one) kept.
+    const mcp = join(plan.projectDir, ".mcp.json");
+    assert.equal(await Deno.readTextFile(mcp), '{ "mcpServers": {} }\n');
+    await Deno.writeTextFile(mcp, "");
+    await prepareSandbox(plan);
+    assert.equal(await Deno.readTextFile(mcp), "");
+    await Deno.writeTextFile(mcp, '{"mcpServers":{"x":{"command":"x"}}}');
+    await prepareSandbox(plan);
+    assert.equal(await Deno.readTextFile(mcp), '{"mcpServers":{"x":{"command":"x"}}}');
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -5,7 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { bwrapArgs, findBwrap, prepareSandbox, type SandboxPlan } from "../src/sandbox/bwrap.ts";
+import {
+  bwrapArgs,
+  claudeSessionFolders,
+  findBwrap,
+  prepareSandbox,
+  type SandboxPlan,
+} from "../src/sandbox/bwrap.ts";
 import { ensureClaudeCli } from "./support/claude_cli.ts";
 
 const BWRAP = await findBwrap();
@@ -82,11 +88,9 @@ Deno.test({
     const state = plan.claudeStateDir;
     assert.equal(await sh(plan, WRITE, join(plan.projectDir, "made-inside.txt")), 0);
     assert.equal(await Deno.readTextFile(join(plan.projectDir, "made-inside.txt")), "planted\n");
-    assert.equal(
-      await sh(plan, 'mkdir -p "$(dirname "$1")" && echo {} > "$1"', join(state, "projects", "x", "s.jsonl")),
-      0,
-    );
-    assert.ok(await exists(join(state, "projects", "x", "s.jsonl")));
+    const [own] = claudeSessionFolders(plan);
+    assert.equal(await sh(plan, 'echo {} > "$1"', join(own, "s.jsonl")), 0);
+    assert.ok(await exists(join(own, "s.jsonl")));
     assert.equal(
       await sh(plan, 'test -s "$1"', join(plan.home, ".claude.json")),
       0,
@@ -95,6 +99,8 @@ Deno.test({
     assert.equal(await sh(plan, "pwd"), 0);
     assert.equal((await sandboxed(plan, ["/bin/pwd"])).out.trim(), plan.projectDir);
 
+    await Deno.mkdir(join(state, "projects", "-other-project"), { recursive: true });
+    await Deno.writeTextFile(join(state, "projects", "-other-project", "s.jsonl"), "{}\n");
     const refused = [
       join(plan.home, "planted"),
       "/etc/dispatch-sbx-planted",
@@ -105,6 +111,12 @@ Deno.test({
       join(state, "planted-at-top"),
       join(state, "plugins", "planted"),
       join(plan.home, ".claude.json"),
+      // Another project's transcripts, and this project's settings, hooks and MCP servers.
+      join(state, "projects", "-other-project", "s.jsonl"),
+      join(state, "projects", "planted.jsonl"),
+      join(plan.projectDir, ".claude", "settings.json"),
+      join(plan.projectDir, ".claude", "settings.local.json"),
+      join(plan.projectDir, ".mcp.json"),
     ];
     for (const path of refused) {
       assert.notEqual(await sh(plan, WRITE, path), 0, path);

@@ -81,7 +81,7 @@ Deno.test("recordStep writes atomically, keeps other steps, and drops steps past
       hash: "h1",
       status: "running",
       exit_code: null,
-      session_id: "s",
+      session_id: "5e55e55e-0000-4000-8000-000000000001",
       run_id: null,
       result_file: null,
       last_assistant_uuid: null,
@@ -189,5 +189,50 @@ Deno.test("step settings: flags beat the step, the step beats the task; the revi
     assert.notEqual(twice[3].hash, twice[0].hash, "hashes chain across a slug's tasks");
   } finally {
     await dir.cleanup();
+  }
+});
+
+Deno.test("apply state read back: a session id or uuid that is not a UUID is dropped, the step runs again, with a problem", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "apply-state.json");
+    const good = crypto.randomUUID();
+    const step = (n: number, session_id: string, last: string) => ({
+      step: n,
+      kind: n === 1 ? "prompt" : "follow_up",
+      hash: `h${n}`,
+      status: "success",
+      exit_code: 0,
+      session_id,
+      run_id: null,
+      result_file: null,
+      last_assistant_uuid: last,
+      file: "t.yaml",
+      started: "2026-01-01T00:00:00Z",
+      ended: null,
+    });
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({
+        version: 1,
+        slug: "s",
+        steps: [step(1, good, crypto.randomUUID()), step(2, "--help", "x; rm -rf /"), step(3, good, "--x")],
+      }),
+    );
+    const { state, problem } = await readApplyState(path, "s");
+    assert.match(problem ?? "", /2 step\(s\) with a malformed session id/);
+    assert.equal(state.steps[0].session_id, good);
+    assert.equal(state.steps[1].session_id, null);
+    assert.equal(state.steps[1].status, "error");
+    assert.equal(state.steps[1].last_assistant_uuid, null);
+    assert.equal(state.steps[2].session_id, good);
+    assert.equal(state.steps[2].last_assistant_uuid, null);
+    assert.equal(firstToRun(["h1", "h2", "h3"], state.steps, false), 1);
+    assert.deepEqual(continuation(state.steps, 1, 4), {
+      sessionId: good,
+      resumeAt: state.steps[0].last_assistant_uuid,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -8,6 +8,7 @@ import { NotFoundError } from "../errors.ts";
 import { buildClaudeArgs, sessionExists } from "../runner/claude_code.ts";
 import { type DispatchRequest, invocationFor, launchInput } from "../runner/dispatch.ts";
 import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
+import { shellQuote } from "../render/shell_quote.ts";
 import { projectExists, projectPaths, readSessionId } from "../store/project.ts";
 import { type CommandContext, type CommandResult, JSON_VERSION } from "./context.ts";
 
@@ -102,8 +103,6 @@ export async function dryRunDispatch(
   return { exitCode: 0, json: doc, text: renderDryRun(doc) };
 }
 
-const quote = (a: string) => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-
 /** The human view of a dry run: one block per layer, then the command line. */
 export function renderDryRun(d: DryRun): string {
   const l = d.layers;
@@ -125,6 +124,6 @@ export function renderDryRun(d: DryRun): string {
     ...(perm.disallowed_tools.length ? [`   disallowed tools: ${perm.disallowed_tools.join(", ")}`] : []),
     `   Sandbox: ${l.sandbox.description}`,
     `Would run in ${d.launch.cwd}:`,
-    `  ${[d.launch.program, ...d.launch.args].map(quote).join(" ")}`,
+    `  ${[d.launch.program, ...d.launch.args].map(shellQuote).join(" ")}`,
   ].join("\n");
 }

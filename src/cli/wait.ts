@@ -32,7 +32,9 @@ export function outcomeResult(view: RunView, resultLimit?: number): CommandResul
     exitCode: exitCodeOf(view),
     json: { version: JSON_VERSION, ...s },
     text: [
-      `${s.status.toUpperCase()}: run ${s.run_id} (a run of the earlier dispatch tool: only its result file is known)`,
+      s.problem
+        ? `${s.status.toUpperCase()}: run ${s.run_id}: ${s.problem}`
+        : `${s.status.toUpperCase()}: run ${s.run_id} (a run of the earlier dispatch tool: only its result file is known)`,
       `Session: ${s.session_id ?? "-"}`,
       `Turns: ${s.num_turns ?? "-"}  Duration: ${seconds(s.duration_ms)}  Cost: ${dollars(s.cost_usd)}`,
       `Result file: ${s.result_file}`,
@@ -56,7 +58,10 @@ export const waitCommand: Command = {
       timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
       signal: ctx.signal,
     });
-    if (w.done) return outcomeResult(w.view, resultLimit);
+    if (w.done) {
+      if (w.view.kind === "summary" && w.view.summary.problem) ctx.reporter.warn(w.view.summary.problem);
+      return outcomeResult(w.view, resultLimit);
+    }
     const rec = w.view?.kind === "record" ? w.view.record : null;
     const msg = `run ${w.runId} of ${paths.slug} is still running` +
       (rec ? ` (${rec.command}, started ${rec.started}, pid ${rec.pid})` : "") +

@@ -5,13 +5,9 @@ import type { TaskOutcome } from "../spec/apply.ts";
 import type { DetachedApply } from "../spec/detached_apply.ts";
 import type { DryRunStep } from "../spec/dry_run.ts";
 import { formatProblem, type Problem } from "../spec/load.ts";
+import { shellQuote } from "./shell_quote.ts";
 
 const KIND: Record<string, string> = { prompt: "prompt", follow_up: "follow-up", review: "review" };
-
-/** Quotes an argument for a POSIX shell when it needs it, so the line can be copied and run. */
-export function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
-}
 
 /**
  * The step-by-step summary of an apply.

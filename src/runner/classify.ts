@@ -1,7 +1,10 @@
 import { EXIT, type ExitCode } from "../exit_codes.ts";
 import { type Denial, denialsFromResult } from "./claude_code.ts";
 
-/** Every way a run can end; `running` only while it goes on. */
+/**
+ * Every way a run can end; `running` only while it goes on. `abandoned` is never classified: readers
+ * show it for a run whose dispatcher died before finishing its record (`settleRecord`).
+ */
 export const RUN_STATUSES = [
   "running",
   "success",
@@ -14,6 +17,7 @@ export const RUN_STATUSES = [
   "cancelled",
   "crashed",
   "not_installed",
+  "abandoned",
 ] as const;
 export type RunStatus = typeof RUN_STATUSES[number];
 
@@ -37,7 +41,7 @@ export interface Observed {
 
 /** The verdict: status, exit code, one-line error, and the refused tool calls. */
 export interface Outcome {
-  status: Exclude<RunStatus, "running">;
+  status: Exclude<RunStatus, "running" | "abandoned">;
   exit_code: ExitCode;
   error: string | null;
   api_error_status: number | null;

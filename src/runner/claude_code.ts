@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import type { PermissionMode } from "../sandbox/permission.ts";
+import { isSessionId } from "../store/project.ts";
 
 export const INSTALL_HINT = "install it with: npm install -g @anthropic-ai/claude-code " +
   "(or set DISPATCH_CC_BIN to the path of the claude binary)";
@@ -34,14 +35,25 @@ export interface ClaudeInvocation {
  * @example
  * ```ts
  * buildClaudeArgs({ session: { mode: "new", id: crypto.randomUUID() }, permission: "acceptEdits" });
- * // ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--session-id", "…"]
+ * // ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits", "--session-id=…"]
  * ```
+ *
+ * Session ids and the resume point are single `--flag=value` elements (checked with 2.1.328): a value can
+ * never be read as a flag of its own. They are UUIDs or the build throws: `--resume` also accepts a
+ * session *title*, and these values may come back from files a run could have rewritten. (`--dry-run`
+ * shows placeholders such as `<new-session-id>`, which no file can supply.)
  */
 export function buildClaudeArgs(inv: ClaudeInvocation): string[] {
   const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", inv.permission];
-  args.push(inv.session.mode === "new" ? "--session-id" : "--resume", inv.session.id);
+  if (!isUuidOrPlaceholder(inv.session.id)) {
+    throw new Error(`not a session id: ${JSON.stringify(inv.session.id)}`);
+  }
+  args.push(`${inv.session.mode === "new" ? "--session-id" : "--resume"}=${inv.session.id}`);
   if (inv.session.mode === "resume" && inv.resumeSessionAt) {
-    args.push("--resume-session-at", inv.resumeSessionAt);
+    if (!isUuidOrPlaceholder(inv.resumeSessionAt)) {
+      throw new Error(`not an event uuid: ${JSON.stringify(inv.resumeSessionAt)}`);
+    }
+    args.push(`--resume-session-at=${inv.resumeSessionAt}`);
   }
   if (inv.model) args.push("--model", inv.model);
   if (inv.maxTurns !== undefined) args.push("--max-turns", String(inv.maxTurns));
@@ -55,27 +67,61 @@ export function buildClaudeArgs(inv: ClaudeInvocation): string[] {
   return args;
 }
 
+const isUuidOrPlaceholder = (v: string) => isSessionId(v) || /^<[a-z -]+>$/.test(v);
+
 /** Claude Code's own state folder: $CLAUDE_CONFIG_DIR or $HOME/.claude. */
 export function claudeStateDir(env: Record<string, string>): string {
   return env.CLAUDE_CONFIG_DIR || join(env.HOME ?? "", ".claude");
 }
 
 /**
- * Does Claude Code still know this session? Sessions live at `projects/<mangled cwd>/<id>.jsonl`; long
- * cwds are shortened with a hash, so look in every project folder rather than recomputing the name.
+ * The folder under `<state>/projects/` where Claude Code keeps the sessions of working directory `cwd`
+ * (an absolute, real path): every character other than `A-Z a-z 0-9` becomes "-"; a name over 200
+ * characters is cut to 200 and gets "-" and a hash of the path (Java's string hash, absolute, base 36).
+ * Checked against 2.1.328 (tests/sandbox_e2e.test.ts).
+ *
+ * @example
+ * ```ts
+ * claudeProjectFolder("/home/me/p.x"); // "-home-me-p-x"
+ * ```
  */
-export async function sessionExists(env: Record<string, string>, id: string): Promise<boolean> {
+export function claudeProjectFolder(cwd: string): string {
+  const name = cwd.replace(/[^a-zA-Z0-9]/g, "-");
+  if (name.length <= 200) return name;
+  let hash = 0;
+  for (let i = 0; i < cwd.length; i++) hash = (Math.imul(hash, 31) + cwd.charCodeAt(i)) | 0;
+  return `${name.slice(0, 200)}-${Math.abs(hash).toString(36)}`;
+}
+
+/**
+ * The folder holding session `id` (`<state>/projects/<folder>/<id>.jsonl`), or null. Looks in every
+ * project folder: `--resume` works from any working directory and keeps appending where the session
+ * began. An id that is not a UUID is never looked up (it would be joined into a path).
+ */
+export async function findSessionFolder(env: Record<string, string>, id: string): Promise<string | null> {
+  if (!isSessionId(id)) return null;
   const projects = join(claudeStateDir(env), "projects");
   try {
     for await (const entry of Deno.readDir(projects)) {
       if (!entry.isDirectory) continue;
       try {
         await Deno.stat(join(projects, entry.name, `${id}.jsonl`));
-        return true;
+        return join(projects, entry.name);
       } catch { /* not in this folder */ }
     }
   } catch { /* no projects folder yet */ }
-  return false;
+  return null;
+}
+
+/** Does Claude Code still know this session? False for anything that is not a UUID. */
+export async function sessionExists(env: Record<string, string>, id: string): Promise<boolean> {
+  return (await findSessionFolder(env, id)) !== null;
+}
+
+/** The session a Claude Code argument list resumes (`--resume=<id>`), or null. */
+export function resumedSession(args: readonly string[]): string | null {
+  const arg = args.find((a) => a.startsWith("--resume="));
+  return arg ? arg.slice("--resume=".length) : null;
 }
 
 /** A tool call Claude Code refused, as listed in `permission_denials` and `system/permission_denied`. */

@@ -20,9 +20,11 @@ import { writeJsonAtomic } from "../store/atomic.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
 import { parseJsonObject } from "../store/files.ts";
 import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
+import { isAlive } from "../store/process_alive.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
+import { isGoingOn, normalizeRecord } from "../store/record.ts";
 import { reserveRun, type RunFiles, runFiles, writeRecord } from "../store/runs.ts";
-import { appendHistory, tokenCounts } from "../store/history.ts";
+import { appendHistory, historyEntryOf } from "../store/history.ts";
 import {
   blankRecord,
   dispatch,
@@ -30,6 +32,7 @@ import {
   type DispatchRequest,
   type RunRecord,
 } from "./dispatch.ts";
+import { sleep } from "./sleep.ts";
 
 /** The hidden first argument that makes the program a supervisor. */
 export const SUPERVISE_ARG = "__supervise";
@@ -327,18 +330,10 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
         cwd: Deno.cwd(),
       }).spawn();
     } catch (err) {
+      // Nothing ran: no trace is left (the locks are released below).
       await Deno.remove(reqFile).catch(() => {});
-      const msg = `could not start the supervisor (${self.cmd}): ${err instanceof Error ? err.message : err}`;
-      for (const h of holds) {
-        await writeRecord(h.files!.record, {
-          ...h.record!,
-          status: "crashed",
-          exit_code: 1,
-          error: msg,
-          ended: new Date().toISOString(),
-        });
-      }
-      throw new Error(msg);
+      for (const h of holds) await Deno.remove(h.files!.record).catch(() => {});
+      throw supervisorStartError(self.cmd, err);
     }
     child.unref();
     handedOver = true;
@@ -368,7 +363,24 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/**
+ * Why a supervisor did not start, as a one-line error: exit 127 when the program cannot be started at
+ * all (missing, not executable, not allowed), else 1.
+ */
+export function supervisorStartError(cmd: string, err: unknown): DispatchError {
+  const why = (err instanceof Error ? err.message : String(err)).split("\n")[0];
+  const cannot = err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied ||
+    err instanceof Deno.errors.NotCapable;
+  return cannot
+    ? new NotInstalledError(
+      `cannot start the detached run's supervisor ${cmd}: ${why}; run without --detach, or reinstall dispatch-cc`,
+    )
+    : new DispatchError(
+      `the detached run's supervisor ${cmd} did not start: ${why}; nothing ran, retry or run without --detach`,
+      EXIT.specialistError,
+      "supervisor_failed",
+    );
+}
 
 /** A reporter for a process without a terminal: messages go to `<run id>-supervisor.log`. */
 function fileReporter(path: string): Reporter {
@@ -424,16 +436,7 @@ export async function runSupervisor(
   const { paths, files } = wanted[0];
   const reporter = fileReporter(join(paths.logsDir, `${req.run_id}-supervisor.log`));
 
-  // The front end writes our pid into each lock right after starting us; wait for it so that its
-  // writes never land after ours.
-  const deadline = Date.now() + 3000;
-  for (const w of wanted) {
-    while (Date.now() < deadline) {
-      const lock = parseJsonObject(await Deno.readTextFile(w.paths.lock).catch(() => ""));
-      if (!lock.ok || lock.value.token !== w.token || lock.value.pid === Deno.pid) break;
-      await sleep(20);
-    }
-  }
+  for (const w of wanted) await frontEndDone(w.paths.lock, w.token, controller.signal);
   const held: HeldProject[] = [];
   try {
     for (const w of wanted) {
@@ -477,6 +480,24 @@ export async function runSupervisor(
     return code;
   } finally {
     for (const h of held) await h.release();
+  }
+}
+
+/**
+ * Waits until the front end that started this supervisor has written its last: after starting us it
+ * writes each record and then our pid into each lock, and none of that may land after our own writes
+ * (it would put back "starting" and drop Claude Code's pid from the lock). So: until the lock names us,
+ * for as long as the front end (the lock's holder until then) lives, however slow it is.
+ */
+async function frontEndDone(lockPath: string, token: string, signal: AbortSignal): Promise<void> {
+  const t0 = Date.now();
+  while (!signal.aborted) {
+    const lock = parseJsonObject(await Deno.readTextFile(lockPath).catch(() => ""));
+    if (!lock.ok || lock.value.token !== token || lock.value.pid === Deno.pid) return;
+    // Usually a few milliseconds; past a second, poll slower and stop if the front end died.
+    const slow = Date.now() - t0 > 1000;
+    if (slow && !isAlive(lock.value.pid as number)) return;
+    await sleep(slow ? 200 : 20);
   }
 }
 
@@ -533,9 +554,10 @@ export async function finishRecord(
   extra: Partial<RunRecord> = {},
 ): Promise<RunRecord | null> {
   const r = parseJsonObject(await Deno.readTextFile(recordFile).catch(() => ""));
-  if (!r.ok) return null;
-  const rec = r.value as unknown as RunRecord;
-  if (rec.status !== "running" && rec.status !== "starting") return rec;
+  const checked = r.ok ? normalizeRecord(r.value) : null;
+  if (!checked?.ok) return null;
+  const rec = checked.value;
+  if (!isGoingOn(rec.status)) return rec;
   const ended = new Date();
   const done: RunRecord = {
     ...rec,
@@ -547,20 +569,6 @@ export async function finishRecord(
     duration_ms: rec.started ? ended.getTime() - new Date(rec.started).getTime() : null,
   };
   await writeJsonAtomic(recordFile, done);
-  await appendHistory(logsDir, {
-    run_id: done.run_id,
-    command: done.command,
-    status: done.status,
-    exit_code: done.exit_code,
-    started: done.started,
-    ended: done.ended,
-    duration_ms: done.duration_ms,
-    num_turns: done.num_turns,
-    cost_usd: done.cost_usd,
-    tokens: tokenCounts(done.usage),
-    session_id: done.session_id,
-    model: done.model,
-    detached: done.detached ?? false,
-  }).catch(() => {});
+  await appendHistory(logsDir, historyEntryOf(done)).catch(() => {});
   return done;
 }

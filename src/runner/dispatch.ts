@@ -207,7 +207,9 @@ export function invocationFor(req: DispatchRequest, session: ClaudeInvocation["s
     allowedTools: req.allowedTools,
     disallowedTools: req.disallowedTools,
     appendSystemPrompt: req.systemPrompt,
-    resumeSessionAt: session.mode === "resume" ? req.resumeSessionAt : undefined,
+    resumeSessionAt: session.mode === "resume" && req.resumeSessionAt && isSessionId(req.resumeSessionAt)
+      ? req.resumeSessionAt
+      : undefined,
   };
 }
 
@@ -223,8 +225,16 @@ async function chooseSession(
   env: Record<string, string>,
   warn: (m: string) => void,
 ): Promise<ClaudeInvocation["session"]> {
-  if (req.session.mode === "new") return { mode: "new", id: req.session.id ?? crypto.randomUUID() };
+  if (req.session.mode === "new") {
+    const id = req.session.id;
+    return { mode: "new", id: id !== undefined && isSessionId(id) ? id : crypto.randomUUID() };
+  }
   if (req.session.mode === "resume") {
+    // Ids come back from files a run could rewrite (apply state): never pass a non-UUID to Claude Code.
+    if (!isSessionId(req.session.id)) {
+      warn(`${JSON.stringify(req.session.id.slice(0, 80))} is not a session id; starting a new session`);
+      return { mode: "new", id: crypto.randomUUID() };
+    }
     if (await sessionExists(env, req.session.id)) return { mode: "resume", id: req.session.id };
     warn(`session ${req.session.id} is unknown to Claude Code; starting a new session`);
     return { mode: "new", id: crypto.randomUUID() };
@@ -256,6 +266,9 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
     throw new NotFoundError(
       `no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`,
     );
+  }
+  if (!deps.lock && deps.signal.aborted) {
+    throw new InterruptedError("interrupted before the run started; nothing was changed");
   }
   await Deno.mkdir(paths.logsDir, { recursive: true });
   let lock = deps.lock;
@@ -464,6 +477,9 @@ async function runLocked(
     } finally {
       transcript.close();
     }
+    // Claude Code and its tools are gone (supervise swept them): the lock stops naming them, so that a
+    // later step under the same lock (apply) or a `cancel` never acts on pids that may be reused.
+    await lock.update({ claude_pid: undefined, marker: undefined });
 
     // Killed before Claude Code reported its session (under a second): the pre-assigned session may still
     // exist on disk, and then it can be resumed.

@@ -1,26 +1,11 @@
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import type { Config } from "../config.ts";
 import { NotInstalledError } from "../errors.ts";
+import { isExecutableFile, which } from "../which.ts";
 import { INSTALL_HINT } from "./claude_code.ts";
 
-async function isExecutableFile(path: string): Promise<boolean> {
-  try {
-    const st = await Deno.stat(path);
-    return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);
-  } catch {
-    return false;
-  }
-}
-
-/** Finds a program on PATH, or null. */
-export async function which(name: string, path: string | undefined): Promise<string | null> {
-  for (const dir of (path ?? "").split(delimiter)) {
-    if (!dir) continue;
-    const candidate = join(dir, name);
-    if (await isExecutableFile(candidate)) return candidate;
-  }
-  return null;
-}
+/** Finds a program on PATH, or null (kept here for its importers; it lives in src/which.ts). */
+export { which };
 
 /**
  * The Claude Code binary: $DISPATCH_CC_BIN when set (it must exist), else `claude` on PATH. Missing is

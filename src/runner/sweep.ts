@@ -5,6 +5,7 @@
  * environment; /proc/<pid>/environ shows it. Deno refuses to read /proc without --allow-all, so the scan
  * runs in a small shell child.
  */
+import { sleep } from "./sleep.ts";
 
 export interface SweptProcess {
   pid: number;
@@ -38,8 +39,6 @@ export async function findMarked(name: string, value: string): Promise<{ pid: nu
     return { pid: Number(pid), command: command.trim() };
   }).filter((p) => p.pid !== Deno.pid && Number.isInteger(p.pid));
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function signal(pid: number, sig: Deno.Signal): void {
   try {

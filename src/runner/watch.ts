@@ -9,13 +9,19 @@ import { EXIT } from "../exit_codes.ts";
 import { clearCancelRequest, writeCancelRequest } from "../store/cancel.ts";
 import { parseJsonObject, readJsonObjectSafe } from "../store/files.ts";
 import { inspectLock, type LockInfo, type LockState } from "../store/lock.ts";
+import {
+  isAlive,
+  isDispatchCcCommand,
+  processCommandLine,
+  processStartTime,
+} from "../store/process_alive.ts";
 import type { ProjectPaths } from "../store/project.ts";
+import { isGoingOn as goingOn, normalizeRecord, settleRecord } from "../store/record.ts";
 import { compareRunIds, listRunIds, readRun, runFiles, type RunSummary } from "../store/runs.ts";
 import { finishRecord } from "./detach.ts";
 import { MARKER, type RunRecord } from "./dispatch.ts";
+import { sleep } from "./sleep.ts";
 import { sweep, type SweptProcess } from "./sweep.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The token of a held lock ("" while the lock file is being written), or null when no run holds it. */
 function heldBy(state: LockState | null): { token: string; info: LockInfo | null } | null {
@@ -41,16 +47,20 @@ export function exitCodeOf(v: RunView): number {
   return v.kind === "record" ? v.record.exit_code : FINAL_EXIT[v.summary.status] ?? EXIT.specialistError;
 }
 
-/** Reads a run: our record, else the earlier tool's result file; null when the run has no files. */
+/**
+ * Reads a run: our record, else the earlier tool's result file; null when the run has no files. A record
+ * that is not what a run record holds is a summary with status "corrupt" and the problem.
+ */
 export async function readRunView(paths: ProjectPaths, runId: string): Promise<RunView | null> {
   const rec = await readJsonObjectSafe(runFiles(paths.logsDir, runId).record);
-  if (rec.ok) return { kind: "record", record: rec.value as unknown as RunRecord };
+  const checked = rec.ok ? normalizeRecord(rec.value) : null;
+  if (checked?.ok) return { kind: "record", record: checked.value };
   const summary = await readRun(paths.logsDir, runId);
   if (summary.problem && summary.problem.includes("missing")) return null;
   return { kind: "summary", summary };
 }
 
-export const isGoingOn = (r: RunRecord) => r.status === "running" || r.status === "starting";
+export const isGoingOn = (r: RunRecord) => goingOn(r.status);
 
 /** The run that is going on, else the last one; null when the project has no runs. */
 export async function currentRunId(
@@ -61,24 +71,6 @@ export async function currentRunId(
   if (held?.info?.run_id) return { runId: held.info.run_id, lock };
   const ids = await listRunIds(paths.logsDir);
   return { runId: ids.at(-1) ?? null, lock };
-}
-
-/**
- * A record that says "running" while nothing runs it any more (its dispatcher was killed): reported as
- * crashed, without changing the file.
- */
-function settle(v: RunView): RunView {
-  if (v.kind !== "record" || !isGoingOn(v.record)) return v;
-  return {
-    kind: "record",
-    record: {
-      ...v.record,
-      status: "crashed",
-      exit_code: EXIT.specialistError,
-      error:
-        `its dispatcher (pid ${v.record.pid}) ended without finishing the run; the session can be resumed`,
-    },
-  };
 }
 
 export type WaitOutcome = { done: true; view: RunView } | {
@@ -119,7 +111,10 @@ export async function waitForRun(
   if (!runId) throw new NotFoundError(`project "${paths.slug}" has no runs yet`);
   const view = await readRunView(paths, runId);
   if (!view) throw new NotFoundError(`run ${runId} of "${paths.slug}" has no files`);
-  return { done: true, view: settle(view) };
+  if (view.kind === "summary" || !isGoingOn(view.record)) return { done: true, view };
+  // Its record says it goes on, yet the lock that held it is gone: shown as every reader shows it.
+  const lockNow = await inspectLock(paths.lock).catch(() => null);
+  return { done: true, view: { kind: "record", record: settleRecord(view.record, lockNow) } };
 }
 
 /** The newest run after `since` (or `since` itself) whose record names dispatcher `pid`. */
@@ -134,8 +129,9 @@ async function lastRunOf(paths: ProjectPaths, pid: number, since: string): Promi
 
 /** Is this run still going on: its record says so and the lock is held for it? */
 async function stillGoingOn(paths: ProjectPaths, runId: string): Promise<boolean> {
-  const rec = parseJsonObject(await Deno.readTextFile(runFiles(paths.logsDir, runId).record).catch(() => ""));
-  if (!rec.ok || !isGoingOn(rec.value as unknown as RunRecord)) return false;
+  const rec = await readJsonObjectSafe(runFiles(paths.logsDir, runId).record);
+  const checked = rec.ok ? normalizeRecord(rec.value) : null;
+  if (!checked?.ok || !isGoingOn(checked.value)) return false;
   const held = heldBy(await inspectLock(paths.lock).catch(() => null));
   return held !== null && (held.info === null || held.info.run_id === runId);
 }
@@ -202,8 +198,24 @@ export interface CancelOutcome {
   record: RunRecord | null;
 }
 
+/**
+ * Is the lock's `pid` this run's dispatcher: alive, started when the lock says (when it says), and running
+ * dispatch-cc? (`ps`, as Deno cannot read /proc.)
+ */
+function isOurDispatcher(info: LockInfo): boolean {
+  if (!Number.isInteger(info.pid) || info.pid <= 0 || info.pid === Deno.pid || !isAlive(info.pid)) {
+    return false;
+  }
+  if (typeof info.pid_started === "string") {
+    const started = processStartTime(info.pid);
+    if (started !== null && started !== info.pid_started) return false;
+  }
+  const command = processCommandLine(info.pid);
+  return command !== null && isDispatchCcCommand(command);
+}
+
 function kill(pid: number | undefined, sig: Deno.Signal): void {
-  if (typeof pid !== "number" || pid <= 0) return;
+  if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return;
   try {
     Deno.kill(pid, sig);
   } catch { /* gone */ }
@@ -245,7 +257,11 @@ export async function cancelRun(
     requested: new Date().toISOString(),
     by_pid: Deno.pid,
   });
-  kill(info.pid, "SIGTERM");
+  // A stale lock's pid may have been reused, and a lock file can be forged: signal the dispatcher only when
+  // that pid is still the process the lock recorded and runs dispatch-cc. Otherwise the cancel request
+  // alone asks it to stop, and only the run's marked processes are ended below.
+  const dispatcher = isOurDispatcher(info);
+  if (dispatcher) kill(info.pid, "SIGTERM");
   const gone = async () => {
     const now = heldBy(await inspectLock(paths.lock).catch(() => null));
     return !now || (now.token !== "" && now.token !== info.token);
@@ -257,17 +273,12 @@ export async function cancelRun(
   let swept: SweptProcess[] = [];
   if (!(await gone())) {
     forced = true;
-    kill(info.pid, "SIGKILL");
-    if (typeof info.claude_pid === "number") {
-      kill(-info.claude_pid, "SIGTERM");
-      kill(info.claude_pid, "SIGTERM");
-      await sleep(1000);
-      kill(-info.claude_pid, "SIGKILL");
-      kill(info.claude_pid, "SIGKILL");
-    }
+    if (dispatcher && isOurDispatcher(info)) kill(info.pid, "SIGKILL");
   }
   // The dispatcher sweeps its run's processes; sweep again in case it could not (killed, or forced here).
-  if (typeof info.marker === "string") swept = await sweep(MARKER, info.marker);
+  // Claude Code and its tools are found by the run's marker in their environment, never by a pid or a
+  // process group named in the lock: TERM, a grace period, then KILL, for exactly those processes.
+  if (typeof info.marker === "string" && info.marker !== "") swept = await sweep(MARKER, info.marker);
   let record: RunRecord | null = null;
   if (info.run_id) {
     const file = runFiles(paths.logsDir, info.run_id).record;

@@ -1,4 +1,6 @@
 import { dirname, isAbsolute, join, normalize, relative, resolve } from "node:path";
+import { claudeProjectFolder } from "../runner/claude_code.ts";
+import { which } from "../which.ts";
 
 /** What the OS sandbox around one Claude Code run needs to know. Paths may be symlinks or missing. */
 export interface SandboxPlan {
@@ -18,16 +20,21 @@ export interface SandboxPlan {
   network: boolean;
   /** The child's `$TMPDIR` when it is not /tmp: it gets a private tmpfs too. */
   tmpDir?: string;
+  /**
+   * Session folders (`<state>/projects/<folder>`) the run writes besides the project's own: the folder of
+   * a resumed session that began in another working directory (Claude Code appends where it began).
+   */
+  sessionFolders?: string[];
 }
 
 /**
- * Subfolders of the Claude Code state folder a run writes and later runs read: transcripts (for resume),
- * the session registry, todos and tasks, plans, checkpoints, `.claude.json` backups, caches, logs.
- * Not the state folder itself, nor `settings.json`, hooks, `plugins/` code, skills, agents or commands:
- * anything there runs or shapes later runs, sandboxed or not.
+ * Subfolders of the Claude Code state folder a run writes and later runs read: the session registry,
+ * todos and tasks, plans, checkpoints, `.claude.json` backups, caches, logs. Transcripts (`projects/`)
+ * only in the run's own session folder ({@linkcode claudeSessionFolders}): the others belong to other
+ * projects. Not the state folder itself, nor `settings.json`, hooks, `plugins/` code, skills, agents or
+ * commands: anything there runs or shapes later runs, sandboxed or not.
  */
 export const CLAUDE_STATE_SUBDIRS: readonly string[] = [
-  "projects",
   "sessions",
   "todos",
   "tasks",
@@ -46,6 +53,28 @@ export const CLAUDE_STATE_SUBDIRS: readonly string[] = [
  * unsandboxed resume. Each run gets a private, empty tmpfs there instead.
  */
 export const CLAUDE_SCRATCH_SUBDIRS: readonly string[] = ["shell-snapshots", "session-env"];
+
+/**
+ * Paths in the project that Claude Code executes or obeys in later runs, sandboxed or not: its project
+ * settings (`.claude/settings.json`, `settings.local.json`: hooks, permissions; commands, agents, skills)
+ * and MCP servers (`.mcp.json`). Read-only inside the sandbox, so that a run cannot plant code that a
+ * later unsandboxed resume runs. Claude Code writes nothing there itself in a run under bwrap (its own
+ * Bash sandbox, which writes `.claude/.cc-writes/`, does not nest inside ours).
+ */
+export const PROJECT_CONTROL_PATHS: readonly { name: string; kind: "dir" | "file"; content?: string }[] = [
+  { name: ".claude", kind: "dir" },
+  // Must exist to be bound; Claude Code 2.1.328 reads this as "no MCP servers" (as it does an empty file).
+  { name: ".mcp.json", kind: "file", content: '{ "mcpServers": {} }\n' },
+];
+
+/**
+ * The run's writable session folders under `<state>/projects/`: the project's own (named after its real
+ * path, as Claude Code names it) and any in `plan.sessionFolders`.
+ */
+export function claudeSessionFolders(plan: SandboxPlan): string[] {
+  const own = join(plan.claudeStateDir, "projects", claudeProjectFolder(realPath(plan.projectDir)));
+  return [...new Set([own, ...(plan.sessionFolders ?? [])])];
+}
 
 /** How to install bubblewrap, per distribution; shown when the OS sandbox is asked for and missing. */
 export const BWRAP_INSTALL_HINT = [
@@ -79,21 +108,34 @@ export function claudeGlobalConfigPath(plan: SandboxPlan): string {
  */
 export function sandboxDirsToCreate(plan: SandboxPlan): string[] {
   const dirs = [plan.projectDir, plan.logsDir];
+  for (const p of PROJECT_CONTROL_PATHS) if (p.kind === "dir") dirs.push(join(plan.projectDir, p.name));
   for (const sub of [...CLAUDE_STATE_SUBDIRS, ...CLAUDE_SCRATCH_SUBDIRS]) {
     dirs.push(join(plan.claudeStateDir, sub));
   }
+  dirs.push(...claudeSessionFolders(plan));
   // A $TMPDIR under a read-only bind (a HOME under /tmp in tests) needs its mount point on the host.
   if (plan.tmpDir !== undefined && resolve(plan.tmpDir) !== "/tmp") dirs.push(plan.tmpDir);
   return dirs;
 }
 
 /**
- * Files that must exist and be non-empty before `bwrap` starts: write `content` only when the file is
- * missing or empty. `.claude.json` cannot be created inside (read-only `$HOME`): a missing one gives a
- * warning on every run, an empty one is fatal to Claude Code ("JSON Parse error").
+ * Files that must exist before `bwrap` starts. `.claude.json` cannot be created inside (read-only
+ * `$HOME`): a missing one gives a warning on every run, an empty one is fatal to Claude Code ("JSON Parse
+ * error"), so it is written when missing or empty. The project's `.mcp.json` is bound read-only, which
+ * needs a file: written only when missing (an empty one is left alone: Claude Code accepts it).
  */
-export function sandboxFilesToCreate(plan: SandboxPlan): { path: string; content: string }[] {
-  return [{ path: claudeGlobalConfigPath(plan), content: "{}\n" }];
+export function sandboxFilesToCreate(
+  plan: SandboxPlan,
+): { path: string; content: string; when: "missing" | "missing-or-empty" }[] {
+  const files: { path: string; content: string; when: "missing" | "missing-or-empty" }[] = [
+    { path: claudeGlobalConfigPath(plan), content: "{}\n", when: "missing-or-empty" },
+  ];
+  for (const p of PROJECT_CONTROL_PATHS) {
+    if (p.kind === "file") {
+      files.push({ path: join(plan.projectDir, p.name), content: p.content ?? "", when: "missing" });
+    }
+  }
+  return files;
 }
 
 /**
@@ -108,6 +150,13 @@ export function sandboxFilesToCreate(plan: SandboxPlan): { path: string; content
 export async function prepareSandbox(plan: SandboxPlan): Promise<void> {
   for (const dir of sandboxDirsToCreate(plan)) await Deno.mkdir(dir, { recursive: true });
   for (const file of sandboxFilesToCreate(plan)) {
+    if (file.when === "missing") {
+      // createNew: never replaces what is there (nor follows a dangling symlink planted in its place).
+      await Deno.writeTextFile(file.path, file.content, { createNew: true }).catch((err) => {
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      });
+      continue;
+    }
     const size = await Deno.stat(file.path).then((s) => s.size, () => 0);
     if (size === 0) await Deno.writeTextFile(file.path, file.content);
   }
@@ -124,7 +173,8 @@ interface Mount {
  * The `bwrap` arguments that go before the Claude Code command (the list ends with `--`).
  *
  * The file system is the host's, read-only, with a private /dev, /proc and /tmp; writable are only the
- * project and the Claude Code state listed in {@linkcode CLAUDE_STATE_SUBDIRS}.
+ * project (less `.dispatch-logs` and {@linkcode PROJECT_CONTROL_PATHS}), the Claude Code state listed in
+ * {@linkcode CLAUDE_STATE_SUBDIRS} and the run's session folders ({@linkcode claudeSessionFolders}).
  * Mounts apply in order, so they are sorted parents first: anything under /tmp (a project, a CLI
  * installed there) comes after the private /tmp, `.dispatch-logs` (read-only) after the project.
  * Paths are resolved with realpath; missing optional paths are skipped (`--ro-bind-try`).
@@ -159,6 +209,11 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
   for (const sub of CLAUDE_STATE_SUBDIRS) {
     mounts.push({ kind: "bind", src: join(state, sub), dest: join(state, sub) });
   }
+  // Only this run's transcripts: a writable `projects/` would let it rewrite other projects' sessions.
+  for (const folder of claudeSessionFolders(plan)) {
+    const real = realPath(folder);
+    mounts.push({ kind: "bind", src: real, dest: real });
+  }
   for (const sub of CLAUDE_SCRATCH_SUBDIRS) mounts.push({ kind: "tmpfs", dest: join(state, sub) });
   // `.claude.json` stays read-only. Claude Code saves it through a lock folder and a temp file beside it
   // (`$HOME/.claude.json.lock`, `.claude.json.tmp.*`), which a read-only $HOME refuses even when the file
@@ -168,6 +223,11 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
 
   const logs = realPath(plan.logsDir);
   mounts.push({ kind: "ro-bind", src: logs, dest: logs });
+  // Project settings, hooks and MCP servers: read-only, bound at their path in the project (realpath as
+  // source: a symlink there protects its target).
+  for (const p of PROJECT_CONTROL_PATHS) {
+    mounts.push({ kind: "ro-bind", src: realPath(join(project, p.name)), dest: join(project, p.name) });
+  }
 
   // The CLI must stay visible and unchanged: bind its real file back when a private or writable mount
   // covers it, at its real path and at the path the runner will exec (a node_modules/.bin symlink).
@@ -216,18 +276,7 @@ export async function findBwrap(
   path: string | undefined = Deno.env.get("PATH"),
   os: string = Deno.build.os,
 ): Promise<string | null> {
-  if (os !== "linux") return null;
-  for (const dir of (path ?? "").split(":")) {
-    if (dir === "") continue;
-    const candidate = join(dir, "bwrap");
-    try {
-      const info = await Deno.stat(candidate);
-      if (info.isFile && info.mode !== null && (info.mode & 0o111) !== 0) return candidate;
-    } catch {
-      // not in this folder
-    }
-  }
-  return null;
+  return os === "linux" ? await which("bwrap", path) : null;
 }
 
 /** Mounts at deeper paths after those at shallower ones; the order otherwise kept (stable sort). */

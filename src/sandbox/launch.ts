@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { NotInstalledError, UsageError } from "../errors.ts";
+import { findSessionFolder, resumedSession } from "../runner/claude_code.ts";
 import { which } from "../runner/find_claude.ts";
 import { BWRAP_INSTALL_HINT, bwrapArgs, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
@@ -138,6 +139,10 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
     if (!home) {
       throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
     }
+    // A resumed session that began in another working directory (a moved project) is appended where it
+    // began: that folder is writable too. Every other session folder stays read-only.
+    const resumed = resumedSession(input.claudeArgs);
+    const elsewhere = resumed === null ? null : await findSessionFolder(env, resumed);
     const prepare: SandboxPlan = {
       projectDir: input.projectDir,
       logsDir: input.logsDir,
@@ -146,6 +151,7 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       claudeStateDir: env.CLAUDE_CONFIG_DIR || join(home, ".claude"),
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
+      ...(elsewhere ? { sessionFolders: [elsewhere] } : {}),
     };
     return {
       ...common,

@@ -188,6 +188,21 @@ async function applySlug(
   }
 }
 
+/** The recorded steps of a slug and the index of the first step that has to run (`firstToRun`). */
+async function stepsToRun(
+  plan: SlugPlan,
+  opts: ApplyOptions,
+  statePath: string,
+): Promise<{ recorded: StepState[]; start: number; problem: string | null }> {
+  const read = await readApplyState(statePath, plan.slug);
+  const recorded = read.state.steps;
+  return {
+    recorded,
+    start: firstToRun(plan.steps.map((s) => s.hash), recorded, opts.restart),
+    problem: read.problem,
+  };
+}
+
 async function applySlugLocked(
   plan: SlugPlan,
   opts: ApplyOptions,
@@ -198,16 +213,21 @@ async function applySlugLocked(
   const out = new Map<PlannedStep, StepOutcome>();
   const paths = projectPaths(config.projectsDir, plan.slug);
   const statePath = applyStatePath(paths.logsDir);
-  const read = await readApplyState(statePath, plan.slug);
-  if (read.problem) reporter.warn(`${plan.slug}: ${read.problem}`);
-  const recorded = read.state.steps;
-  const start = firstToRun(plan.steps.map((s) => s.hash), recorded, opts.restart);
-  for (const step of plan.steps.slice(0, start)) {
-    const entry = recorded.find((s) => s.step === step.position)!;
-    out.set(step, outcomeOf(entry, true));
-  }
+  // Read before the lock only to skip taking it when every step is done: until the lock is ours another
+  // apply may be running these very steps, so what to run is decided again once it is.
+  const early = await stepsToRun(plan, opts, statePath);
+  if (early.problem) reporter.warn(`${plan.slug}: ${early.problem}`);
+  let { recorded, start } = early;
+  const skip = () => {
+    out.clear();
+    for (const step of plan.steps.slice(0, start)) {
+      out.set(step, outcomeOf(recorded.find((s) => s.step === step.position)!, true));
+    }
+  };
+  skip();
+  const allDone = () => reporter.progress(`${plan.slug}: every step is done (unchanged); nothing to run`);
   if (start === plan.steps.length) {
-    reporter.progress(`${plan.slug}: every step is done (unchanged); nothing to run`);
+    allDone();
     return out;
   }
   if (deps.signal.aborted) return out;
@@ -232,6 +252,19 @@ async function applySlugLocked(
     });
     reporter.warn(`${plan.slug}: ${err.message}`);
     return out;
+  }
+  if (!held) {
+    // A held lock was taken before the first read; a lock taken just now may follow another apply that
+    // finished some of these steps while this one waited (--wait).
+    const now = await stepsToRun(plan, opts, statePath);
+    if (now.problem && now.problem !== early.problem) reporter.warn(`${plan.slug}: ${now.problem}`);
+    ({ recorded, start } = now);
+    skip();
+    if (start === plan.steps.length) {
+      allDone();
+      await lock.release();
+      return out;
+    }
   }
 
   try {

@@ -10,6 +10,9 @@ import { join } from "node:path";
 import type { RunStatus } from "../runner/classify.ts";
 import { writeJsonAtomic } from "../store/atomic.ts";
 import { parseJsonObject } from "../store/files.ts";
+import { isSessionId } from "../store/project.ts";
+
+const isUuid = (v: unknown): boolean => typeof v === "string" && isSessionId(v);
 
 /** What a step is: the first prompt (new session), a follow-up (same session), the review (new session). */
 export type StepKind = "prompt" | "follow_up" | "review";
@@ -72,7 +75,25 @@ export async function readApplyState(
     typeof s === "object" && s !== null && typeof (s as StepState).step === "number" &&
     typeof (s as StepState).hash === "string"
   );
-  return { state: { ...empty, steps }, problem: null };
+  // The file lies in the project, where a run can rewrite it: what goes to Claude Code's argv must be a
+  // UUID. A step with anything else loses its session (it, and what follows, starts a new one).
+  let forged = 0;
+  const checked = steps.map((s) => {
+    const badId = s.session_id !== null && s.session_id !== undefined && !isUuid(s.session_id);
+    const badAt = s.last_assistant_uuid !== null && s.last_assistant_uuid !== undefined &&
+      !isUuid(s.last_assistant_uuid);
+    if (!badId && !badAt) return s;
+    forged++;
+    return {
+      ...s,
+      ...(badId ? { session_id: null, status: "error" as const } : {}),
+      ...(badAt ? { last_assistant_uuid: null } : {}),
+    };
+  });
+  const problem = forged === 0
+    ? null
+    : `${path}: ${forged} step(s) with a malformed session id or uuid; they run again on a new session`;
+  return { state: { ...empty, steps: checked }, problem };
 }
 
 /**

@@ -4,8 +4,11 @@
  * going, an index that was deleted) are read from their own files, so the history is always complete.
  */
 import { join } from "node:path";
+import type { RunRecord } from "../runner/dispatch.ts";
 import { parseJsonObject } from "./files.ts";
 import { inspectLock } from "./lock.ts";
+import { isGoingOn, normalizeHistoryEntry, settleRecord } from "./record.ts";
+import { runIdStart } from "./run_id.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
 
 /** One line of runs.jsonl and one row of `history --json`. */
@@ -62,12 +65,25 @@ export function tokenCounts(usage: unknown): TokenCounts | null {
 }
 
 /** Local `YYYYMMDD-HHMMSS` of a run id as an ISO time (runs of the earlier tool record no start). */
-export function startFromRunId(runId: string): string | null {
-  const m = runId.match(/^(\d{4})(\d\d)(\d\d)-(\d\d)(\d\d)(\d\d)-/);
-  if (!m) return null;
-  const [y, mo, d, h, mi, s] = m.slice(1).map(Number);
-  const date = new Date(y, mo - 1, d, h, mi, s);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+export const startFromRunId: (runId: string) => string | null = runIdStart;
+
+/** The history entry of a finished run, as its dispatcher appends it to the index. */
+export function historyEntryOf(record: RunRecord): HistoryEntry {
+  return {
+    run_id: record.run_id,
+    command: record.command,
+    status: record.status,
+    exit_code: record.exit_code,
+    started: record.started,
+    ended: record.ended,
+    duration_ms: record.duration_ms,
+    num_turns: record.num_turns,
+    cost_usd: record.cost_usd,
+    tokens: tokenCounts(record.usage),
+    session_id: record.session_id,
+    model: record.model,
+    detached: record.detached ?? false,
+  };
 }
 
 /** A history entry from a run's own files. */
@@ -92,13 +108,10 @@ export function entryFromSummary(
   };
 }
 
-/** The run id the project's lock is held for, or null when no live dispatcher holds it. */
-async function lockHolderRunId(lockPath: string): Promise<string | null> {
-  const state = await inspectLock(lockPath).catch(() => null);
-  return state?.held && typeof state.info?.run_id === "string" ? state.info.run_id : null;
-}
-
-/** Reads runs.jsonl; corrupt lines are skipped and reported. A missing index is `null`. */
+/**
+ * Reads runs.jsonl; lines that are not JSON or not a history entry (`normalizeHistoryEntry`) are skipped
+ * and reported. A missing index is `null`.
+ */
 export async function readIndex(
   logsDir: string,
 ): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
@@ -117,11 +130,12 @@ export async function readIndex(
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     const r = parseJsonObject(line);
-    if (!r.ok || typeof r.value.run_id !== "string") {
-      problems.push(`${HISTORY_FILE}:${i + 1} ${r.ok ? "has no run_id" : r.problem}`);
+    const entry = r.ok ? normalizeHistoryEntry(r.value) : r;
+    if (!entry.ok) {
+      problems.push(`${HISTORY_FILE}:${i + 1} ${entry.problem}`);
       return;
     }
-    entries.push(r.value as unknown as HistoryEntry);
+    entries.push(entry.value);
   });
   return { entries, problems };
 }
@@ -145,15 +159,12 @@ export async function readHistory(
   const ids = await listRunIds(logsDir);
   const missing = ids.filter((id) => !byId.has(id));
   const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
-  let holder: string | null | undefined;
+  const lock = read.some((s) => isGoingOn(s.status))
+    ? await inspectLock(join(logsDir, "lock")).catch(() => null)
+    : null;
   for (const s of read) {
     if (s.problem) problems.push(s.problem);
-    if (s.status === "running" || s.status === "starting") {
-      // Going on only while a live dispatcher holds the lock for it; otherwise it was killed mid-run.
-      holder ??= await lockHolderRunId(join(logsDir, "lock"));
-      if (holder !== s.run_id) s.status = "abandoned";
-    }
-    byId.set(s.run_id, entryFromSummary(s));
+    byId.set(s.run_id, entryFromSummary(settleRecord(s, lock)));
   }
   const order = new Map(ids.map((id, i) => [id, i]));
   const entries = [...byId.values()].sort((a, b) =>

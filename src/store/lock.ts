@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { LockHeldError } from "../errors.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { parseJsonObject } from "./files.ts";
-import { isAlive } from "./process_alive.ts";
+import { isAlive, processStartTime } from "./process_alive.ts";
 
 /** What a lock file records about its holder. */
 export interface LockInfo {
@@ -14,6 +14,14 @@ export interface LockInfo {
   token: string;
   /** The Claude Code process, once started: a dispatcher killed with -9 may leave it running. */
   claude_pid?: number;
+  /**
+   * When `pid` / `claude_pid` started (`ps -o lstart`), recorded with them: a pid reused by another
+   * process after a crash is then not taken for the holder. Absent where `ps` is missing.
+   */
+  pid_started?: string;
+  claude_started?: string;
+  /** The run's marker value (environment variable MARKER): how `cancel` finds Claude Code and its tools. */
+  marker?: string;
   [extra: string]: unknown;
 }
 
@@ -41,7 +49,7 @@ const CORRUPT_GRACE_MS = 10_000;
 export function lockState(
   text: string | null,
   ageMs: number,
-  here: { host: string; alive: (pid: number) => boolean },
+  here: { host: string; alive: (pid: number) => boolean; started?: (pid: number) => string | null },
 ): LockState {
   const parsed = text === null ? null : parseJsonObject(text);
   if (!parsed || !parsed.ok || typeof parsed.value.pid !== "number") {
@@ -53,14 +61,14 @@ export function lockState(
   if (info.host !== here.host) {
     return { held: true, reason: `held by pid ${info.pid} on another host (${info.host})`, info };
   }
-  if (here.alive(info.pid)) {
+  if (isHolder(info.pid, info.pid_started, here)) {
     return {
       held: true,
       reason: `held by dispatch-cc pid ${info.pid} (${info.command}, since ${info.started})`,
       info,
     };
   }
-  if (typeof info.claude_pid === "number" && here.alive(info.claude_pid)) {
+  if (typeof info.claude_pid === "number" && isHolder(info.claude_pid, info.claude_started, here)) {
     return {
       held: true,
       reason:
@@ -70,6 +78,37 @@ export function lockState(
     };
   }
   return { held: false, reason: `dispatcher pid ${info.pid} (since ${info.started}) is gone`, info };
+}
+
+/**
+ * Is `pid` alive and still the process the lock recorded? A recorded start time that differs from the
+ * live process's means the pid was reused; with no start time on either side, liveness alone decides.
+ */
+function isHolder(
+  pid: number,
+  recorded: unknown,
+  here: { alive: (pid: number) => boolean; started?: (pid: number) => string | null },
+): boolean {
+  if (!here.alive(pid)) return false;
+  if (typeof recorded !== "string" || !here.started) return true;
+  const now = here.started(pid);
+  return now === null || now === recorded;
+}
+
+const LOCAL = { alive: isAlive, started: processStartTime };
+
+/** Start times of the pids in `extra`, for the lock (see {@linkcode LockInfo.pid_started}). */
+function withStartTimes(extra: Partial<LockInfo>): Partial<LockInfo> {
+  const out: Partial<LockInfo> = { ...extra };
+  if ("pid" in extra) {
+    out.pid_started = typeof extra.pid === "number" ? processStartTime(extra.pid) ?? undefined : undefined;
+  }
+  if ("claude_pid" in extra) {
+    out.claude_started = typeof extra.claude_pid === "number"
+      ? processStartTime(extra.claude_pid) ?? undefined
+      : undefined;
+  }
+  return out;
 }
 
 async function readLock(path: string): Promise<{ text: string | null; ageMs: number } | null> {
@@ -87,7 +126,7 @@ async function readLock(path: string): Promise<{ text: string | null; ageMs: num
 export async function inspectLock(path: string): Promise<LockState | null> {
   const found = await readLock(path);
   if (!found) return null;
-  return lockState(found.text, found.ageMs, { host: hostname(), alive: isAlive });
+  return lockState(found.text, found.ageMs, { host: hostname(), ...LOCAL });
 }
 
 /**
@@ -106,6 +145,7 @@ export async function acquireLock(
     host: hostname(),
     started: new Date().toISOString(),
     token: crypto.randomUUID(),
+    ...withStartTimes({ pid: Deno.pid }),
   };
   let waitingSaid = false;
   while (true) {
@@ -122,7 +162,7 @@ export async function acquireLock(
     }
     const found = await readLock(path);
     if (!found) continue;
-    const state = lockState(found.text, found.ageMs, { host: info.host, alive: isAlive });
+    const state = lockState(found.text, found.ageMs, { host: info.host, ...LOCAL });
     if (!state.held) {
       if (await takeOver(path, found.text)) opts.warn(`taking over a stale lock: ${state.reason}`);
       continue;
@@ -171,7 +211,8 @@ function makeLock(path: string, info: LockInfo): Lock {
     info,
     path,
     async update(extra) {
-      Object.assign(info, extra);
+      // A pid written here gets its start time; `claude_pid: undefined` (a step ended) drops both.
+      Object.assign(info, withStartTimes(extra));
       if (!released) await writeJsonAtomic(path, info);
     },
     async release() {
@@ -196,7 +237,11 @@ export async function adoptLock(path: string, token: string, extra: Partial<Lock
   if (!parsed?.ok || parsed.value.token !== token) {
     throw new LockHeldError("the lock handed to this run is gone or belongs to another run");
   }
-  const info = { ...(parsed.value as LockInfo), ...extra, pid: Deno.pid, host: hostname() };
+  const info = {
+    ...(parsed.value as LockInfo),
+    ...withStartTimes({ ...extra, pid: Deno.pid }),
+    host: hostname(),
+  };
   const lock = makeLock(path, info);
   await lock.update({});
   return lock;

@@ -2,6 +2,10 @@ import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic.ts";
 import { readJsonObjectSafe } from "./files.ts";
 import { localStamp } from "./project.ts";
+import { normalizeRecord } from "./record.ts";
+import { compareRunIds, RUN_FILE } from "./run_id.ts";
+
+export { compareRunIds, RUN_FILE };
 
 /** The files of one run, all in `.dispatch-logs/` and named `<run id>-<kind>`. */
 export interface RunFiles {
@@ -11,9 +15,6 @@ export interface RunFiles {
   transcript: string;
   stderr: string;
 }
-
-/** `<YYYYMMDD-HHMMSS>-<pid>` as the earlier tool named them, with `.N` when one process starts several. */
-export const RUN_FILE = /^(\d{8}-\d{6}-\d+(?:\.\d+)?)-(run\.json|result\.json|events\.jsonl|stderr\.log)$/;
 
 export function runFiles(logsDir: string, runId: string): RunFiles {
   return {
@@ -41,17 +42,6 @@ export async function reserveRun(logsDir: string, now: Date, initial: object): P
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
   }
-}
-
-/** Sort key for run ids: the stamp, then the pid, then the sequence number. */
-export function compareRunIds(a: string, b: string): number {
-  const key = (id: string) => {
-    const m = id.match(/^(\d{8}-\d{6})-(\d+)(?:\.(\d+))?$/);
-    return m ? [m[1], Number(m[2]), Number(m[3] ?? 1)] as const : [id, 0, 0] as const;
-  };
-  const [sa, pa, na] = key(a);
-  const [sb, pb, nb] = key(b);
-  return sa < sb ? -1 : sa > sb ? 1 : pa - pb || na - nb;
 }
 
 /** The run ids found in a logs folder (from any of their files), oldest first. */
@@ -127,28 +117,32 @@ export function statusFromResultObject(r: Record<string, unknown>): string {
   return "success";
 }
 
-/** Summarizes one run from its files; never throws. */
+/**
+ * Summarizes one run from its files; never throws. A record that is not what a run record holds makes
+ * the run "corrupt" (with the problem); a run without a record is read from its result file.
+ */
 export async function readRun(logsDir: string, runId: string): Promise<RunSummary> {
   const files = runFiles(logsDir, runId);
   const rec = await readJsonObjectSafe(files.record);
-  if (rec.ok) {
-    const v = rec.value;
+  const checked = rec.ok ? normalizeRecord(rec.value) : null;
+  if (checked?.ok) {
+    const v = checked.value;
     return {
       run_id: runId,
-      command: str(v.command),
-      status: str(v.status) ?? "unknown",
-      started: str(v.started),
-      ended: str(v.ended),
-      duration_ms: num(v.duration_ms),
-      num_turns: num(v.num_turns),
-      cost_usd: num(v.cost_usd),
-      usage: v.usage && typeof v.usage === "object" ? v.usage as Record<string, number> : null,
-      session_id: str(v.session_id),
-      stop_reason: str(v.stop_reason),
-      error: str(v.error),
-      permission_denials: Array.isArray(v.permission_denials) ? v.permission_denials : [],
-      layers: runLayers(v),
-      result_file: str(v.result_file),
+      command: v.command,
+      status: v.status,
+      started: v.started || null,
+      ended: v.ended,
+      duration_ms: v.duration_ms,
+      num_turns: v.num_turns,
+      cost_usd: v.cost_usd,
+      usage: v.usage,
+      session_id: v.session_id,
+      stop_reason: v.stop_reason,
+      error: v.error,
+      permission_denials: v.permission_denials,
+      layers: runLayers(v as unknown as Record<string, unknown>),
+      result_file: v.result_file || null,
       problem: null,
     };
   }
@@ -171,6 +165,9 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
     result_file: files.result,
     problem: null,
   };
+  if (checked && !checked.ok) {
+    return { ...base, status: "corrupt", problem: `${runId}-run.json ${checked.problem}` };
+  }
   if (!res.ok) return { ...base, status: "corrupt", problem: `${runId}-result.json ${res.problem}` };
   const r = res.value;
   return {
