@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
-import { cancelRun } from "../src/runner/watch.ts";
+import { cancelRun } from "../src/runner/cancel.ts";
 import { MARKER } from "../src/runner/dispatch.ts";
 import { projectPaths } from "../src/store/project.ts";
 import { isAlive } from "../src/store/process_alive.ts";

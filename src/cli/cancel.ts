@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import { cancelRun } from "../runner/watch.ts";
+import { cancelRun } from "../runner/cancel.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { parseOptions, positiveNumber } from "./options.ts";

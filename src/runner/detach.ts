@@ -16,15 +16,12 @@ import { type Config, loadConfig } from "../config.ts";
 import { DispatchError, NotFoundError, NotInstalledError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
-import { writeJsonAtomic } from "../store/atomic.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
 import { parseJsonObject } from "../store/files.ts";
 import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { isAlive } from "../store/process_alive.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
-import { isGoingOn, normalizeRecord } from "../store/record.ts";
 import { reserveRun, type RunFiles, runFiles, writeRecord } from "../store/runs.ts";
-import { appendHistory, historyEntryOf } from "../store/history.ts";
 import {
   blankRecord,
   dispatch,
@@ -33,6 +30,7 @@ import {
   type RunRecord,
 } from "./dispatch.ts";
 import { sleep } from "./sleep.ts";
+import { finishRecord } from "./cancel.ts";
 
 /** The hidden first argument that makes the program a supervisor. */
 export const SUPERVISE_ARG = "__supervise";
@@ -539,36 +537,4 @@ function heldProject(
       await lock.release();
     },
   };
-}
-
-/**
- * Ends a run record that its dispatcher could not finish (a supervisor that failed, a dispatcher that
- * `cancel` had to kill), unless it already has a final status. Adds the run to the history index.
- */
-export async function finishRecord(
-  recordFile: string,
-  status: RunRecord["status"],
-  exitCode: number,
-  error: string,
-  logsDir: string,
-  extra: Partial<RunRecord> = {},
-): Promise<RunRecord | null> {
-  const r = parseJsonObject(await Deno.readTextFile(recordFile).catch(() => ""));
-  const checked = r.ok ? normalizeRecord(r.value) : null;
-  if (!checked?.ok) return null;
-  const rec = checked.value;
-  if (!isGoingOn(rec.status)) return rec;
-  const ended = new Date();
-  const done: RunRecord = {
-    ...rec,
-    ...extra,
-    status,
-    exit_code: exitCode,
-    error,
-    ended: ended.toISOString(),
-    duration_ms: rec.started ? ended.getTime() - new Date(rec.started).getTime() : null,
-  };
-  await writeJsonAtomic(recordFile, done);
-  await appendHistory(logsDir, historyEntryOf(done)).catch(() => {});
-  return done;
 }

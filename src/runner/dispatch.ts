@@ -25,7 +25,7 @@ import {
   writeSessionId,
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
-import { appendHistory, tokenCounts } from "../store/history.ts";
+import { appendHistory, historyEntryOf } from "../store/history.ts";
 import { reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify, type Outcome, type RunStatus } from "./classify.ts";
 import {
@@ -558,21 +558,7 @@ async function runLocked(
     await writeRecord(files.record, { ...record });
     await touchProject(paths, ended);
     try {
-      await appendHistory(paths.logsDir, {
-        run_id: record.run_id,
-        command: record.command,
-        status: record.status,
-        exit_code: record.exit_code,
-        started: record.started,
-        ended: record.ended,
-        duration_ms: record.duration_ms,
-        num_turns: record.num_turns,
-        cost_usd: record.cost_usd,
-        tokens: tokenCounts(record.usage),
-        session_id: record.session_id,
-        model: record.model,
-        detached: record.detached,
-      });
+      await appendHistory(paths.logsDir, historyEntryOf(record));
     } catch (err) {
       reporter.warn(
         `could not add the run to the history index: ${err instanceof Error ? err.message : err}`,

@@ -4,9 +4,6 @@ import { NotInstalledError } from "../errors.ts";
 import { isExecutableFile, which } from "../which.ts";
 import { INSTALL_HINT } from "./claude_code.ts";
 
-/** Finds a program on PATH, or null (kept here for its importers; it lives in src/which.ts). */
-export { which };
-
 /**
  * The Claude Code binary: $DISPATCH_CC_BIN when set (it must exist), else `claude` on PATH. Missing is
  * a NotInstalledError (exit 127) with the install command.

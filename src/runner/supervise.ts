@@ -5,6 +5,7 @@
  * sweep after a normal exit too, since tool processes detached with `setsid` outlive the CLI.
  */
 import { lines } from "./lines.ts";
+import { sleep } from "./sleep.ts";
 import { sweep, type SweptProcess } from "./sweep.ts";
 
 export interface SuperviseOptions {
@@ -37,7 +38,6 @@ export interface Supervised {
 }
 
 const TAIL_BYTES = 4096;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function killGroup(pid: number, sig: Deno.Signal): void {
   try {

@@ -4,27 +4,18 @@
  * a run's record is final before its dispatcher releases the lock, so once the lock is gone the record
  * says how it ended. Works the same for foreground and detached runs.
  */
-import { LockHeldError, NotFoundError } from "../errors.ts";
+import { NotFoundError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
-import { clearCancelRequest, writeCancelRequest } from "../store/cancel.ts";
-import { parseJsonObject, readJsonObjectSafe } from "../store/files.ts";
+import { readJsonObjectSafe } from "../store/files.ts";
 import { inspectLock, type LockInfo, type LockState } from "../store/lock.ts";
-import {
-  isAlive,
-  isDispatchCcCommand,
-  processCommandLine,
-  processStartTime,
-} from "../store/process_alive.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isGoingOn as goingOn, normalizeRecord, settleRecord } from "../store/record.ts";
 import { compareRunIds, listRunIds, readRun, runFiles, type RunSummary } from "../store/runs.ts";
-import { finishRecord } from "./detach.ts";
-import { MARKER, type RunRecord } from "./dispatch.ts";
+import type { RunRecord } from "./dispatch.ts";
 import { sleep } from "./sleep.ts";
-import { sweep, type SweptProcess } from "./sweep.ts";
 
 /** The token of a held lock ("" while the lock file is being written), or null when no run holds it. */
-function heldBy(state: LockState | null): { token: string; info: LockInfo | null } | null {
+export function heldBy(state: LockState | null): { token: string; info: LockInfo | null } | null {
   if (!state?.held) return null;
   return { token: state.info?.token ?? "", info: state.info };
 }
@@ -185,130 +176,4 @@ export async function readTranscript(
   } finally {
     file?.close();
   }
-}
-
-export interface CancelOutcome {
-  cancelled: boolean;
-  /** Why nothing was cancelled, when nothing was. */
-  reason: string | null;
-  run_id: string | null;
-  /** The dispatcher did not stop in time and was killed; the record was finished by `cancel`. */
-  forced: boolean;
-  ended_processes: SweptProcess[];
-  record: RunRecord | null;
-}
-
-/**
- * Is the lock's `pid` this run's dispatcher: alive, started when the lock says (when it says), and running
- * dispatch-cc? (`ps`, as Deno cannot read /proc.)
- */
-function isOurDispatcher(info: LockInfo): boolean {
-  if (!Number.isInteger(info.pid) || info.pid <= 0 || info.pid === Deno.pid || !isAlive(info.pid)) {
-    return false;
-  }
-  if (typeof info.pid_started === "string") {
-    const started = processStartTime(info.pid);
-    if (started !== null && started !== info.pid_started) return false;
-  }
-  const command = processCommandLine(info.pid);
-  return command !== null && isDispatchCcCommand(command);
-}
-
-function kill(pid: number | undefined, sig: Deno.Signal): void {
-  if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return;
-  try {
-    Deno.kill(pid, sig);
-  } catch { /* gone */ }
-}
-
-/**
- * Cancels the run going on: leaves a cancel request naming its lock, sends SIGTERM to its dispatcher
- * (which ends Claude Code's whole tree and records "cancelled"), and waits for the lock to go. If the
- * dispatcher does not end within `waitMs`, kills it, ends what is left of the run (Claude Code's group,
- * every process carrying the run's marker), finishes the record and removes the lock itself.
- */
-export async function cancelRun(
-  paths: ProjectPaths,
-  opts: { waitMs: number; host: string },
-): Promise<CancelOutcome> {
-  const none = (reason: string, runId: string | null = null): CancelOutcome => ({
-    cancelled: false,
-    reason,
-    run_id: runId,
-    forced: false,
-    ended_processes: [],
-    record: null,
-  });
-  let held = heldBy(await inspectLock(paths.lock).catch(() => null));
-  for (let i = 0; held && !held.info && i < 20; i++) {
-    await sleep(50);
-    held = heldBy(await inspectLock(paths.lock).catch(() => null));
-  }
-  if (!held?.info) return none("nothing is running in this project");
-  const info = held.info;
-  if (info.host !== opts.host) {
-    throw new LockHeldError(
-      `the run in "${paths.slug}" belongs to dispatch-cc on ${info.host}; cancel it there`,
-    );
-  }
-  await writeCancelRequest(paths.logsDir, {
-    token: info.token,
-    run_id: info.run_id,
-    requested: new Date().toISOString(),
-    by_pid: Deno.pid,
-  });
-  // A stale lock's pid may have been reused, and a lock file can be forged: signal the dispatcher only when
-  // that pid is still the process the lock recorded and runs dispatch-cc. Otherwise the cancel request
-  // alone asks it to stop, and only the run's marked processes are ended below.
-  const dispatcher = isOurDispatcher(info);
-  if (dispatcher) kill(info.pid, "SIGTERM");
-  const gone = async () => {
-    const now = heldBy(await inspectLock(paths.lock).catch(() => null));
-    return !now || (now.token !== "" && now.token !== info.token);
-  };
-  const deadline = Date.now() + opts.waitMs;
-  while (!(await gone()) && Date.now() < deadline) await sleep(100);
-
-  let forced = false;
-  let swept: SweptProcess[] = [];
-  if (!(await gone())) {
-    forced = true;
-    if (dispatcher && isOurDispatcher(info)) kill(info.pid, "SIGKILL");
-  }
-  // The dispatcher sweeps its run's processes; sweep again in case it could not (killed, or forced here).
-  // Claude Code and its tools are found by the run's marker in their environment, never by a pid or a
-  // process group named in the lock: TERM, a grace period, then KILL, for exactly those processes.
-  if (typeof info.marker === "string" && info.marker !== "") swept = await sweep(MARKER, info.marker);
-  let record: RunRecord | null = null;
-  if (info.run_id) {
-    const file = runFiles(paths.logsDir, info.run_id).record;
-    record = forced
-      ? await finishRecord(
-        file,
-        "cancelled",
-        EXIT.interrupted,
-        "cancelled; the dispatcher did not stop in time and was killed; the session can be resumed",
-        paths.logsDir,
-        { ended_processes: swept },
-      )
-      : (await readRunView(paths, info.run_id))?.kind === "record"
-      ? ((await readRunView(paths, info.run_id)) as { record: RunRecord }).record
-      : null;
-  }
-  if (forced) {
-    // Remove the lock only if it is still the one we cancelled.
-    const text = await Deno.readTextFile(paths.lock).catch(() => null);
-    const parsed = text ? parseJsonObject(text) : null;
-    if (parsed?.ok && parsed.value.token === info.token) await Deno.remove(paths.lock).catch(() => {});
-  }
-  await clearCancelRequest(paths.logsDir, info.token);
-  const cancelled = record === null || record.status === "cancelled";
-  return {
-    cancelled,
-    reason: cancelled ? null : `the run ended (${record?.status}) before it could be cancelled`,
-    run_id: info.run_id || null,
-    forced,
-    ended_processes: swept,
-    record,
-  };
 }

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { NotInstalledError, UsageError } from "../errors.ts";
 import { findSessionFolder, resumedSession } from "../runner/claude_code.ts";
-import { which } from "../runner/find_claude.ts";
+import { which } from "../which.ts";
 import { BWRAP_INSTALL_HINT, bwrapArgs, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
 import { childEnv, envNamesReport } from "./env.ts";

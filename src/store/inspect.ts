@@ -6,6 +6,7 @@ import { readTextSafe } from "./files.ts";
 import { inspectLock, type LockState } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { isGoingOn, settleRecord } from "./record.ts";
 
 export interface ProjectView {
   slug: string;
@@ -21,19 +22,6 @@ export interface ProjectView {
   lock: { held: boolean; reason: string } | null;
   /** One line per missing, empty or corrupt file. */
   problems: string[];
-}
-
-/** Lists the project folders in the projects directory (hidden entries and plain files skipped). */
-export async function listProjectSlugs(projectsDir: string): Promise<string[]> {
-  const slugs: string[] = [];
-  try {
-    for await (const e of Deno.readDir(projectsDir)) {
-      if (e.isDirectory && !e.name.startsWith(".")) slugs.push(e.name);
-    }
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  return slugs.sort();
 }
 
 /**
@@ -61,13 +49,14 @@ export async function inspectProject(
   if (session.problem === "missing" && runs.run_count > 0) problems.push("last-session-id missing");
   const lastRun = runs.last_run_id ? await readRun(paths.logsDir, runs.last_run_id) : null;
   if (lastRun?.problem) problems.push(lastRun.problem);
-  if ((lastRun?.status === "running" || lastRun?.status === "starting") && !lock?.held) {
-    // The record says running (or a detached run's "starting") but no live dispatcher holds the lock: it
-    // was killed mid-run.
-    lastRun.status = "abandoned";
-    problems.push(
-      `run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`,
-    );
+  if (lastRun && isGoingOn(lastRun.status)) {
+    const settled = settleRecord(lastRun, lock);
+    if (settled.status !== lastRun.status) {
+      Object.assign(lastRun, settled);
+      problems.push(
+        `run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`,
+      );
+    }
   }
   let lastResult: string | null = null;
   if (opts.withResult) {

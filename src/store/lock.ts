@@ -219,9 +219,7 @@ function makeLock(path: string, info: LockInfo): Lock {
       if (released) return;
       released = true;
       // Only remove the lock if it is still ours (a bug elsewhere must not delete someone else's lock).
-      const text = await Deno.readTextFile(path).catch(() => null);
-      const parsed = text ? parseJsonObject(text) : null;
-      if (parsed?.ok && parsed.value.token === info.token) await Deno.remove(path).catch(() => {});
+      await removeLockIf(path, info.token);
     },
   };
 }
@@ -245,4 +243,13 @@ export async function adoptLock(path: string, token: string, extra: Partial<Lock
   const lock = makeLock(path, info);
   await lock.update({});
   return lock;
+}
+
+/** Removes the lock file only while it still carries `token`; true when it did. */
+export async function removeLockIf(path: string, token: string): Promise<boolean> {
+  const text = await Deno.readTextFile(path).catch(() => null);
+  const parsed = text ? parseJsonObject(text) : null;
+  if (!parsed?.ok || parsed.value.token !== token) return false;
+  await Deno.remove(path).catch(() => {});
+  return true;
 }

@@ -8,6 +8,7 @@ import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, readRun } from "./runs.ts";
+import { isGoingOn, settleRecord } from "./record.ts";
 
 /** The last run as `list` shows it (`status` shows the whole run). */
 export interface ListRun {
@@ -59,15 +60,18 @@ export async function readListEntry(
     readHistory(paths.logsDir).catch(() => ({ entries: [], indexed: false })),
   ]);
   if (metaRead.problem) problems.push(metaRead.problem);
-  const run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
+  let run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
   if (run?.problem) problems.push(run.problem);
   // Only an existing lock file needs a look at its holder (a stat for every project would cost more).
-  const lock = run?.status === "running" || (await hasLockFile(paths))
+  const lock = (run && isGoingOn(run.status)) || (await hasLockFile(paths))
     ? await inspectLock(paths.lock).catch(() => null)
     : null;
-  if (run?.status === "running" && !lock?.held) {
-    run.status = "abandoned";
-    problems.push(`run ${run.run_id} never finished (its dispatcher is gone); its session can be resumed`);
+  if (run && isGoingOn(run.status)) {
+    const settled = settleRecord(run, lock);
+    if (settled.status !== run.status) {
+      run = settled;
+      problems.push(`run ${run.run_id} never finished (its dispatcher is gone); its session can be resumed`);
+    }
   }
   const last: ListRun | null = run
     ? {
@@ -95,7 +99,7 @@ export async function readListEntry(
       problems,
     },
     indexed: history.indexed,
-    volatile: lock !== null || run?.status === "running" || run?.status === "abandoned",
+    volatile: lock !== null || run?.status === "abandoned" || (run !== null && isGoingOn(run.status)),
   };
 }
 
