@@ -67,7 +67,11 @@ export interface SearchMatch {
 }
 
 /** `search`: matches grouped by project, each with where it matched. */
-export function renderSearch(query: string, matches: SearchMatch[]): string {
+export function renderSearch(
+  query: string,
+  matches: SearchMatch[],
+  total: { matches: number; projects: number } = { matches: matches.length, projects: NaN },
+): string {
   if (matches.length === 0) return `No project matches "${query}"`;
   const out: string[] = [];
   let last = "";
@@ -76,6 +80,12 @@ export function renderSearch(query: string, matches: SearchMatch[]): string {
     last = m.slug;
     const where = m.field === "result" ? `${m.source}${m.line_number ? `:${m.line_number}` : ""}` : m.field;
     out.push(`  ${where}: ${m.line}`);
+  }
+  if (total.matches > matches.length) {
+    out.push(
+      `(${total.matches - matches.length} more matching lines; ${total.matches} in ${total.projects} ` +
+        `projects in all: use --limit 0 to see all, or a narrower keyword)`,
+    );
   }
   return out.join("\n");
 }
