@@ -193,6 +193,14 @@ Deno.test("search matches slug, description and result text case-insensitively a
     assert.equal(old.json.matches[0].source, "20260331-143022-12345-result.json");
     const broken = await runCli(["search", "widget"], { env: f.env });
     assert.match(broken.stdout, /broken:\n {2}last-result\.txt:1: broken but searchable widget/);
+    // --limit caps the lines shown; the totals still count them all.
+    const capped = await runCli(["search", "flask", "--limit", "1", "--json"], { env: f.env });
+    assert.equal(capped.json.matches.length, 1);
+    assert.equal(capped.json.truncated, true);
+    assert.equal(capped.json.total_matches, r.json.matches.length);
+    assert.equal(capped.json.total_projects, 1);
+    const cappedText = await runCli(["search", "flask", "--limit", "1"], { env: f.env });
+    assert.match(cappedText.stdout, /more matching lines; \d+ in 1 projects in all: use --limit 0/);
     const none = await runCli(["search", "zzzz-nothing", "--json"], { env: f.env });
     assert.deepEqual(none.json.matches, []);
   } finally {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { matchingLines } from "../src/cli/search.ts";
+import { FirstMatches, matchingLines } from "../src/cli/search.ts";
 
 /** The plain definition: every line that contains the needle, case-insensitively, numbered from 1. */
 function naive(text: string, needle: string) {
@@ -27,4 +27,27 @@ Deno.test("a long matching line is cut around the match", () => {
   const [m] = matchingLines(`first\n${line}\nlast`, "needle");
   assert.equal(m.line_number, 2);
   assert.ok(m.line.length <= 206 && m.line.includes("needle") && m.line.startsWith("..."));
+});
+
+Deno.test("the first N matches in slug order are kept whatever order projects are visited in", () => {
+  let seed = 3;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  for (let round = 0; round < 200; round++) {
+    const projects = Array.from({ length: 1 + rnd(30) }, (_, i) => ({
+      slug: `p${String(i).padStart(3, "0")}`,
+      matches: Array.from({ length: rnd(5) }, (_, k) => ({
+        slug: `p${String(i).padStart(3, "0")}`,
+        field: "result" as const,
+        source: "last-result.txt",
+        line_number: k + 1,
+        line: `line ${k}`,
+      })),
+    }));
+    const limit = rnd(12);
+    const expected = projects.flatMap((p) => p.matches);
+    const order = [...projects].sort(() => rnd(3) - 1);
+    const first = new FirstMatches(limit);
+    for (const p of order) if (first.wants(p.slug)) first.add(p.slug, p.matches);
+    assert.deepEqual(first.result(), limit === 0 ? expected : expected.slice(0, limit));
+  }
 });

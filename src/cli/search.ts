@@ -19,9 +19,13 @@ function shownLine(line: string, at: number): string {
  * The lines of `text` that contain `needle` (lower-cased), cut around the match. Walks the occurrences in
  * the lower-cased text instead of splitting every text into lines: most texts hold none, a few hold some.
  */
-export function matchingLines(text: string, needle: string): { line_number: number; line: string }[] {
+export function matchingLines(
+  text: string,
+  needle: string,
+  lowered?: string | null,
+): { line_number: number; line: string }[] {
   const found: { line_number: number; line: string }[] = [];
-  const lower = text.toLowerCase();
+  const lower = lowered ?? text.toLowerCase();
   let pos = lower.indexOf(needle);
   if (pos === -1) return found;
   if (lower.length !== text.length) {
@@ -50,37 +54,87 @@ export function matchingLines(text: string, needle: string): { line_number: numb
 
 /**
  * Matches one project: slug, description, last-result.txt, then every run's result text, newest first;
- * a line already shown (the last result is also the last run's) is shown once.
+ * a line already shown (the last result is also the last run's) is shown once. With `build` false only
+ * counts the matches (search shows a few of many: building every match would cost more than finding it).
  */
 export function matchProject(
   slug: string,
   src: SearchSource,
   needle: string,
-): { matches: SearchMatch[]; problems: string[] } {
+  build = true,
+): { matches: SearchMatch[]; count: number; problems: string[] } {
   const matches: SearchMatch[] = [];
   const problems: string[] = [];
-  if (slug.toLowerCase().includes(needle)) {
-    matches.push({ slug, field: "slug", source: null, line_number: null, line: slug });
-  }
+  let count = 0;
+  const add = (
+    field: SearchMatch["field"],
+    source: () => string | null,
+    m: { line_number: number | null; line: string },
+  ) => {
+    count++;
+    if (build) matches.push({ slug, field, source: source(), ...m });
+  };
+  if (slug.toLowerCase().includes(needle)) add("slug", () => null, { line_number: null, line: slug });
   if (src.meta_problem) problems.push(src.meta_problem);
-  for (const m of matchingLines(src.description, needle)) {
-    matches.push({ slug, field: "description", source: null, ...m });
+  const lower = src.lower;
+  const may = (k: number) => !src.may_match || src.may_match.has(k);
+  for (const m of may(0) ? matchingLines(src.description, needle, lower?.[0]) : []) {
+    add("description", () => null, m);
   }
   const seen = new Set<string>();
-  for (const m of matchingLines(src.last_result ?? "", needle)) {
+  for (const m of may(1) ? matchingLines(src.last_result ?? "", needle, lower?.[1]) : []) {
     seen.add(m.line);
-    matches.push({ slug, field: "result", source: "last-result.txt", ...m });
+    add("result", () => "last-result.txt", m);
   }
-  for (const [id, text, problem] of src.runs) {
+  for (const [k, [id, text, problem]] of src.runs.entries()) {
     if (problem) problems.push(`${id}-result.json ${problem}`);
-    if (text === null) continue;
-    for (const m of matchingLines(text, needle)) {
+    if (text === null || !may(k + 2)) continue;
+    for (const m of matchingLines(text, needle, lower?.[k + 2])) {
       if (seen.has(m.line)) continue;
       seen.add(m.line);
-      matches.push({ slug, field: "result", source: `${id}-result.json`, ...m });
+      add("result", () => `${id}-result.json`, m);
     }
   }
-  return { matches, problems };
+  return { matches, count, problems };
+}
+
+/** A copy of `s` that does not keep alive the large text it was cut from (V8 slices share it). */
+const detached = (s: string): string => JSON.parse(JSON.stringify(s));
+
+/**
+ * The first `limit` matches in slug order, from projects visited in any order, holding only the projects
+ * that can still be among them (a search of a common word over a large tree stays small).
+ */
+export class FirstMatches {
+  private kept: { slug: string; matches: SearchMatch[] }[] = [];
+  private lines = 0;
+  constructor(private readonly limit: number) {}
+
+  /** Could a project with this slug still be shown? */
+  wants(slug: string): boolean {
+    return this.limit === 0 || this.lines < this.limit || slug < this.kept[this.kept.length - 1].slug;
+  }
+
+  add(slug: string, matches: SearchMatch[]): void {
+    if (matches.length === 0 || !this.wants(slug)) return;
+    const copy = matches.map((m) => ({ ...m, line: detached(m.line) }));
+    let at = this.kept.length;
+    while (at > 0 && this.kept[at - 1].slug > slug) at--;
+    this.kept.splice(at, 0, { slug, matches: copy });
+    this.lines += copy.length;
+    // Drop the last project while the others already fill the limit.
+    while (
+      this.limit > 0 && this.kept.length > 1 &&
+      this.lines - this.kept[this.kept.length - 1].matches.length >= this.limit
+    ) {
+      this.lines -= this.kept.pop()!.matches.length;
+    }
+  }
+
+  result(): SearchMatch[] {
+    const all = this.kept.flatMap((k) => k.matches);
+    return this.limit === 0 ? all : all.slice(0, this.limit);
+  }
 }
 
 const options = {
@@ -115,16 +169,19 @@ export const searchCommand: Command = {
     }
     const query = p.positionals[0];
     const needle = query.toLowerCase();
-    const found: { slug: string; matches: SearchMatch[]; problems: string[] }[] = [];
+    const first = new FirstMatches(limit);
+    const problems: { slug: string; problem: string }[] = [];
+    const total = { matches: 0, projects: 0 };
     await scanSearchSources(ctx.config.projectsDir, (slug, src) => {
-      const r = matchProject(slug, src, needle);
-      if (r.matches.length || r.problems.length) found.push({ slug, ...r });
+      const counted = matchProject(slug, src, needle, false);
+      for (const problem of counted.problems) problems.push({ slug, problem });
+      if (counted.count === 0) return;
+      total.matches += counted.count;
+      total.projects++;
+      if (first.wants(slug)) first.add(slug, matchProject(slug, src, needle).matches);
     }, { needle });
-    found.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
-    const all = found.flatMap((r) => r.matches);
-    const matches = limit === 0 ? all : all.slice(0, limit);
-    const problems = found.flatMap((r) => r.problems.map((problem) => ({ slug: r.slug, problem })));
-    const total = { matches: all.length, projects: found.filter((r) => r.matches.length > 0).length };
+    problems.sort((a, b) => (a.slug < b.slug ? -1 : a.slug > b.slug ? 1 : 0));
+    const matches = first.result();
     return {
       exitCode: 0,
       json: {
@@ -134,7 +191,7 @@ export const searchCommand: Command = {
         problems,
         total_matches: total.matches,
         total_projects: total.projects,
-        truncated: matches.length < all.length,
+        truncated: matches.length < total.matches,
       },
       text: renderSearch(query, matches, total),
     };

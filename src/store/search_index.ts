@@ -32,6 +32,16 @@ export interface SearchSource {
   last_result: string | null;
   /** Runs with a result file, newest first. */
   runs: SearchRun[];
+  /**
+   * The same texts lower-cased, when the cache already had them (search then need not lower-case each
+   * text again): description, last result, then each run's, as in `runs`.
+   */
+  lower?: (string | null)[];
+  /**
+   * With a keyword and the cache: which of those texts (same numbering) may hold it; the others do not,
+   * so search need not look at them (a project may have thousands of runs).
+   */
+  may_match?: Set<number>;
 }
 
 const SHARDS = 64;
@@ -58,6 +68,8 @@ type ShardRow = [
 interface Shard {
   rows: ShardRow[];
   block: string;
+  /** `block` lower-cased, once a search computed it with the same length (positions then agree). */
+  lower?: string;
   /** Where each row's texts start in `block` (one more entry: the block's end). */
   starts: number[];
 }
@@ -97,20 +109,25 @@ function readShard(projectsDir: string, n: number): Shard | null {
 /** The source of row `i`, its texts cut from the block. */
 function sourceOf(shard: Shard, i: number): SearchSource {
   const [, , metaProblem, runs, lengths] = shard.rows[i];
+  const texts: (string | null)[] = [];
+  const lower: (string | null)[] = [];
   let at = shard.starts[i];
-  const next = (k: number): string | null => {
-    const len = lengths[k];
-    if (len < 0) return null;
+  for (const len of lengths) {
+    if (len < 0) {
+      texts.push(null);
+      lower.push(null);
+      continue;
+    }
+    texts.push(shard.block.slice(at, at + len));
+    lower.push(shard.lower ? shard.lower.slice(at, at + len) : null);
     at += len;
-    return shard.block.slice(at - len, at);
-  };
-  const description = next(0) ?? "";
-  const last = next(1);
+  }
   return {
-    description,
+    description: texts[0] ?? "",
     meta_problem: metaProblem,
-    last_result: last,
-    runs: runs.map(([id, problem], k) => [id, next(k + 2), problem]),
+    last_result: texts[1],
+    runs: runs.map(([id, problem], k) => [id, texts[k + 2], problem]),
+    ...(shard.lower ? { lower } : {}),
   };
 }
 
@@ -138,6 +155,7 @@ function candidateRows(shard: Shard, needle: string): Set<number> | null {
   if (/[\u03a3\u03c2\u03c3]/.test(needle)) return null;
   const lower = shard.block.toLowerCase();
   if (lower.length !== shard.block.length) return null;
+  shard.lower = lower;
   const found = new Set<number>();
   let pos = lower.indexOf(needle);
   while (pos !== -1) {
@@ -151,6 +169,34 @@ function candidateRows(shard: Shard, needle: string): Set<number> | null {
     }
     found.add(lo);
     pos = lower.indexOf(needle, Math.max(pos + 1, shard.starts[lo + 1]));
+  }
+  return found;
+}
+
+/**
+ * Which texts of row `i` hold `needle` in the lower-cased block (numbered as in SearchSource.lower): one
+ * `indexOf` per occurrence, not one per text. A match across two texts' boundary only adds a text that
+ * search then finds empty.
+ */
+function textsHolding(shard: Shard, i: number, needle: string): Set<number> {
+  const found = new Set<number>();
+  const lower = shard.lower!;
+  const lengths = shard.rows[i][4];
+  const ends: number[] = [];
+  let at = shard.starts[i];
+  for (const len of lengths) ends.push(at += Math.max(0, len));
+  const end = shard.starts[i + 1];
+  let pos = lower.indexOf(needle, shard.starts[i]);
+  while (pos !== -1 && pos < end) {
+    let k = 0;
+    let hi = ends.length - 1;
+    while (k < hi) {
+      const mid = (k + hi) >> 1;
+      if (ends[mid] > pos) hi = mid;
+      else k = mid + 1;
+    }
+    found.add(k);
+    pos = lower.indexOf(needle, Math.max(pos + 1, ends[k]));
   }
   return found;
 }
@@ -248,6 +294,7 @@ export async function scanSearchSources(
         // The texts are cut from the block only when they are needed (a visit or a rewrite).
         if (mayMatch) {
           const source = sourceOf(old, i);
+          if (candidates && opts.needle !== undefined) source.may_match = textsHolding(old, i, opts.needle);
           next.push([slug, key.key, source]);
           visit(slug, source);
         } else next.push([slug, key.key, LAZY(old, i)]);
