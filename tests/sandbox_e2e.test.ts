@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { findBwrap } from "../src/sandbox/bwrap.ts";
+import { which } from "../src/which.ts";
 import { runCli } from "./support/cli.ts";
 import { processesMatching, startE2E } from "./support/e2e.ts";
 
@@ -278,6 +279,45 @@ Deno.test({
       assert.equal(await exists(join(e.projects, "rv", "REVIEW.md")), false);
       assert.equal(await Deno.readTextFile(join(e.projects, "rv", "CLAUDE.md")), before);
     } finally {
+      await e.cleanup();
+    }
+  },
+});
+
+const noSocat = (await which("socat", Deno.env.get("PATH"))) === null;
+
+Deno.test({
+  name:
+    "--claude-sandbox: Claude Code's own Bash sandbox refuses a write outside the project and allows one inside",
+  ignore: noBwrap || noSocat,
+  async fn() {
+    const e = await startE2E();
+    const outside = await outsideDir();
+    assert.ok(outside, "a folder outside /tmp");
+    try {
+      e.api.scenario("cs", [
+        { toolUse: { name: "Bash", input: { command: "echo in > inside.txt", description: "inside" } } },
+        {
+          toolUse: {
+            name: "Bash",
+            input: { command: `echo out > ${outside}/x.txt`, description: "outside" },
+          },
+        },
+        { text: "Tried both." },
+      ]);
+      const r = await runCli(
+        ["run", "--slug", "cs", "--prompt", "go [[mock:cs]]", "--claude-sandbox", "--json"],
+        { env: e.env },
+      );
+      assert.equal(r.json.sandbox.kind, "claude");
+      assert.equal(await exists(join(e.projects, "cs", "inside.txt")), true);
+      assert.equal(await exists(join(outside, "x.txt")), false);
+      // The refused write is reported, not hidden in a "success".
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(r.json.status, "blocked");
+      assert.ok(r.json.permission_denials.some((d: { source?: string }) => d.source === "sandbox"));
+    } finally {
+      await Deno.remove(outside!, { recursive: true }).catch(() => {});
       await e.cleanup();
     }
   },
