@@ -156,6 +156,11 @@ async function scale(root: string) {
   const env = baseEnv(projects);
   const dropIndex = () => Deno.remove(`${projects}/.dispatch-index`, { recursive: true }).catch(() => {});
   for (const size of SIZES) {
+    if (have > size) {
+      // The tree only grows: a kept tree larger than this size cannot measure it.
+      log(`skipping ${size} projects: the tree in ${projects} already has ${have} (use a new --keep folder)`);
+      continue;
+    }
     if (have < size) {
       const t0 = performance.now();
       const files = generateProjects(projects, have, size);
@@ -167,8 +172,10 @@ async function scale(root: string) {
       have = size;
     }
     // Files written just now are "racy" for the caches (not cached until 2 s old): wait that out, as a
-    // real projects folder is older than that.
-    await new Promise((r) => setTimeout(r, 2100));
+    // real projects folder is older than that. Flush the generated files to disk first: the kernel writing
+    // back a hundred thousand new files competes with the measurements otherwise.
+    await new Deno.Command("sync").output().catch(() => {});
+    await new Promise((r) => setTimeout(r, 5000));
     const n = repeats(size);
     const label = size.toLocaleString("en-US");
     const heavySlug = slugOf([...HEAVY.keys()].filter((i) => i < size).at(-1) ?? 0);
