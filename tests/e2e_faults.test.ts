@@ -9,6 +9,14 @@ import { baseEnv, collect, runCli, spawnCli } from "./support/cli.ts";
 import { processesMatching, startE2E, until } from "./support/e2e.ts";
 import { tempDir } from "./support/temp.ts";
 
+/** The pid no longer names a live process (gone, or a zombie waiting for init). */
+async function isGone(pid: number): Promise<boolean> {
+  const out = await new Deno.Command("ps", { args: ["-o", "stat=", "-p", String(pid)], stdout: "piped" })
+    .output();
+  const stat = new TextDecoder().decode(out.stdout).trim();
+  return stat === "" || stat.startsWith("Z");
+}
+
 const FAKE = fileURLToPath(new URL("./support/fake_claude.sh", import.meta.url));
 
 Deno.test("API retries are shown as progress on stderr and the retried run succeeds", async () => {
@@ -48,7 +56,7 @@ Deno.test("a dispatcher killed with -9 while its Claude Code runs: the lock is n
     assert.equal(e.api.mainRequests("next").length, 0);
     // Once that Claude Code is gone, the lock is stale and is taken over with a message.
     Deno.kill(lock.claude_pid, "SIGKILL");
-    assert.ok(await until(async () => (await processesMatching(String(lock.claude_pid))).length === 0, 5000));
+    assert.ok(await until(() => isGone(lock.claude_pid), 5000));
     const after = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], {
       env: e.env,
     });

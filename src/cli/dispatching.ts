@@ -8,9 +8,17 @@ import { findClaude } from "../runner/find_claude.ts";
 import { renderDetached, renderRun, runJson } from "../render/run.ts";
 import { checkLaunch } from "../sandbox/launch.ts";
 import { projectPaths } from "../store/project.ts";
-import type { CommandContext, CommandResult } from "./context.ts";
+import type { Command, CommandContext, CommandResult } from "./context.ts";
 import { dryRunDispatch } from "./dry_run.ts";
-import type { OutputFlags } from "./dispatch_options.ts";
+import {
+  type OutputFlags,
+  outputFromFlags,
+  readPrompt,
+  requestFromFlags,
+  requireSlug,
+} from "./dispatch_options.ts";
+import { type OptionSpecs, parseOptions } from "./options.ts";
+import type { PermissionMode } from "../sandbox/permission.ts";
 
 export async function runDispatch(
   req: DispatchRequest,
@@ -57,5 +65,41 @@ export async function runDispatch(
     exitCode: record.exit_code,
     json: runJson(record, out.resultLimit),
     text: renderRun(record, { resultLimit: out.resultLimit }),
+  };
+}
+
+/** What sets run, resume and review apart; everything else they share. */
+export interface DispatchingCommandSpec {
+  name: "run" | "resume" | "review";
+  summary: string;
+  usage: string;
+  details?: string;
+  options: OptionSpecs;
+  session: DispatchRequest["session"];
+  /** The permission when neither --permission nor DISPATCH_PERMISSION says (review: plan). */
+  permission?: PermissionMode;
+  /** The prompt when none is given; without one, a prompt is required. */
+  defaultPrompt?: string;
+}
+
+/** A command that dispatches one prompt: parse the shared flags, read the prompt, run it. */
+export function dispatchingCommand(spec: DispatchingCommandSpec): Command {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    usage: spec.usage,
+    details: spec.details,
+    options: spec.options,
+    async run(argv, ctx) {
+      const p = parseOptions(spec.name, argv, spec.options);
+      const slug = requireSlug(p);
+      const flags = requestFromFlags(p, ctx, { permission: spec.permission });
+      const prompt = (await readPrompt(p, ctx, spec.defaultPrompt === undefined)) ?? spec.defaultPrompt!;
+      return runDispatch(
+        { ...flags, command: spec.name, slug, prompt, session: spec.session },
+        ctx,
+        outputFromFlags(p),
+      );
+    },
   };
 }
