@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { baseEnv, collect, runCli, spawnCli } from "./support/cli.ts";
-import { processesMatching, startE2E, until } from "./support/e2e.ts";
+import { startE2E, until } from "./support/e2e.ts";
 import { tempDir } from "./support/temp.ts";
 
 /** The pid no longer names a live process (gone, or a zombie waiting for init). */
