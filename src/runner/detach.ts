@@ -21,7 +21,7 @@ import { parseJsonObject } from "../store/files.ts";
 import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { isAlive } from "../store/process_alive.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
-import { reserveRun, type RunFiles, runFiles, writeRecord } from "../store/runs.ts";
+import { fileFields, reserveRun, type RunFiles, runFiles, writeRecord } from "../store/runs.ts";
 import {
   blankRecord,
   dispatch,
@@ -222,13 +222,9 @@ function heldRun(h: Hold): HeldRun {
   const s = h.target.slug;
   const files = h.files!;
   return {
-    run_id: files.runId,
+    ...fileFields(files),
     slug: s,
     project_dir: h.paths.dir,
-    record_file: files.record,
-    transcript_file: files.transcript,
-    result_file: files.result,
-    stderr_file: files.stderr,
     next: {
       wait: `dispatch-cc wait --slug ${s}`,
       logs: `dispatch-cc logs --slug ${s} --follow`,
@@ -282,13 +278,7 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
         session: h.target.session,
       }, started);
       const files = await reserveRun(h.paths.logsDir, started, record);
-      Object.assign(record, {
-        run_id: files.runId,
-        record_file: files.record,
-        result_file: files.result,
-        transcript_file: files.transcript,
-        stderr_file: files.stderr,
-      });
+      Object.assign(record, fileFields(files));
       await writeRecord(files.record, record);
       await h.lock.update({ run_id: files.runId, detached: true });
       Object.assign(h, { files, record });

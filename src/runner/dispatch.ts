@@ -26,7 +26,7 @@ import {
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
 import { appendHistory, historyEntryOf } from "../store/history.ts";
-import { reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
+import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify, type Outcome, type RunStatus } from "./classify.ts";
 import {
   buildClaudeArgs,
@@ -351,13 +351,7 @@ async function runLocked(
     warnings,
   };
   const files: RunFiles = deps.files ?? await reserveRun(paths.logsDir, started, record);
-  Object.assign(record, {
-    run_id: files.runId,
-    record_file: files.record,
-    result_file: files.result,
-    transcript_file: files.transcript,
-    stderr_file: files.stderr,
-  });
+  Object.assign(record, fileFields(files));
   await writeRecord(files.record, { ...record });
   await lock.update({ run_id: files.runId });
 

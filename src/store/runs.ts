@@ -26,6 +26,17 @@ export function runFiles(logsDir: string, runId: string): RunFiles {
   };
 }
 
+/** How a run record and the JSON documents name a run's files. */
+export function fileFields(files: RunFiles) {
+  return {
+    run_id: files.runId,
+    record_file: files.record,
+    result_file: files.result,
+    transcript_file: files.transcript,
+    stderr_file: files.stderr,
+  };
+}
+
 /**
  * Reserves a new run id by creating its record file exclusively, so two runs (even two steps of one
  * process in the same second) never share files.

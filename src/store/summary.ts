@@ -7,20 +7,14 @@
 import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta } from "./project.ts";
-import { listRunIds, readRun } from "./runs.ts";
+import { listRunIds, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
 /** The last run as `list` shows it (`status` shows the whole run). */
-export interface ListRun {
-  run_id: string;
-  command: string | null;
-  status: string;
-  started: string | null;
-  ended: string | null;
-  duration_ms: number | null;
-  num_turns: number | null;
-  cost_usd: number | null;
-}
+export type ListRun = Pick<
+  RunSummary,
+  "run_id" | "command" | "status" | "started" | "ended" | "duration_ms" | "num_turns" | "cost_usd"
+>;
 
 /** One project in `list --json`. */
 export interface ListEntry {
