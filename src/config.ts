@@ -1,5 +1,4 @@
-import { isAbsolute, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { dirname, isAbsolute, join, resolve } from "./paths.ts";
 import { UsageError } from "./errors.ts";
 import { parseSandboxSetting, type SandboxChoice } from "./sandbox/choice.ts";
 import { DEFAULT_CEILING, parsePermission, type PermissionMode } from "./sandbox/permission.ts";
@@ -40,8 +39,8 @@ export function userCwd(env: Record<string, string>, cwd: string, programRoot: s
 
 /** The source folder of this program when run from source (null in a compiled binary). */
 export function programRoot(): string | null {
-  const url = new URL("..", import.meta.url);
-  return url.protocol === "file:" ? fileURLToPath(url).replace(/\/$/, "") : null;
+  // import.meta.dirname, not node:url's fileURLToPath: node:url costs ~8 ms of every start-up.
+  return import.meta.dirname ? dirname(import.meta.dirname) : null;
 }
 
 /** The longest timeout: the largest delay a timer can wait (2^31 - 1 ms, about 24.8 days). */

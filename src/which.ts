@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { delimiter, join } from "node:path";
+import { delimiter, join } from "./paths.ts";
 
 /** Is `path` a file this user may execute (any execute bit; modes unknown on Windows count as yes)? */
 export async function isExecutableFile(path: string): Promise<boolean> {

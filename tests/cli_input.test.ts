@@ -35,6 +35,28 @@ Deno.test("tool lists split on commas outside parentheses and accept repeated fl
   assert.deepEqual(toolList(p, "allowed-tools"), ["Read", "Bash(npm test:*)", "Write"]);
 });
 
+Deno.test("option parsing is strict: unknown options, values for flags, missing values, stray words", () => {
+  const specs = {
+    slug: { type: "string" as const, help: "" },
+    json: { type: "boolean" as const, help: "" },
+    follow: { type: "boolean" as const, short: "f", help: "" },
+    env: { type: "string" as const, multiple: true, help: "" },
+  };
+  const p = parseOptions("x", ["--slug", "-dash-", "-f", "--env=A", "--env", "B", "--json"], specs);
+  assert.deepEqual(p.values, { slug: "-dash-", follow: true, env: ["A", "B"], json: true });
+  assert.deepEqual(parseOptions("x", ["word", "--", "--json"], specs, true).positionals, ["word", "--json"]);
+  const fails = (argv: string[], pattern: RegExp, positionals = false) =>
+    assert.throws(() => parseOptions("x", argv, specs, positionals), pattern);
+  fails(["--slgu", "a"], /^UsageError: x: unknown option --slgu \(did you mean --slug\?\)/);
+  fails(["--constructor"], /unknown option --constructor/);
+  fails(["-z"], /unknown option -z/);
+  fails(["-fz"], /unknown option -fz/);
+  fails(["--json=yes"], /option --json takes no value/);
+  fails(["--slug"], /option --slug needs a value/);
+  fails(["stray"], /unexpected argument "stray"/);
+  assert.equal(parseOptions("x", ["--slug="], specs).values.slug, "");
+});
+
 async function expectUsage(args: string[], pattern: RegExp, opts: { stdin?: string } = {}) {
   const t = await tempDir();
   try {

@@ -2,7 +2,7 @@
  * `dispatch-cc apply FILE...`: validate task files, then run each task's steps (first prompt, follow-ups
  * on the same session, review) and print a step-by-step summary. Resumable: see src/spec/state.ts.
  */
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../paths.ts";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";

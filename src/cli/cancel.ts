@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { cancelRun } from "../runner/cancel.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
@@ -28,7 +27,7 @@ export const cancelCommand: Command = {
     const p = parseOptions("cancel", argv, options);
     const paths = await existingProject(p, ctx);
     const graceS = positiveNumber(p, "grace") ?? 15;
-    const c = await cancelRun(paths, { waitMs: graceS * 1000, host: hostname() });
+    const c = await cancelRun(paths, { waitMs: graceS * 1000, host: Deno.hostname() });
     const text = c.cancelled
       ? `CANCELLED: run ${c.run_id} of ${paths.slug}${
         c.forced ? " (it did not stop in time and was killed)" : ""

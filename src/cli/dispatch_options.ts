@@ -1,7 +1,7 @@
 /**
  * The options shared by run, resume and review, and their translation into a DispatchRequest.
  */
-import { resolve } from "node:path";
+import { resolve } from "../paths.ts";
 import { UsageError } from "../errors.ts";
 import { parseSeconds } from "../config.ts";
 import type { DispatchRequest } from "../runner/dispatch.ts";

@@ -1,8 +1,7 @@
 /**
- * Command-line parsing for every command: node:util's parseArgs in strict mode, with errors turned into
- * one-line usage errors that suggest the nearest option, and typed readers for numbers and lists.
+ * Command-line parsing for every command: getopt-style long options, strict, with one-line usage errors
+ * that suggest the nearest option, and typed readers for numbers and lists.
  */
-import { parseArgs } from "node:util";
 import { UsageError } from "../errors.ts";
 import { closestMatch } from "../suggest.ts";
 
@@ -45,54 +44,60 @@ export function joinValues(argv: string[], specs: OptionSpecs): string[] {
   return out;
 }
 
-/** Parses argv for one command; unknown options and missing values are UsageErrors with a hint. */
+/**
+ * Parses argv for one command, strictly: unknown options, values given to flags, missing values and
+ * (unless allowed) positionals are UsageErrors with a hint. Not node:util's parseArgs: importing node:util
+ * costs 7-10 ms of start-up, a fifth of `status`'s budget (bench/RESULTS.md).
+ */
 export function parseOptions(
   command: string,
   argv: string[],
   specs: OptionSpecs,
   positionals = false,
 ): Parsed {
-  argv = joinValues(argv, specs);
-  const options = Object.fromEntries(
-    Object.entries(specs).map(([k, s]) => [k, {
-      type: s.type,
-      ...(s.multiple ? { multiple: true } : {}),
-      ...(s.short ? { short: s.short } : {}),
-    }]),
-  );
-  try {
-    const { values, positionals: pos } = parseArgs({
-      args: argv,
-      options,
-      strict: true,
-      allowPositionals: positionals,
-      allowNegative: false,
-    });
-    return { values: values as Parsed["values"], positionals: pos };
-  } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    const unknown = msg.match(/Unknown option '([^']+)'/);
-    if (unknown) {
-      const names = Object.keys(specs).map((k) => `--${k}`);
-      const hint = closestMatch(unknown[1].split("=")[0], names);
+  const values: Parsed["values"] = {};
+  const pos: string[] = [];
+  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([k, s]) => [s.short!, k]));
+  const words = joinValues(argv, specs);
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i];
+    if (word === "--") {
+      pos.push(...words.slice(i + 1));
+      break;
+    }
+    if (word.length < 2 || !word.startsWith("-")) {
+      pos.push(word);
+      continue;
+    }
+    const eq = word.indexOf("=");
+    const long = word.startsWith("--");
+    const name = long ? word.slice(2, eq < 0 ? undefined : eq) : byShort.get(word.slice(1));
+    const spec = name !== undefined && Object.hasOwn(specs, name) ? specs[name] : undefined;
+    if (name === undefined || spec === undefined || (!long && word.length !== 2)) {
+      const shown = long ? word.slice(0, eq < 0 ? undefined : eq) : word;
+      const hint = closestMatch(shown, Object.keys(specs).map((k) => `--${k}`));
       throw new UsageError(
-        `${command}: unknown option ${unknown[1]}${
+        `${command}: unknown option ${shown}${
           hint ? ` (did you mean ${hint}?)` : ""
         }; see dispatch-cc ${command} --help`,
       );
     }
-    const missing = msg.match(/Option '([^']+)' argument missing/);
-    if (missing) throw new UsageError(`${command}: option ${missing[1]} needs a value`);
-    const positional = msg.match(/Unexpected argument '([^']+)'/);
-    if (positional) {
-      throw new UsageError(
-        `${command}: unexpected argument "${
-          positional[1]
-        }" (options start with --; quote values with spaces)`,
-      );
+    if (spec.type === "boolean") {
+      if (eq >= 0) throw new UsageError(`${command}: option --${name} takes no value`);
+      values[name] = true;
+      continue;
     }
-    throw new UsageError(`${command}: ${msg.split("\n")[0]}`);
+    // joinValues has already attached the value of a string option given as two words.
+    if (eq < 0) throw new UsageError(`${command}: option --${name} needs a value`);
+    const value = word.slice(eq + 1);
+    values[name] = spec.multiple ? [...(values[name] as string[] | undefined ?? []), value] : value;
   }
+  if (pos.length && !positionals) {
+    throw new UsageError(
+      `${command}: unexpected argument "${pos[0]}" (options start with --; quote values with spaces)`,
+    );
+  }
+  return { values, positionals: pos };
 }
 
 export function str(p: Parsed, name: string): string | undefined {

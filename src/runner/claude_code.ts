@@ -2,7 +2,7 @@
  * Everything specific to the Claude Code CLI: its argument list, its stream-json events, where it keeps
  * sessions, how to install it. Another specialist CLI would get a module of the same shape beside this.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
 import { isSessionId } from "../store/project.ts";
 

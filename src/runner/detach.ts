@@ -10,7 +10,7 @@
  * that kind. A run may hold several projects (apply: one lock per slug); each is handed over the same way,
  * has its own stop signal (`cancel --slug S` stops only S) and is let go on its own.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import { fileURLToPath } from "node:url";
 import { type Config, loadConfig } from "../config.ts";
 import { DispatchError, NotFoundError, NotInstalledError } from "../errors.ts";

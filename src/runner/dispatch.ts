@@ -3,7 +3,6 @@
  * the run's files (record, transcript, result, stderr), save the session id as soon as it is known, and
  * classify the outcome. The same code serves run, resume, review and each step of apply.
  */
-import { hostname } from "node:os";
 import type { Config } from "../config.ts";
 import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -183,7 +182,7 @@ export function blankRecord(
     started: started.toISOString(),
     ended: null,
     pid: Deno.pid,
-    host: hostname(),
+    host: Deno.hostname(),
     detached,
     claude_pid: null,
     claude_exit: null,

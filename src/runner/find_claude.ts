@@ -1,4 +1,4 @@
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../paths.ts";
 import type { Config } from "../config.ts";
 import { NotInstalledError } from "../errors.ts";
 import { isExecutableFile, which } from "../which.ts";

@@ -1,4 +1,4 @@
-import { dirname, isAbsolute, join, normalize, relative, resolve } from "node:path";
+import { dirname, isAbsolute, join, normalize, relative, resolve } from "../paths.ts";
 import { claudeProjectFolder } from "../runner/claude_code.ts";
 import { which } from "../which.ts";
 

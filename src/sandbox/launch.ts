@@ -3,7 +3,7 @@
  * the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS sandbox);
  * the runner only executes the plan, and `--dry-run` only shows it.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import { NotInstalledError, UsageError } from "../errors.ts";
 import { findSessionFolder, resumedSession } from "../runner/claude_code.ts";
 import { which } from "../which.ts";

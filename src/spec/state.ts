@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import type { RunStatus } from "../runner/classify.ts";
 import { writeJsonAtomic } from "../store/atomic.ts";
 import { parseJsonObject } from "../store/files.ts";

@@ -1,4 +1,4 @@
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../paths.ts";
 
 /**
  * Writes a file so that readers see either the old or the new content, never a part: the text goes to a

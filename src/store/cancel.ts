@@ -3,7 +3,7 @@
  * dispatcher, so that the dispatcher's signal handling can tell "cancelled" from "interrupted". It names
  * the lock (by token) it was meant for, so a request left behind never cancels a later run.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { parseJsonObject } from "./files.ts";
 

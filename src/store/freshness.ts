@@ -7,7 +7,7 @@
  * temp-and-rename write) changes the folder's mtime; rewriting a file in place changes its own mtime,
  * ctime and usually its size, and `touch -d` or `cp -p` still change its ctime.
  */
-import { dirname, join } from "node:path";
+import { dirname, join } from "../paths.ts";
 import { writeTextAtomic } from "./atomic.ts";
 
 /** Where the caches live: a hidden folder, skipped by listings, that is always safe to delete. */

@@ -3,7 +3,7 @@
  * the end of each run. Runs the index does not know (projects of the earlier bash tool, a run still
  * going, an index that was deleted) are read from their own files, so the history is always complete.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import type { RunRecord } from "../runner/dispatch.ts";
 import { parseJsonObject } from "./files.ts";
 import { inspectLock } from "./lock.ts";

@@ -6,7 +6,7 @@
  * are read again. Deleting, corrupting or
  * racing the cache only costs time: what it holds is always re-derivable from the project files.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import {
   cacheable,
   joinKeys,

@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { LockHeldError } from "../errors.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { parseJsonObject } from "./files.ts";
@@ -126,7 +125,7 @@ async function readLock(path: string): Promise<{ text: string | null; ageMs: num
 export async function inspectLock(path: string): Promise<LockState | null> {
   const found = await readLock(path);
   if (!found) return null;
-  return lockState(found.text, found.ageMs, { host: hostname(), ...LOCAL });
+  return lockState(found.text, found.ageMs, { host: Deno.hostname(), ...LOCAL });
 }
 
 /**
@@ -142,7 +141,7 @@ export async function acquireLock(
   const info: LockInfo = {
     ...holder,
     pid: Deno.pid,
-    host: hostname(),
+    host: Deno.hostname(),
     started: new Date().toISOString(),
     token: crypto.randomUUID(),
     ...withStartTimes({ pid: Deno.pid }),
@@ -238,7 +237,7 @@ export async function adoptLock(path: string, token: string, extra: Partial<Lock
   const info = {
     ...(parsed.value as LockInfo),
     ...withStartTimes({ ...extra, pid: Deno.pid }),
-    host: hostname(),
+    host: Deno.hostname(),
   };
   const lock = makeLock(path, info);
   await lock.update({});

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import { type FileRead, readJsonObjectSafe, readTextSafe } from "./files.ts";
 

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { readJsonObjectSafe } from "./files.ts";
 import { localStamp } from "./project.ts";

@@ -5,7 +5,7 @@
  * last-result.txt. A new run changes `.dispatch-logs/`, and the project is read again, reusing the texts
  * of result files already read: a result file is written once, when its run ends.
  */
-import { join } from "node:path";
+import { join } from "../paths.ts";
 import { readJsonObjectSafe, readTextSafe } from "./files.ts";
 import {
   cacheable,
