@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { matchProject } from "../src/cli/search.ts";
 import { INDEX_DIR } from "../src/store/freshness.ts";
-import { listProjects } from "../src/store/list_index.ts";
+import { listLines, listProjects } from "../src/store/list_index.ts";
 import { scanSearchSources } from "../src/store/search_index.ts";
 import { cachedRunsSummary } from "../src/store/status_cache.ts";
 import { baseEnv, runCli } from "./support/cli.ts";
@@ -62,6 +62,13 @@ async function searchAll(projects: string, needle: string, cache: boolean) {
 /** The cached answers equal a cold scan's, for list and for searches of a few words. */
 async function assertSameAsCold(projects: string, why: string) {
   const cold = await listProjects(projects, { cache: false });
+  // The text listing first (it reads only the lines file), then the whole entries.
+  const lines = await listLines(projects, { racyMs: RACY_MS });
+  assert.deepEqual(
+    lines.entries,
+    (await listLines(projects, { cache: false })).entries,
+    `lines after ${why}`,
+  );
   const cached = await listProjects(projects, { racyMs: RACY_MS });
   assert.deepEqual(cached.entries, cold.entries, `list after ${why}`);
   for (const word of ["widget", "flask", "deployed", "brand-new", "tests", "task-api", '"', "\n"]) {
@@ -166,10 +173,42 @@ Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", as
     await assertSameAsCold(f.projects, "corrupting the cache");
     // Well-formed but lying: keys that cannot match are ignored.
     await Deno.writeTextFile(
-      join(index, "list-v2.json"),
-      JSON.stringify({ v: 2, dir: null, rows: [["task-api", "0:0:0:0", {}, 0]] }),
+      join(index, "list-v3.json"),
+      JSON.stringify({
+        v: 3,
+        dir: null,
+        rows: [["task-api", 0, 0, ["a", null, null, "success", 1, null, [1, 0, 0, 0, 0, 0, 0, 0], []]]],
+      }),
     );
     await assertSameAsCold(f.projects, "a cache with foreign keys");
+    // Right keys, damaged rows: each row is checked before it is used.
+    const listFile = join(index, "list-v3.json");
+    const good = JSON.parse(await Deno.readTextFile(listFile));
+    assert.ok(good.rows.some((r: unknown[]) => typeof r[1] === "number"), "rows were cached with their keys");
+    for (const damage of [["x"], null, [1, 2, 3, 4, 5, 6, 7, 8], "row"]) {
+      const rows = good.rows.map((r: unknown[]) => [r[0], r[1], r[2], damage]);
+      await Deno.writeTextFile(listFile, JSON.stringify({ ...good, rows }));
+      await assertSameAsCold(f.projects, `cached rows replaced by ${JSON.stringify(damage)}`);
+    }
+    // The details file alone missing, corrupt or behind the lines file.
+    await Deno.remove(join(index, "list-v3-details.json"));
+    await assertSameAsCold(f.projects, "deleting the details file");
+    const again = await listProjects(f.projects, { racyMs: RACY_MS });
+    assert.equal(again.read, 1, "the details file was written again (only the bare folder is read)");
+    const details = JSON.parse(await Deno.readTextFile(join(index, "list-v3-details.json")));
+    await Deno.writeTextFile(
+      join(index, "list-v3-details.json"),
+      JSON.stringify({
+        ...details,
+        rows: details.rows.map((r: unknown[] | null) => r && [r[0], r[1], ["x"]]),
+      }),
+    );
+    await assertSameAsCold(f.projects, "damaged details");
+    await Deno.writeTextFile(
+      join(index, "list-v3-details.json"),
+      JSON.stringify({ ...details, rows: details.rows.map((r: unknown[] | null) => r && [r[0], 1, r[2]]) }),
+    );
+    await assertSameAsCold(f.projects, "details under other keys");
     await Deno.remove(index, { recursive: true });
     await assertSameAsCold(f.projects, "deleting the cache");
   } finally {
@@ -212,7 +251,7 @@ Deno.test("status totals come from the cache until a run is added, by dispatch-c
     assert.deepEqual(first, await cold());
     assert.equal(first.run_count, 2);
     assert.equal(first.totals.cost_usd, 0.2468);
-    assert.ok(Deno.statSync(join(f.projects, INDEX_DIR, "status-v1", "task-api.json")).isFile);
+    assert.ok(Deno.statSync(join(f.projects, INDEX_DIR, "status-v2", "task-api.json")).isFile);
     assert.deepEqual(await warm(), first);
     await settle();
 

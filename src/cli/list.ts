@@ -1,8 +1,8 @@
 import { renderList } from "../render/projects.ts";
-import { listProjects } from "../store/list_index.ts";
+import { listLines, listProjects } from "../store/list_index.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
-import { parseOptions } from "./options.ts";
+import { flag, parseOptions } from "./options.ts";
 
 export const listCommand: Command = {
   name: "list",
@@ -10,13 +10,14 @@ export const listCommand: Command = {
   usage: "dispatch-cc list [--json]",
   options: COMMON_OPTIONS,
   async run(argv, ctx) {
-    parseOptions("list", argv, COMMON_OPTIONS);
+    const p = parseOptions("list", argv, COMMON_OPTIONS);
     const dir = ctx.config.projectsDir;
+    // The text needs only each project's line: a cheaper read of the cache at 100,000 projects.
+    if (!flag(p, "json")) {
+      const { entries } = await listLines(dir);
+      return { exitCode: 0, json: null, text: renderList(entries, dir) };
+    }
     const { entries } = await listProjects(dir);
-    return {
-      exitCode: 0,
-      json: { version: JSON_VERSION, projects_dir: dir, projects: entries },
-      text: renderList(entries, dir),
-    };
+    return { exitCode: 0, json: { version: JSON_VERSION, projects_dir: dir, projects: entries }, text: "" };
   },
 };

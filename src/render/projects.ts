@@ -1,6 +1,6 @@
 import type { ProjectView } from "../store/inspect.ts";
 import type { RunLayers } from "../store/runs.ts";
-import type { ListEntry } from "../store/summary.ts";
+import type { ListLine } from "../store/summary.ts";
 import { dollars, indent, inputSummary, seconds } from "./format.ts";
 
 /** `status`: the earlier tool's layout, with the run's facts and any problems. */
@@ -35,26 +35,47 @@ export function renderStatus(v: ProjectView): string {
   return out.join("\n");
 }
 
+/** Whitespace that one-line rendering changes: two in a row, or one that is not a plain space. */
+const ODD_SPACE = /\s\s|[^\S ]/;
+
 /** `list`: one line per project. */
-export function renderList(entries: ListEntry[], projectsDir: string): string {
+export function renderList(entries: ListLine[], projectsDir: string): string {
   if (entries.length === 0) return `No projects in ${projectsDir}`;
-  const rows = entries.map((v) => [
-    v.slug,
-    v.updated ?? "-",
-    v.status === "none" ? "-" : v.status,
-    v.totals.runs === v.totals.runs_without_cost
-      ? "-"
-      : `${dollars(v.totals.cost_usd)}${v.totals.runs_without_cost ? "+" : ""}`,
-    (v.description ?? "").replace(/\s+/g, " ").slice(0, 60) +
-    (v.problems.length ? `  [${v.problems.join("; ")}]` : ""),
-  ]);
+  // Column by column in plain loops: at 100,000 projects, an array per row and a map per cell cost more
+  // than the rest of the listing.
   const header = ["SLUG", "LAST ACTIVITY", "STATUS", "COST", "DESCRIPTION"];
-  // A loop, not Math.max(...rows): spreading 100,000 arguments overflows the stack.
-  const widths = [0, 1, 2, 3].map((i) => rows.reduce((w, r) => Math.max(w, r[i].length), header[i].length));
-  // COST is right-aligned; "+" marks totals missing the cost of some runs (crashed, corrupt).
-  const line = (r: string[]) =>
-    r.map((c, i) => (i === 3 ? c.padStart(widths[i]) : i < 4 ? c.padEnd(widths[i]) : c)).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  const n = entries.length;
+  const updated = new Array<string>(n);
+  const status = new Array<string>(n);
+  const cost = new Array<string>(n);
+  let w0 = header[0].length, w1 = header[1].length, w2 = header[2].length, w3 = header[3].length;
+  for (let i = 0; i < n; i++) {
+    const v = entries[i];
+    updated[i] = v.updated ?? "-";
+    status[i] = v.status === "none" ? "-" : v.status;
+    // "+" marks totals missing the cost of some runs (crashed, corrupt).
+    cost[i] = v.totals.runs === v.totals.runs_without_cost
+      ? "-"
+      : `${dollars(v.totals.cost_usd)}${v.totals.runs_without_cost ? "+" : ""}`;
+    if (v.slug.length > w0) w0 = v.slug.length;
+    if (updated[i].length > w1) w1 = updated[i].length;
+    if (status[i].length > w2) w2 = status[i].length;
+    if (cost[i].length > w3) w3 = cost[i].length;
+  }
+  const line = (a: string, b: string, c: string, d: string, e: string) =>
+    `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c.padEnd(w2)}  ${d.padStart(w3)}  ${e}`.trimEnd();
+  const out = new Array<string>(n + 1);
+  out[0] = line(header[0], header[1], header[2], header[3], header[4]);
+  for (let i = 0; i < n; i++) {
+    const v = entries[i];
+    const text = v.description ?? "";
+    // Only a description with line breaks, tabs or runs of spaces is rewritten (a replace of each of
+    // 100,000 descriptions costs 80 ms).
+    const description = (ODD_SPACE.test(text) ? text.replace(/\s+/g, " ") : text).slice(0, 60) +
+      (v.problems.length ? `  [${v.problems.join("; ")}]` : "");
+    out[i + 1] = line(v.slug, updated[i], status[i], cost[i], description);
+  }
+  return out.join("\n");
 }
 
 export interface SearchMatch {

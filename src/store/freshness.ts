@@ -21,9 +21,39 @@ export const RACY_MS = 2000;
 
 /** The identity of a file or folder's current content, and when it last changed. */
 export interface StatKey {
-  key: string;
+  /**
+   * A 53-bit hash of inode, size, mtime and ctime (a number: the caches hold a key per file per project,
+   * and numbers are shorter to store and cheaper to compare than strings).
+   */
+  key: number;
   /** Newest of mtime and ctime, ms since the epoch. */
   changed: number;
+}
+
+const TWO32 = 2 ** 32;
+
+/**
+ * Folds whole numbers (each below 2^53) into a 53-bit hash: two 32-bit lanes of MurmurHash3's mixing. A
+ * change goes unnoticed only if the new values collide with the old (about one chance in 2^53).
+ */
+export function hashNumbers(values: number[]): number {
+  let a = 0x9747b28c;
+  let b = 0x2f6b8a3d;
+  for (const v of values) {
+    for (const word of [v >>> 0, Math.floor(v / TWO32) >>> 0]) {
+      let k = Math.imul(word, 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      a ^= k;
+      a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+      b ^= Math.imul(word ^ (word >>> 16), 0x85ebca6b);
+      b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+    }
+  }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 16;
+  return (a >>> 0) * 2 ** 21 + ((b >>> 0) >>> 11);
 }
 
 /**
@@ -44,14 +74,17 @@ export function statKey(path: string): StatKey | null {
   }
   const m = s.mtime?.getTime() ?? 0;
   const c = s.ctime?.getTime() ?? 0;
-  return { key: `${s.ino ?? 0}:${s.size}:${m}:${c}`, changed: Math.max(m, c) };
+  return { key: hashNumbers([s.ino ?? 0, s.size, m, c]), changed: Math.max(m, c) };
 }
 
 /** Joins several keys into one; null when any part is missing (the value is then never cached). */
 export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
-  if (keys.some((k) => k === null)) return null;
-  const ks = keys as StatKey[];
-  return { key: ks.map((k) => k.key).join("|"), changed: Math.max(...ks.map((k) => k.changed)) };
+  let changed = 0;
+  for (const k of keys) {
+    if (k === null) return null;
+    changed = Math.max(changed, k.changed);
+  }
+  return { key: hashNumbers(keys.map((k) => k!.key)), changed };
 }
 
 /** May a value read under `key` at `scanStart` be cached? Only when nothing changed close to the scan. */

@@ -1,7 +1,7 @@
 /**
  * What `search` looks through, per project: the description, last-result.txt and the result text of
  * every run (newest first). Read cold from the files, or from a cache sharded by slug
- * (`.dispatch-index/search-v2-NN.txt`) under the stat keys of `.dispatch-logs/`, project.json and
+ * (`.dispatch-index/search-v3-NN.txt`) under the stat keys of `.dispatch-logs/`, project.json and
  * last-result.txt. A new run changes `.dispatch-logs/`, and the project is read again, reusing the texts
  * of result files already read: a result file is written once, when its run ends.
  */
@@ -45,7 +45,7 @@ export interface SearchSource {
 }
 
 const SHARDS = 64;
-const shardFile = (n: number) => `search-v2-${String(n).padStart(2, "0")}.txt`;
+const shardFile = (n: number) => `search-v3-${String(n).padStart(2, "0")}.txt`;
 
 /**
  * One project in a shard: slug, stat key, project.json's problem, its runs (id and problem), and the
@@ -54,14 +54,14 @@ const shardFile = (n: number) => `search-v2-${String(n).padStart(2, "0")}.txt`;
  */
 type ShardRow = [
   slug: string,
-  key: string,
+  key: number,
   metaProblem: string | null,
   runs: [id: string, problem: string | null][],
   lengths: number[],
 ];
 
 /**
- * A shard file is a JSON header line (`{"v":2,"rows":[...]}`) followed by every text of its projects as
+ * A shard file is a JSON header line (`{"v":3,"rows":[...]}`) followed by every text of its projects as
  * one raw block, in row order: a keyword that occurs in none of them is ruled out by one `indexOf` over
  * the lower-cased block, without parsing a JSON string of result text.
  */
@@ -75,7 +75,7 @@ interface Shard {
 }
 
 function isRow(r: unknown): r is ShardRow {
-  return Array.isArray(r) && r.length === 5 && typeof r[0] === "string" && typeof r[1] === "string" &&
+  return Array.isArray(r) && r.length === 5 && typeof r[0] === "string" && typeof r[1] === "number" &&
     Array.isArray(r[3]) && Array.isArray(r[4]) && r[4].length === r[3].length + 2;
 }
 
@@ -95,7 +95,7 @@ function readShard(projectsDir: string, n: number): Shard | null {
   } catch {
     return null;
   }
-  if (header?.v !== 2 || !Array.isArray(header.rows) || !header.rows.every(isRow)) return null;
+  if (header?.v !== 3 || !Array.isArray(header.rows) || !header.rows.every(isRow)) return null;
   const block = text.slice(nl + 1);
   const starts = [0];
   let at = 0;
@@ -132,7 +132,7 @@ function sourceOf(shard: Shard, i: number): SearchSource {
 }
 
 /** A shard's file text: the header line and the block. */
-function shardText(entries: [slug: string, key: string, source: SearchSource][]): string {
+function shardText(entries: [slug: string, key: number, source: SearchSource][]): string {
   const rows: ShardRow[] = [];
   const texts: string[] = [];
   const put = (t: string | null) => {
@@ -143,7 +143,7 @@ function shardText(entries: [slug: string, key: string, source: SearchSource][])
     const lengths = [put(src.description), put(src.last_result), ...src.runs.map(([, t]) => put(t))];
     rows.push([slug, key, src.meta_problem, src.runs.map(([id, , p]) => [id, p]), lengths]);
   }
-  return JSON.stringify({ v: 2, rows }) + "\n" + texts.join("");
+  return JSON.stringify({ v: 3, rows }) + "\n" + texts.join("");
 }
 
 /**
@@ -274,7 +274,7 @@ export async function scanSearchSources(
     if (slugs.length === 0 && !old) continue;
     const oldAt = new Map(old?.rows.map((r, i) => [r[0], i]));
     const candidates = old && opts.needle !== undefined ? candidateRows(old, opts.needle) : null;
-    const next: [string, string, SearchSource][] = [];
+    const next: [string, number, SearchSource][] = [];
     const present = new Set(slugs);
     let changed = old !== null && old.rows.some((r) => !present.has(r[0]));
     const stale: { slug: string; key: ReturnType<typeof joinKeys>; i: number | undefined }[] = [];
@@ -312,7 +312,7 @@ export async function scanSearchSources(
       visit(slug, source);
     });
     if (useCache && (changed || (!old && slugs.length > 0))) {
-      const entries = next.map(([slug, key, src]): [string, string, SearchSource] => [
+      const entries = next.map(([slug, key, src]): [string, number, SearchSource] => [
         slug,
         key,
         isLazy(src) ? sourceOf(src.shard, src.i) : src,
@@ -339,4 +339,4 @@ const LAZY = (shard: Shard, i: number): Lazy => ({
 const isLazy = (s: SearchSource): s is Lazy => "shard" in s;
 
 /** last-result.txt may be absent (a project whose first run is still going): a fixed key then. */
-const MISSING = { key: "-", changed: 0 };
+const MISSING = { key: 0, changed: 0 };

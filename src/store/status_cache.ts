@@ -1,6 +1,6 @@
 /**
  * What `status` needs of all a project's runs (their totals, how many there are and the last one's id),
- * cached per project in `.dispatch-index/status-v1/<slug>.json` under the stat keys of its
+ * cached per project in `.dispatch-index/status-v2/<slug>.json` under the stat keys of its
  * `.dispatch-logs/` folder and, when it has one, of runs.jsonl. A run adds files to `.dispatch-logs/` (the
  * folder's mtime changes) and appends to runs.jsonl (its mtime and size change), so a project with
  * thousands of runs costs two stats and one small read instead of listing and reading every run. Runs of
@@ -27,15 +27,15 @@ export interface RunsSummary {
 }
 
 interface SummaryFile extends RunsSummary {
-  v: 1;
-  key: string;
+  v: 2;
+  key: number;
   /** Whether runs.jsonl existed: its creation changes the folder's mtime, its appends only its own. */
   indexed: boolean;
 }
 
 function isSummaryFile(v: unknown): v is SummaryFile {
   const o = v as SummaryFile;
-  return !!o && o.v === 1 && typeof o.key === "string" && typeof o.indexed === "boolean" &&
+  return !!o && o.v === 2 && typeof o.key === "number" && typeof o.indexed === "boolean" &&
     typeof o.run_count === "number" && (o.last_run_id === null || typeof o.last_run_id === "string") &&
     !!o.totals && typeof o.totals.runs === "number" && typeof o.totals.cost_usd === "number" &&
     typeof o.totals.runs_without_cost === "number" && !!o.totals.tokens &&
@@ -69,7 +69,7 @@ export async function cachedRunsSummary(
 ): Promise<RunsSummary> {
   const useCache = opts.cache ?? true;
   const scanStart = Date.now();
-  const name = `status-v1/${paths.slug}.json`;
+  const name = `status-v2/${paths.slug}.json`;
   const logsKey = statKey(paths.logsDir);
   const old = useCache ? readIndexFile(projectsDir, name, isSummaryFile) : null;
   if (old && logsKey) {
@@ -94,7 +94,7 @@ export async function cachedRunsSummary(
     await writeIndexFile(
       projectsDir,
       name,
-      { v: 1, key: key.key, indexed, ...summary } satisfies SummaryFile,
+      { v: 2, key: key.key, indexed, ...summary } satisfies SummaryFile,
     );
   }
   return summary;

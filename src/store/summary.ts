@@ -16,21 +16,26 @@ export type ListRun = Pick<
   "run_id" | "command" | "status" | "started" | "ended" | "duration_ms" | "num_turns" | "cost_usd"
 >;
 
-/** One project in `list --json`. */
-export interface ListEntry {
+/** What the text of `list` shows of one project. */
+export interface ListLine {
   slug: string;
   project_dir: string;
   description: string | null;
-  created: string | null;
   updated: string | null;
   /** "running" while a dispatcher holds the lock, else the last run's status, "none" without runs. */
   status: string;
+  totals: Pick<ProjectTotals, "runs" | "cost_usd" | "runs_without_cost">;
+  /** One line per missing, empty or corrupt file. */
+  problems: string[];
+}
+
+/** One project in `list --json`. */
+export interface ListEntry extends ListLine {
+  created: string | null;
   runs: number;
   last_run: ListRun | null;
   /** Cost and tokens summed over every run. */
   totals: ProjectTotals;
-  /** One line per missing, empty or corrupt file. */
-  problems: string[];
 }
 
 /**
