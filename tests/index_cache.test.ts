@@ -158,6 +158,24 @@ Deno.test("hand edits as the earlier bash tool made them are seen at once by lis
   }
 });
 
+Deno.test("the cache files of earlier versions are removed when the list cache is written", async () => {
+  const f = await fixture();
+  try {
+    const index = join(f.projects, INDEX_DIR);
+    await Deno.mkdir(join(index, "status-v1"), { recursive: true });
+    for (const old of ["list-v2.json", "search-v2-07.txt", "status-v1/task-api.json"]) {
+      await Deno.writeTextFile(join(index, old), "{}");
+    }
+    await Deno.writeTextFile(join(index, "keep-me.txt"), "not ours to remove");
+    await settle();
+    await listProjects(f.projects, { racyMs: RACY_MS });
+    const left = [...Deno.readDirSync(index)].map((e) => e.name).sort();
+    assert.deepEqual(left.filter((n) => /v1|v2|keep/.test(n)), ["keep-me.txt"]);
+  } finally {
+    await f.cleanup();
+  }
+});
+
 Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", async () => {
   const f = await fixture();
   try {
@@ -190,6 +208,13 @@ Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", as
       await Deno.writeTextFile(listFile, JSON.stringify({ ...good, rows }));
       await assertSameAsCold(f.projects, `cached rows replaced by ${JSON.stringify(damage)}`);
     }
+    // Search's manifest vouches for the shards it was written with: a shard deleted or replaced by an
+    // older one is not trusted to name the folder's projects.
+    await assertSameAsCold(f.projects, "writing the search manifest");
+    assert.ok(Deno.statSync(join(index, "search-v3.json")).isFile, "the manifest was written");
+    const shards = [...Deno.readDirSync(index)].filter((e) => /^search-v3-\d+\.txt$/.test(e.name));
+    await Deno.remove(join(index, shards[0].name));
+    await assertSameAsCold(f.projects, "deleting a shard under a manifest");
     // The details file alone missing, corrupt or behind the lines file.
     await Deno.remove(join(index, "list-v3-details.json"));
     await assertSameAsCold(f.projects, "deleting the details file");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FirstMatches, matchingLines } from "../src/cli/search.ts";
+import { FirstMatches, matchingLines, matchProject } from "../src/cli/search.ts";
 
 /** The plain definition: every line that contains the needle, case-insensitively, numbered from 1. */
 function naive(text: string, needle: string) {
@@ -18,6 +18,34 @@ Deno.test("matchingLines finds exactly the lines a line-by-line scan finds, numb
         naive(text, needle),
         JSON.stringify(text),
       );
+    }
+  }
+});
+
+Deno.test("counting a project's matches gives what building them gives", () => {
+  let seed = 11;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  const words = ["Tests", "pass", "\n", "tests", "x", "TESTS\n", "İstanbul", " ", "All tests pass\n", "sts"];
+  const text = () => Array.from({ length: rnd(30) }, () => words[rnd(words.length)]).join("");
+  for (let k = 0; k < 300; k++) {
+    const last = text();
+    const src = {
+      description: text(),
+      meta_problem: null,
+      last_result: rnd(3) ? last : null,
+      runs: Array.from(
+        { length: rnd(5) },
+        (_, i) => [`r${i}`, rnd(4) ? (i === 0 ? last : text()) : null, null],
+      ) as [
+        string,
+        string | null,
+        null,
+      ][],
+    };
+    for (const needle of ["tests", "pass", "x", "i̇stanbul", "all tests pass"]) {
+      const built = matchProject("tests-slug", src, needle);
+      assert.equal(matchProject("tests-slug", src, needle, false).count, built.matches.length);
+      assert.equal(built.count, built.matches.length);
     }
   }
 });

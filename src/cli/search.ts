@@ -16,46 +16,62 @@ function shownLine(line: string, at: number): string {
 }
 
 /**
- * The lines of `text` that contain `needle` (lower-cased), cut around the match. Walks the occurrences in
- * the lower-cased text instead of splitting every text into lines: most texts hold none, a few hold some.
+ * Calls `found` with each line of `text` that contains `needle` (lower-cased), as shown (cut around the
+ * match), and where that line starts. Walks the occurrences in the lower-cased text instead of splitting
+ * every text into lines: most texts hold none, a few hold some.
  */
+function eachMatchingLine(
+  text: string,
+  needle: string,
+  lowered: string | null | undefined,
+  found: (line: string, start: number) => void,
+): void {
+  const lower = lowered ?? text.toLowerCase();
+  let pos = lower.indexOf(needle);
+  if (pos === -1) return;
+  if (lower.length !== text.length) {
+    // Lower-casing changed lengths (rare letters such as "İ"): positions differ, so go line by line.
+    let start = 0;
+    for (const line of text.split("\n")) {
+      const at = line.toLowerCase().indexOf(needle);
+      if (at !== -1) found(shownLine(line, at), start);
+      start += line.length + 1;
+    }
+    return;
+  }
+  while (pos !== -1) {
+    const start = text.lastIndexOf("\n", pos - 1) + 1;
+    let end = text.indexOf("\n", pos);
+    if (end === -1) end = text.length;
+    found(shownLine(text.slice(start, end), pos - start), start);
+    pos = end >= text.length ? -1 : lower.indexOf(needle, end + 1);
+  }
+}
+
+/** The lines of `text` that contain `needle` (lower-cased), cut around the match, with their numbers. */
 export function matchingLines(
   text: string,
   needle: string,
   lowered?: string | null,
 ): { line_number: number; line: string }[] {
   const found: { line_number: number; line: string }[] = [];
-  const lower = lowered ?? text.toLowerCase();
-  let pos = lower.indexOf(needle);
-  if (pos === -1) return found;
-  if (lower.length !== text.length) {
-    // Lower-casing changed lengths (rare letters such as "İ"): positions differ, so go line by line.
-    text.split("\n").forEach((line, i) => {
-      const at = line.toLowerCase().indexOf(needle);
-      if (at !== -1) found.push({ line_number: i + 1, line: shownLine(line, at) });
-    });
-    return found;
-  }
   let lineNumber = 1;
   let counted = 0; // newlines before `counted` are in lineNumber
-  while (pos !== -1) {
-    const start = text.lastIndexOf("\n", pos - 1) + 1;
+  eachMatchingLine(text, needle, lowered, (line, start) => {
     for (let i = text.indexOf("\n", counted); i !== -1 && i < start; i = text.indexOf("\n", i + 1)) {
       lineNumber++;
     }
     counted = start;
-    let end = text.indexOf("\n", pos);
-    if (end === -1) end = text.length;
-    found.push({ line_number: lineNumber, line: shownLine(text.slice(start, end), pos - start) });
-    pos = end >= text.length ? -1 : lower.indexOf(needle, end + 1);
-  }
+    found.push({ line_number: lineNumber, line });
+  });
   return found;
 }
 
 /**
  * Matches one project: slug, description, last-result.txt, then every run's result text, newest first;
  * a line already shown (the last result is also the last run's) is shown once. With `build` false only
- * counts the matches (search shows a few of many: building every match would cost more than finding it).
+ * counts the matches, without their line numbers (search shows a few of many: building every match
+ * would cost more than finding it).
  */
 export function matchProject(
   slug: string,
@@ -66,34 +82,48 @@ export function matchProject(
   const matches: SearchMatch[] = [];
   const problems: string[] = [];
   let count = 0;
-  const add = (
-    field: SearchMatch["field"],
-    source: () => string | null,
-    m: { line_number: number | null; line: string },
-  ) => {
-    count++;
-    if (build) matches.push({ slug, field, source: source(), ...m });
-  };
-  if (slug.toLowerCase().includes(needle)) add("slug", () => null, { line_number: null, line: slug });
-  if (src.meta_problem) problems.push(src.meta_problem);
   const lower = src.lower;
   const may = (k: number) => !src.may_match || src.may_match.has(k);
-  for (const m of may(0) ? matchingLines(src.description, needle, lower?.[0]) : []) {
-    add("description", () => null, m);
+  /** Each matching line of text k: counted, and built when asked for; `fresh` says whether to keep it. */
+  const scan = (
+    k: number,
+    text: string,
+    field: SearchMatch["field"],
+    source: () => string | null,
+    fresh: (line: string) => boolean,
+  ) => {
+    if (!may(k)) return;
+    if (!build) {
+      eachMatchingLine(text, needle, lower?.[k], (line) => {
+        if (fresh(line)) count++;
+      });
+      return;
+    }
+    for (const m of matchingLines(text, needle, lower?.[k])) {
+      if (!fresh(m.line)) continue;
+      count++;
+      matches.push({ slug, field, source: source(), ...m });
+    }
+  };
+  if (slug.toLowerCase().includes(needle)) {
+    count++;
+    if (build) matches.push({ slug, field: "slug", source: null, line_number: null, line: slug });
   }
+  if (src.meta_problem) problems.push(src.meta_problem);
+  scan(0, src.description, "description", () => null, () => true);
   const seen = new Set<string>();
-  for (const m of may(1) ? matchingLines(src.last_result ?? "", needle, lower?.[1]) : []) {
-    seen.add(m.line);
-    add("result", () => "last-result.txt", m);
-  }
+  scan(1, src.last_result ?? "", "result", () => "last-result.txt", (line) => {
+    seen.add(line);
+    return true;
+  });
   for (const [k, [id, text, problem]] of src.runs.entries()) {
     if (problem) problems.push(`${id}-result.json ${problem}`);
-    if (text === null || !may(k + 2)) continue;
-    for (const m of matchingLines(text, needle, lower?.[k + 2])) {
-      if (seen.has(m.line)) continue;
-      seen.add(m.line);
-      add("result", () => `${id}-result.json`, m);
-    }
+    if (text === null) continue;
+    scan(k + 2, text, "result", () => `${id}-result.json`, (line) => {
+      if (seen.has(line)) return false;
+      seen.add(line);
+      return true;
+    });
   }
   return { matches, count, problems };
 }

@@ -39,15 +39,17 @@ const TWO32 = 2 ** 32;
 export function hashNumbers(values: number[]): number {
   let a = 0x9747b28c;
   let b = 0x2f6b8a3d;
-  for (const v of values) {
-    for (const word of [v >>> 0, Math.floor(v / TWO32) >>> 0]) {
-      let k = Math.imul(word, 0xcc9e2d51);
-      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-      a ^= k;
-      a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
-      b ^= Math.imul(word ^ (word >>> 16), 0x85ebca6b);
-      b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
-    }
+  const mix = (word: number) => {
+    let k = Math.imul(word, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    a ^= k;
+    a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+    b ^= Math.imul(word ^ (word >>> 16), 0x85ebca6b);
+    b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  };
+  for (let i = 0; i < values.length; i++) {
+    mix(values[i] >>> 0);
+    mix(Math.floor(values[i] / TWO32) >>> 0);
   }
   a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
   a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
@@ -107,15 +109,42 @@ export function readIndexFile<T>(
 }
 
 /**
- * Writes a cache file atomically (`value` as JSON, or a string as it is). Failures are ignored: a read-only projects folder just means every
- * listing is a cold scan.
+ * Writes a cache file atomically (`value` as JSON, or a string as it is); false when it could not. Failures
+ * are not errors: a read-only projects folder just means every listing is a cold scan.
  */
-export async function writeIndexFile(projectsDir: string, name: string, value: unknown): Promise<void> {
+export async function writeIndexFile(projectsDir: string, name: string, value: unknown): Promise<boolean> {
   try {
     const path = join(projectsDir, INDEX_DIR, name);
     await Deno.mkdir(dirname(path), { recursive: true });
     await writeTextAtomic(path, typeof value === "string" ? value : JSON.stringify(value));
-  } catch { /* a cache that cannot be written is only a slower listing */ }
+    return true;
+  } catch {
+    return false; // a cache that cannot be written is only a slower listing
+  }
+}
+
+/** Cache files of earlier versions of dispatch-cc, replaced by the current ones. */
+const OLD_VERSIONS = /^(list-v[12]\.json|search-v[12]-\d+\.txt|status-v1)$/;
+
+/** Removes the cache files of earlier versions (called when a current one is written); never throws. */
+export async function dropOldVersions(projectsDir: string): Promise<void> {
+  try {
+    for (const e of Deno.readDirSync(join(projectsDir, INDEX_DIR))) {
+      if (OLD_VERSIONS.test(e.name)) {
+        await Deno.remove(join(projectsDir, INDEX_DIR, e.name), { recursive: true }).catch(() => {});
+      }
+    }
+  } catch { /* no cache folder */ }
+}
+
+/** Removes a cache file (missing is fine); false when it is still there. */
+export async function removeIndexFile(projectsDir: string, name: string): Promise<boolean> {
+  try {
+    await Deno.remove(join(projectsDir, INDEX_DIR, name));
+    return true;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound;
+  }
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */

@@ -10,6 +10,7 @@
 import { join } from "../paths.ts";
 import {
   cacheable,
+  dropOldVersions,
   joinKeys,
   mapLimit,
   RACY_MS,
@@ -245,6 +246,7 @@ async function scan(projectsDir: string, opts: ListOptions, details: boolean): P
       return d && d[0] === r[0] && d[1] === r[1] ? d : null;
     });
     await writeIndexFile(projectsDir, DETAILS, { v: 3, rows: detailRows } satisfies DetailsFile);
+    await dropOldVersions(projectsDir);
   }
   return { entries, read: stale.length };
 }

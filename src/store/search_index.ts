@@ -13,7 +13,9 @@ import {
   joinKeys,
   mapLimit,
   RACY_MS,
+  readIndexFile,
   readProjectSlugs,
+  removeIndexFile,
   statKey,
   writeIndexFile,
 } from "./freshness.ts";
@@ -252,9 +254,30 @@ export interface SearchScanOptions {
 }
 
 /**
+ * `search-v3.json`: the projects folder's key when the shards were last written, the slugs in it that no
+ * shard holds (bare folders, files too new to cache) and the shards with no project. While that key is
+ * unchanged no project was added, removed or renamed, so the shards' rows and these lists are the whole
+ * set of projects and the folder need not be listed (a tenth of a search at 10,000 projects).
+ */
+const MANIFEST = "search-v3.json";
+interface Manifest {
+  v: 3;
+  dir: number;
+  unstored: string[];
+  empty: number[];
+}
+const isManifest = (v: unknown): v is Manifest => {
+  const o = v as Manifest;
+  return !!o && o.v === 3 && typeof o.dir === "number" && Array.isArray(o.unstored) &&
+    o.unstored.every((x) => typeof x === "string") && Array.isArray(o.empty) &&
+    o.empty.every((x) => typeof x === "number");
+};
+
+/**
  * Calls `visit` with every project's search source (with `needle`: every project that may match it or
- * has a problem), a shard at a time (memory stays bounded by one shard), and returns how many projects
- * had to be read from their files. Visiting order is not slug order: callers sort.
+ * has a problem, with only the texts that may match), a shard at a time (memory stays bounded by one
+ * shard), and returns how many projects had to be read from their files. Visiting order is not slug
+ * order: callers sort.
  */
 export async function scanSearchSources(
   projectsDir: string,
@@ -264,17 +287,36 @@ export async function scanSearchSources(
   const useCache = opts.cache ?? true;
   const racyMs = opts.racyMs ?? RACY_MS;
   const scanStart = Date.now();
-  const groups: string[][] = Array.from({ length: SHARDS }, () => []);
-  for (const slug of readProjectSlugs(projectsDir)) groups[shardOf(slug)].push(slug);
+  const dirKey = statKey(projectsDir);
+  const manifest = useCache ? readIndexFile(projectsDir, MANIFEST, isManifest) : null;
+  const trusted = manifest !== null && dirKey !== null && manifest.dir === dirKey.key;
+  let listed: string[][] | null = null;
+  /** The folder's projects by shard, listed once when some shard cannot say which projects it has. */
+  const listedGroups = () => {
+    if (listed) return listed;
+    listed = Array.from({ length: SHARDS }, () => []);
+    for (const slug of readProjectSlugs(projectsDir)) listed[shardOf(slug)].push(slug);
+    return listed;
+  };
+  const unstoredBy = new Map<number, string[]>();
+  for (const slug of trusted ? manifest.unstored : []) {
+    const n = shardOf(slug);
+    unstoredBy.set(n, [...unstoredBy.get(n) ?? [], slug]);
+  }
+  const empty = new Set(trusted ? manifest.empty : []);
+  const next = { unstored: [] as string[], empty: [] as number[], written: true, invalidated: !manifest };
   let read = 0;
   const base = join(projectsDir, "x").slice(0, -2); // projectsDir as join() writes it
   for (let n = 0; n < SHARDS; n++) {
-    const slugs = groups[n];
-    const old = useCache ? readShard(projectsDir, n) : null;
+    const old = useCache && !empty.has(n) ? readShard(projectsDir, n) : null;
+    const slugs = trusted && (old || empty.has(n))
+      ? [...new Set([...old?.rows.map((r) => r[0]) ?? [], ...unstoredBy.get(n) ?? []])]
+      : listedGroups()[n];
+    if (slugs.length === 0) next.empty.push(n);
     if (slugs.length === 0 && !old) continue;
     const oldAt = new Map(old?.rows.map((r, i) => [r[0], i]));
     const candidates = old && opts.needle !== undefined ? candidateRows(old, opts.needle) : null;
-    const next: [string, number, SearchSource][] = [];
+    const rows: [string, number, SearchSource][] = [];
     const present = new Set(slugs);
     let changed = old !== null && old.rows.some((r) => !present.has(r[0]));
     const stale: { slug: string; key: ReturnType<typeof joinKeys>; i: number | undefined }[] = [];
@@ -292,12 +334,13 @@ export async function scanSearchSources(
         const mayMatch = !candidates || candidates.has(i) || slug.toLowerCase().includes(opts.needle!) ||
           row[2] !== null || row[3].some((r) => r[1] !== null);
         // The texts are cut from the block only when they are needed (a visit or a rewrite).
+        rows.push([slug, key.key, LAZY(old, i)]);
         if (mayMatch) {
-          const source = sourceOf(old, i);
-          if (candidates && opts.needle !== undefined) source.may_match = textsHolding(old, i, opts.needle);
-          next.push([slug, key.key, source]);
-          visit(slug, source);
-        } else next.push([slug, key.key, LAZY(old, i)]);
+          visit(
+            slug,
+            candidates ? candidateSource(old, i, textsHolding(old, i, opts.needle!)) : sourceOf(old, i),
+          );
+        }
       } else stale.push({ slug, key, i });
     }
     read += stale.length;
@@ -307,20 +350,70 @@ export async function scanSearchSources(
         for (const [id, text] of sourceOf(old, i).runs) if (text !== null) known.set(id, text);
       }
       const source = await readSearchSource(projectPaths(projectsDir, slug), known);
-      if (cacheable(key, scanStart, racyMs)) next.push([slug, key.key, source]);
+      if (cacheable(key, scanStart, racyMs)) rows.push([slug, key.key, source]);
+      else next.unstored.push(slug);
       changed = true;
       visit(slug, source);
     });
     if (useCache && (changed || (!old && slugs.length > 0))) {
-      const entries = next.map(([slug, key, src]): [string, number, SearchSource] => [
+      // The manifest must not vouch for a shard it was not written with: it goes before the first rewrite.
+      if (!next.invalidated) next.invalidated = await removeIndexFile(projectsDir, MANIFEST);
+      const entries = rows.map(([slug, key, src]): [string, number, SearchSource] => [
         slug,
         key,
         isLazy(src) ? sourceOf(src.shard, src.i) : src,
       ]);
-      await writeIndexFile(projectsDir, shardFile(n), shardText(entries));
+      if (!next.invalidated || !(await writeIndexFile(projectsDir, shardFile(n), shardText(entries)))) {
+        next.written = false;
+      }
     }
   }
+  const sameManifest = trusted && next.unstored.length === manifest.unstored.length &&
+    next.unstored.every((s) => manifest.unstored.includes(s)) && next.empty.length === manifest.empty.length;
+  if (
+    useCache && next.written && cacheable(dirKey, scanStart, racyMs) && !(sameManifest && !next.invalidated)
+  ) {
+    await writeIndexFile(
+      projectsDir,
+      MANIFEST,
+      { v: 3, dir: dirKey.key, unstored: next.unstored, empty: next.empty } satisfies Manifest,
+    );
+  }
   return { read };
+}
+
+/**
+ * What search must see of a cached project that may match: only the texts that may hold the needle
+ * (`may`, numbered as in SearchSource.lower), the runs with problems, and their lower-cased copies. A
+ * project with thousands of runs then costs as much as its matching ones.
+ */
+function candidateSource(shard: Shard, i: number, may: Set<number>): SearchSource {
+  const [, , metaProblem, runs, lengths] = shard.rows[i];
+  const starts: number[] = [];
+  let at = shard.starts[i];
+  for (const len of lengths) {
+    starts.push(at);
+    at += Math.max(0, len);
+  }
+  const cut = (k: number, from: string) =>
+    may.has(k) && lengths[k] >= 0 ? from.slice(starts[k], starts[k] + lengths[k]) : null;
+  const lower = shard.lower!;
+  const src: SearchSource = {
+    description: cut(0, shard.block) ?? "",
+    meta_problem: metaProblem,
+    last_result: cut(1, shard.block),
+    runs: [],
+    lower: [cut(0, lower), cut(1, lower)],
+    may_match: new Set([0, 1].filter((k) => may.has(k))),
+  };
+  for (let r = 0; r < runs.length; r++) {
+    const [id, problem] = runs[r];
+    if (!may.has(r + 2) && problem === null) continue;
+    if (may.has(r + 2)) src.may_match!.add(src.runs.length + 2);
+    src.runs.push([id, cut(r + 2, shard.block), problem]);
+    src.lower!.push(cut(r + 2, lower));
+  }
+  return src;
 }
 
 /** A row not visited: its texts are cut from the old block only if the shard is rewritten. */
