@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { matchProject } from "../src/cli/search.ts";
+import { matchProject } from "../src/search_match.ts";
 import { INDEX_DIR } from "../src/store/freshness.ts";
 import { listLines, listProjects } from "../src/store/list_index.ts";
 import { scanSearchSources } from "../src/store/search_index.ts";

@@ -239,13 +239,20 @@ async function scan(projectsDir: string, opts: ListOptions, details: boolean): P
     stale.some((s) => fresh[s.i] !== null); // a detail missing from the details file, now read
   if (useCache && changed) {
     await writeIndexFile(projectsDir, LINES, { v: 3, dir, rows } satisfies LinesFile);
-    // The text listing did not read the details: it takes them from the old file to rewrite it.
-    oldDetails ??= readDetails();
-    const detailRows = rows.map((r, i): DetailRow => {
-      const d = fresh[i] !== undefined ? fresh[i] : oldDetails![oldAt[i]];
-      return d && d[0] === r[0] && d[1] === r[1] ? d : null;
-    });
-    await writeIndexFile(projectsDir, DETAILS, { v: 3, rows: detailRows } satisfies DetailsFile);
+    // The details file follows the lines file row for row: rewritten when a row moved or was read again
+    // (a new key for the projects folder alone changes nothing in it). The text listing did not read it:
+    // it takes the rows it keeps from the old file.
+    const reread = stale.some((s) => fresh[s.i] !== null);
+    const moved = !old || old.rows.length !== rows.length || rows.some((r, i) => oldAt[i] !== i);
+    const detailsChanged = reread || moved || rows.some((r, i) => old!.rows[i][1] !== r[1]);
+    if (detailsChanged) {
+      oldDetails ??= readDetails();
+      const detailRows = rows.map((r, i): DetailRow => {
+        const d = fresh[i] !== undefined ? fresh[i] : oldDetails![oldAt[i]];
+        return d && d[0] === r[0] && d[1] === r[1] ? d : null;
+      });
+      await writeIndexFile(projectsDir, DETAILS, { v: 3, rows: detailRows } satisfies DetailsFile);
+    }
     await dropOldVersions(projectsDir);
   }
   return { entries, read: stale.length };

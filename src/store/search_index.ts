@@ -21,6 +21,7 @@ import {
 } from "./freshness.ts";
 import { type ProjectPaths, projectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, runFiles } from "./runs.ts";
+import { countBlock } from "../search_match.ts";
 
 /** One run's result: its id, its result text (null when the object has none) and a problem reading it. */
 export type SearchRun = [id: string, text: string | null, problem: string | null];
@@ -44,6 +45,12 @@ export interface SearchSource {
    * so search need not look at them (a project may have thousands of runs).
    */
   may_match?: Set<number>;
+  /**
+   * With a keyword and the cache: the matching lines of the texts, counted over the whole shard at once
+   * (countBlock); the source then holds only its problems, and `expand` gives its texts.
+   */
+  counted?: number;
+  expand?: () => SearchSource;
 }
 
 const SHARDS = 64;
@@ -149,58 +156,21 @@ function shardText(entries: [slug: string, key: number, source: SearchSource][])
 }
 
 /**
- * Which rows of a shard may contain `needle` in their texts: one `indexOf` per row that does, none for
- * the others. null when the block cannot be searched as one (lower-casing changed its length, or the
- * needle has a letter whose lower case depends on its neighbours): then every row is a candidate.
+ * What each row of a shard holds of `needle`, counted over the lower-cased block in one pass (countBlock).
+ * null when the block cannot be searched as one (lower-casing changed its length, or the needle has a
+ * letter whose lower case depends on its neighbours): then each project is matched on its own.
  */
-function candidateRows(shard: Shard, needle: string): Set<number> | null {
+function blockCounts(shard: Shard, needle: string): ReturnType<typeof countBlock> | null {
   if (/[\u03a3\u03c2\u03c3]/.test(needle)) return null;
   const lower = shard.block.toLowerCase();
   if (lower.length !== shard.block.length) return null;
   shard.lower = lower;
-  const found = new Set<number>();
-  let pos = lower.indexOf(needle);
-  while (pos !== -1) {
-    // The row whose texts hold `pos`: the last start at or before it.
-    let lo = 0;
-    let hi = shard.rows.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (shard.starts[mid] <= pos) lo = mid;
-      else hi = mid - 1;
-    }
-    found.add(lo);
-    pos = lower.indexOf(needle, Math.max(pos + 1, shard.starts[lo + 1]));
-  }
-  return found;
-}
-
-/**
- * Which texts of row `i` hold `needle` in the lower-cased block (numbered as in SearchSource.lower): one
- * `indexOf` per occurrence, not one per text. A match across two texts' boundary only adds a text that
- * search then finds empty.
- */
-function textsHolding(shard: Shard, i: number, needle: string): Set<number> {
-  const found = new Set<number>();
-  const lower = shard.lower!;
-  const lengths = shard.rows[i][4];
-  const ends: number[] = [];
-  let at = shard.starts[i];
-  for (const len of lengths) ends.push(at += Math.max(0, len));
-  const end = shard.starts[i + 1];
-  let pos = lower.indexOf(needle, shard.starts[i]);
-  while (pos !== -1 && pos < end) {
-    let k = 0;
-    let hi = ends.length - 1;
-    while (k < hi) {
-      const mid = (k + hi) >> 1;
-      if (ends[mid] > pos) hi = mid;
-      else k = mid + 1;
-    }
-    found.add(k);
-    pos = lower.indexOf(needle, Math.max(pos + 1, ends[k]));
-  }
-  return found;
+  return countBlock(
+    shard.block,
+    lower,
+    needle,
+    shard.rows.map((row, i) => ({ start: shard.starts[i], lengths: row[4] })),
+  );
 }
 
 /** FNV-1a of the slug: which shard holds a project. */
@@ -315,7 +285,7 @@ export async function scanSearchSources(
     if (slugs.length === 0) next.empty.push(n);
     if (slugs.length === 0 && !old) continue;
     const oldAt = new Map(old?.rows.map((r, i) => [r[0], i]));
-    const candidates = old && opts.needle !== undefined ? candidateRows(old, opts.needle) : null;
+    const counts = old && opts.needle !== undefined ? blockCounts(old, opts.needle) : null;
     const rows: [string, number, SearchSource][] = [];
     const present = new Set(slugs);
     let changed = old !== null && old.rows.some((r) => !present.has(r[0]));
@@ -331,16 +301,21 @@ export async function scanSearchSources(
       const i = oldAt.get(slug);
       if (key && old && i !== undefined && old.rows[i][1] === key.key) {
         const row = old.rows[i];
-        const mayMatch = !candidates || candidates.has(i) || slug.toLowerCase().includes(opts.needle!) ||
+        const hit = counts?.get(i);
+        const mayMatch = !counts || hit !== undefined || slug.toLowerCase().includes(opts.needle!) ||
           row[2] !== null || row[3].some((r) => r[1] !== null);
         // The texts are cut from the block only when they are needed (a visit or a rewrite).
         rows.push([slug, key.key, LAZY(old, i)]);
-        if (mayMatch) {
-          visit(
-            slug,
-            candidates ? candidateSource(old, i, textsHolding(old, i, opts.needle!)) : sourceOf(old, i),
-          );
-        }
+        if (mayMatch && counts) {
+          visit(slug, {
+            description: "",
+            meta_problem: row[2],
+            last_result: null,
+            runs: row[3].filter((r) => r[1] !== null).map(([id, problem]) => [id, null, problem]),
+            counted: hit?.count ?? 0,
+            expand: () => candidateSource(old, i, hit?.texts ?? new Set()),
+          });
+        } else if (mayMatch) visit(slug, sourceOf(old, i));
       } else stale.push({ slug, key, i });
     }
     read += stale.length;
