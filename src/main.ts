@@ -223,7 +223,9 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
-  if (!result.printed) writeStdout(json ? JSON.stringify(result.json, null, 2) : result.text);
+  if (!result.printed) {
+    writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text);
+  }
   return result.exitCode;
 }
 

@@ -32,7 +32,7 @@ async function fixture() {
     ],
   });
   await writeSeedProject(projects, "other", {
-    description: "Deploy script to İSTANBUL ΟΔΟΣ",
+    description: 'Deploy script to İSTANBUL ΟΔΟΣ for $& and $1 "quoted" \\ back\tslash',
     lastResult: "deployed",
     runs: [{ stamp: "20260401-090000", pid: 222, result: seedResult({ result: "deployed" }) }],
   });
@@ -216,24 +216,40 @@ Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", as
     await Deno.remove(join(index, shards[0].name));
     await assertSameAsCold(f.projects, "deleting a shard under a manifest");
     // The details file alone missing, corrupt or behind the lines file.
-    await Deno.remove(join(index, "list-v3-details.json"));
+    const detailsFile = join(index, "list-v3-details.txt");
+    await Deno.remove(detailsFile);
     await assertSameAsCold(f.projects, "deleting the details file");
     const again = await listProjects(f.projects, { racyMs: RACY_MS });
     assert.equal(again.read, 1, "the details file was written again (only the bare folder is read)");
-    const details = JSON.parse(await Deno.readTextFile(join(index, "list-v3-details.json")));
-    await Deno.writeTextFile(
-      join(index, "list-v3-details.json"),
-      JSON.stringify({
-        ...details,
-        rows: details.rows.map((r: unknown[] | null) => r && [r[0], r[1], ["x"]]),
-      }),
-    );
-    await assertSameAsCold(f.projects, "damaged details");
-    await Deno.writeTextFile(
-      join(index, "list-v3-details.json"),
-      JSON.stringify({ ...details, rows: details.rows.map((r: unknown[] | null) => r && [r[0], 1, r[2]]) }),
-    );
-    await assertSameAsCold(f.projects, "details under other keys");
+    const details = await Deno.readTextFile(detailsFile);
+    const [header, block] = [
+      details.slice(0, details.indexOf("\n")),
+      details.slice(details.indexOf("\n") + 1),
+    ];
+    const { dir, rows } = JSON.parse(header) as {
+      dir: number | null;
+      rows: [string, number, number, number][];
+    };
+    for (
+      const [why, text] of [
+        ["a details file cut short", details.slice(0, -3)],
+        [
+          "details under other keys",
+          // (with other texts too: were the keys not checked, the listing would show "Flusk")
+          JSON.stringify({ v: 3, dir, rows: rows.map((r) => r && [r[0], 1, r[2], r[3]]) }) + "\n" +
+          block.replaceAll("Flask", "Flusk"),
+        ],
+        [
+          "details of other projects",
+          JSON.stringify({ v: 3, dir: null, rows: rows.map((r) => r && ["zz", r[1], r[2], r[3]]) }) + "\n" +
+          block.replaceAll("Flask", "Flusk"),
+        ],
+        ["a garbage details file", "garbage"],
+      ]
+    ) {
+      await Deno.writeTextFile(detailsFile, text);
+      await assertSameAsCold(f.projects, why);
+    }
     await Deno.remove(index, { recursive: true });
     await assertSameAsCold(f.projects, "deleting the cache");
   } finally {
@@ -250,6 +266,15 @@ Deno.test("list --json and search through the CLI are the same with and without 
     const warm = await runCli(["list", "--json"], { env });
     assert.equal(cold.code, 0, cold.stderr);
     assert.deepEqual(warm.json, cold.json);
+    // Printed from the cached entry texts, the document is exactly what JSON.stringify prints.
+    assert.equal(warm.stdout, cold.stdout);
+    assert.equal(warm.stdout, JSON.stringify(warm.json, null, 2) + "\n");
+    assert.match(warm.stdout, /for \$& and \$1 \\"quoted\\"/);
+    const text = await runCli(["list"], { env });
+    assert.match(
+      text.stdout,
+      /^other\s.*Deploy script to İSTANBUL ΟΔΟΣ for \$& and \$1 "quoted" \\ back$/m,
+    );
     const s1 = await runCli(["search", "widget", "--json"], { env });
     const s2 = await runCli(["search", "widget", "--json"], { env });
     assert.deepEqual(s2.json, s1.json);

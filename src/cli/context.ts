@@ -17,6 +17,8 @@ export interface CommandContext {
 export interface CommandResult {
   exitCode: number;
   json: unknown;
+  /** The --json document already printed as JSON.stringify(json, null, 2) would print it (list at scale). */
+  jsonText?: string;
   text: string;
   /** The output was already written through `write`: main prints nothing more. */
   printed?: boolean;

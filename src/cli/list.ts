@@ -1,5 +1,5 @@
 import { renderList } from "../render/projects.ts";
-import { listLines, listProjects } from "../store/list_index.ts";
+import { listEntryTexts, listLines } from "../store/list_index.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { flag, parseOptions } from "./options.ts";
@@ -17,7 +17,13 @@ export const listCommand: Command = {
       const { entries } = await listLines(dir);
       return { exitCode: 0, json: null, text: renderList(entries, dir) };
     }
-    const { entries } = await listProjects(dir);
-    return { exitCode: 0, json: { version: JSON_VERSION, projects_dir: dir, projects: entries }, text: "" };
+    // The entries come as printed text (from the cache, most of them): the document is put together
+    // around them instead of parsing and printing 100,000 entries again.
+    const texts = await listEntryTexts(dir);
+    const head = { version: JSON_VERSION, projects_dir: dir, projects: [] };
+    const jsonText = texts.length === 0
+      ? JSON.stringify(head, null, 2)
+      : JSON.stringify(head, null, 2).replace(/\[\]\n\}$/, () => `[\n${texts.join(",\n")}\n  ]\n}`);
+    return { exitCode: 0, json: null, jsonText, text: "" };
   },
 };

@@ -124,7 +124,7 @@ export async function writeIndexFile(projectsDir: string, name: string, value: u
 }
 
 /** Cache files of earlier versions of dispatch-cc, replaced by the current ones. */
-const OLD_VERSIONS = /^(list-v[12]\.json|search-v[12]-\d+\.txt|status-v1)$/;
+const OLD_VERSIONS = /^(list-v[12]\.json|list-v3-details\.json|search-v[12]-\d+\.txt|status-v1)$/;
 
 /** Removes the cache files of earlier versions (called when a current one is written); never throws. */
 export async function dropOldVersions(projectsDir: string): Promise<void> {
