@@ -142,7 +142,8 @@ export async function readIndex(
 
 /**
  * Every run of a project, oldest first: the index, completed by the runs it lacks (read from their
- * files). A later line for the same run id wins.
+ * files; `runIds`: the run ids in the folder, when the caller has listed it). A later line for the same
+ * run id wins.
  *
  * @example
  * ```ts
@@ -151,12 +152,14 @@ export async function readIndex(
  */
 export async function readHistory(
   logsDir: string,
+  runIds?: string[],
 ): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean }> {
   const index = await readIndex(logsDir);
   const byId = new Map<string, HistoryEntry>();
   for (const e of index?.entries ?? []) byId.set(e.run_id, e);
   const problems = [...(index?.problems ?? [])];
-  const ids = await listRunIds(logsDir);
+  // The caller's listing of the folder when it has one (a folder of thousands of runs is slow to list).
+  const ids = runIds ?? await listRunIds(logsDir);
   const missing = ids.filter((id) => !byId.has(id));
   const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
   const lock = read.some((s) => isGoingOn(s.status))

@@ -81,7 +81,8 @@ export async function cachedRunsSummary(
   let summary: RunsSummary;
   let indexed: boolean;
   try {
-    const [h, ids] = await Promise.all([readHistory(paths.logsDir), listRunIds(paths.logsDir)]);
+    const ids = await listRunIds(paths.logsDir);
+    const h = await readHistory(paths.logsDir, ids);
     summary = { totals: totalsOf(h.entries), run_count: ids.length, last_run_id: ids.at(-1) ?? null };
     indexed = h.indexed;
   } catch {

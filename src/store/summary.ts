@@ -53,10 +53,10 @@ export async function readListEntry(
   paths: ProjectPaths,
 ): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
   const problems: string[] = [];
-  const [metaRead, runIds, history] = await Promise.all([
+  const runIds = await listRunIds(paths.logsDir);
+  const [metaRead, history] = await Promise.all([
     readProjectMeta(paths),
-    listRunIds(paths.logsDir),
-    readHistory(paths.logsDir).catch(() => ({ entries: [], indexed: false })),
+    readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false })),
   ]);
   if (metaRead.problem) problems.push(metaRead.problem);
   let run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
