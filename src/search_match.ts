@@ -83,9 +83,14 @@ export function matchProject(
 ): { matches: SearchMatch[]; count: number; problems: string[] } {
   // A source the cache has counted already (countBlock) holds only its problems until expanded.
   if (build && src.expand) src = src.expand();
+  if (!build && src.counted !== undefined) {
+    const problems = src.meta_problem ? [src.meta_problem] : [];
+    for (const [id, , problem] of src.runs) if (problem) problems.push(`${id}-result.json ${problem}`);
+    return { matches: [], count: src.counted + (slug.toLowerCase().includes(needle) ? 1 : 0), problems };
+  }
   const matches: SearchMatch[] = [];
   const problems: string[] = [];
-  let count = !build && src.counted !== undefined ? src.counted : 0;
+  let count = 0;
   const lower = src.lower;
   const may = (k: number) => !src.may_match || src.may_match.has(k);
   /** Each matching line of text k: counted, and built when asked for; `fresh` says whether to keep it. */
@@ -152,6 +157,7 @@ export function countBlock(
 ): Map<number, { count: number; texts: Set<number> }> {
   const found = new Map<number, { count: number; texts: Set<number> }>();
   let r = -1;
+  let k = 0;
   let ends: number[] = [];
   let seen = new Set<string>();
   let hit = { count: 0, texts: new Set<number>() };
@@ -172,6 +178,7 @@ export function countBlock(
       for (const len of rows[r].lengths) ends.push(at += Math.max(0, len));
       seen = new Set();
       hit = { count: 0, texts: new Set() };
+      k = 0;
       if (pos >= ends[ends.length - 1]) {
         // Beyond every row's texts (a block longer than its rows say): not a match of any row.
         pos = lower.indexOf(needle, pos + 1);
@@ -179,7 +186,7 @@ export function countBlock(
         continue;
       }
     }
-    let k = 0;
+    // Occurrences come in order: the text holding this one is the last one's or a later one.
     while (ends[k] <= pos) k++;
     const textStart = k === 0 ? rows[r].start : ends[k - 1];
     const textEnd = ends[k];

@@ -46,8 +46,13 @@ async function fixture() {
 }
 
 async function searchAll(projects: string, needle: string, cache: boolean) {
-  const found: { slug: string; matches: unknown[]; problems: string[] }[] = [];
-  await scanSearchSources(projects, (slug, src) => found.push({ slug, ...matchProject(slug, src, needle) }), {
+  const found: { slug: string; matches: unknown[]; problems: string[]; counted: number }[] = [];
+  // What search counts (from the cache's one pass over a shard, or project by project), then what it shows.
+  const visit = (slug: string, src: Parameters<typeof matchProject>[1]) => {
+    const counted = matchProject(slug, src, needle, false).count;
+    found.push({ slug, ...matchProject(slug, src, needle), counted });
+  };
+  await scanSearchSources(projects, visit, {
     cache,
     racyMs: RACY_MS,
     needle,

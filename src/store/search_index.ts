@@ -302,8 +302,9 @@ export async function scanSearchSources(
       if (key && old && i !== undefined && old.rows[i][1] === key.key) {
         const row = old.rows[i];
         const hit = counts?.get(i);
+        const runProblems = row[3].some((r) => r[1] !== null);
         const mayMatch = !counts || hit !== undefined || slug.toLowerCase().includes(opts.needle!) ||
-          row[2] !== null || row[3].some((r) => r[1] !== null);
+          row[2] !== null || runProblems;
         // The texts are cut from the block only when they are needed (a visit or a rewrite).
         rows.push([slug, key.key, LAZY(old, i)]);
         if (mayMatch && counts) {
@@ -311,7 +312,9 @@ export async function scanSearchSources(
             description: "",
             meta_problem: row[2],
             last_result: null,
-            runs: row[3].filter((r) => r[1] !== null).map(([id, problem]) => [id, null, problem]),
+            runs: runProblems
+              ? row[3].filter((r) => r[1] !== null).map(([id, problem]) => [id, null, problem])
+              : [],
             counted: hit?.count ?? 0,
             expand: () => candidateSource(old, i, hit?.texts ?? new Set()),
           });
