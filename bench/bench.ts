@@ -3,7 +3,7 @@
  * and the peak memory of a run with a huge transcript. Every figure is taken on the program as users run
  * it (`deno run -P=dispatch` on src/main.ts, one process per call); results go to bench/RESULTS.md.
  *
- *   deno task bench                   sizes 100, 1,000, 10,000 and 100,000; memory at 50, 100, 200 MB
+ *   deno task bench                   sizes 100, 1,000, 10,000 and 100,000; memory at 50, 100, 200, 400 MB
  *   deno task bench --max 10000       sizes up to 10,000
  *   deno task bench --quick           sizes up to 10,000, fewer repeats, memory at 25 and 50 MB
  *   deno task bench --only list,search,status,dispatch,memory
@@ -42,7 +42,7 @@ const max = Number(values.max ?? (quick ? 10_000 : 100_000));
 const only = new Set((values.only ?? "list,search,status,dispatch,memory").split(","));
 const SIZES = [100, 1_000, 10_000, 100_000].filter((n) => n <= max);
 const repeats = (n: number) => Number(values.repeats ?? (quick ? 5 : n >= 100_000 ? 5 : 11));
-const MEMORY_MB = values.memory ? values.memory.split(",").map(Number) : quick ? [25, 50] : [50, 100, 200];
+const MEMORY_MB = values.memory ? values.memory.split(",").map(Number) : quick ? [25, 50] : [50, 100, 200, 400];
 const outPath = values.out ?? `${REPO}/bench/RESULTS.md`;
 
 interface Row {

@@ -98,6 +98,12 @@ Deno.test("a second list is answered from the cache, and equals a cold scan", as
       second.entries.find((e) => e.slug === "task-api")?.last_run?.run_id,
       "20260331-150000-12399",
     );
+    // The text listing's cold scan filled the --json cache too (and the other way round).
+    for (const [cold, other] of [[listLines, listProjects], [listProjects, listLines]] as const) {
+      await Deno.remove(join(f.projects, INDEX_DIR), { recursive: true });
+      assert.equal((await cold(f.projects, { racyMs: RACY_MS })).read, 4);
+      assert.equal((await other(f.projects, { racyMs: RACY_MS })).read, 1, "only the bare folder again");
+    }
   } finally {
     await f.cleanup();
   }

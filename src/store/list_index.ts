@@ -259,6 +259,17 @@ async function scan<P>(projectsDir: string, opts: ListOptions, codec: Codec<P>) 
     );
   if (useCache && dirKey && changed) {
     await writeIndexFile(projectsDir, codec.file, codec.format({ dir, rows }));
+    // A cold scan (no cache, or one of an earlier version) has every entry whole: it fills the other
+    // form's cache too when that one is missing, so that the first `list --json` after the first `list`
+    // (or the other way round) does not read every project again.
+    const sibling: Codec<unknown> = (codec as Codec<unknown>) === LINES ? DETAILS : LINES;
+    if (stale.length === n && n > 0 && statKey(join(projectsDir, INDEX_DIR, sibling.file)) === null) {
+      const siblingRows = rows.map((
+        r,
+        i,
+      ): Row<unknown> => [r[0], r[1], r[2], r[1] === null ? null : sibling.payloadOf(fresh[i]!)]);
+      await writeIndexFile(projectsDir, sibling.file, sibling.format({ dir, rows: siblingRows }));
+    }
     await dropOldVersions(projectsDir);
   }
   return { slugs, dirs, cached, fresh, read: stale.length };
