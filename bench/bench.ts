@@ -42,7 +42,11 @@ const max = Number(values.max ?? (quick ? 10_000 : 100_000));
 const only = new Set((values.only ?? "list,search,status,dispatch,memory").split(","));
 const SIZES = [100, 1_000, 10_000, 100_000].filter((n) => n <= max);
 const repeats = (n: number) => Number(values.repeats ?? (quick ? 5 : n >= 100_000 ? 5 : 11));
-const MEMORY_MB = values.memory ? values.memory.split(",").map(Number) : quick ? [25, 50] : [50, 100, 200, 400];
+const MEMORY_MB = values.memory
+  ? values.memory.split(",").map(Number)
+  : quick
+  ? [25, 50]
+  : [50, 100, 200, 400];
 const outPath = values.out ?? `${REPO}/bench/RESULTS.md`;
 
 interface Row {
