@@ -51,6 +51,13 @@ Deno.test("option parsing is strict: unknown options, values for flags, missing 
   fails(["--constructor"], /unknown option --constructor/);
   fails(["-z"], /unknown option -z/);
   fails(["-fz"], /unknown option -fz/);
+  assert.deepEqual(
+    parseOptions("x", ["-fq"], { ...specs, quiet: { type: "boolean", short: "q", help: "" } }).values,
+    {
+      follow: true,
+      quiet: true,
+    },
+  );
   fails(["--json=yes"], /option --json takes no value/);
   fails(["--slug"], /option --slug needs a value/);
   fails(["stray"], /unexpected argument "stray"/);

@@ -214,7 +214,7 @@ Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", as
     const listFile = join(index, "list-v3.json");
     const good = JSON.parse(await Deno.readTextFile(listFile));
     assert.ok(good.rows.some((r: unknown[]) => typeof r[1] === "number"), "rows were cached with their keys");
-    for (const damage of [["x"], null, [1, 2, 3, 4, 5, 6, 7, 8], "row"]) {
+    for (const damage of [["x"], null, [1, 2, 3, 4, 5, 6, 7, 8], "row", [0, "success", null, [], 1, 0, 0]]) {
       const rows = good.rows.map((r: unknown[]) => [r[0], r[1], r[2], damage]);
       await Deno.writeTextFile(listFile, JSON.stringify({ ...good, rows }));
       await assertSameAsCold(f.projects, `cached rows replaced by ${JSON.stringify(damage)}`);
@@ -226,6 +226,19 @@ Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", as
     const shards = [...Deno.readDirSync(index)].filter((e) => /^search-v3-\d+\.txt$/.test(e.name));
     await Deno.remove(join(index, shards[0].name));
     await assertSameAsCold(f.projects, "deleting a shard under a manifest");
+    await settle();
+    await assertSameAsCold(f.projects, "rewriting the manifest");
+    // A search that sees task-api mid-change rewrites its shard without it, and cannot write a manifest
+    // (the folder looks too new to it): the manifest on disk names the shard's earlier generation, so the
+    // next search lists the folder instead of trusting that shard to hold all of its group.
+    await Deno.writeTextFile(
+      join(f.projects, "task-api", ".dispatch-logs", "last-result.txt"),
+      "widget v2\n",
+    );
+    await scanSearchSources(f.projects, () => {}, { racyMs: 3_600_000, needle: "widget" });
+    await assertSameAsCold(f.projects, "a shard rewritten after the manifest");
+    const hit = (await searchAll(f.projects, "widget v2", true)).find((r) => r.slug === "task-api");
+    assert.equal(hit?.matches.length, 1, "task-api is still searched");
     // The details file alone missing, corrupt or behind the lines file.
     const detailsFile = join(index, "list-v3-details.txt");
     await Deno.remove(detailsFile);

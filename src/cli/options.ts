@@ -71,6 +71,12 @@ export function parseOptions(
     }
     const eq = word.indexOf("=");
     const long = word.startsWith("--");
+    // A group of one-letter flags (`-fq`), as getopt and parseArgs take it.
+    const group = !long && word.length > 2 ? [...word.slice(1)].map((c) => byShort.get(c)) : [];
+    if (group.length && group.every((n) => n !== undefined && specs[n].type === "boolean")) {
+      for (const n of group) values[n!] = true;
+      continue;
+    }
     const name = long ? word.slice(2, eq < 0 ? undefined : eq) : byShort.get(word.slice(1));
     const spec = name !== undefined && Object.hasOwn(specs, name) ? specs[name] : undefined;
     if (name === undefined || spec === undefined || (!long && word.length !== 2)) {

@@ -126,7 +126,7 @@ export async function writeIndexFile(projectsDir: string, name: string, value: u
 /** Cache files of earlier versions of dispatch-cc, replaced by the current ones. */
 const OLD_VERSIONS = /^(list-v[12]\.json|list-v3-details\.json|search-v[12]-\d+\.txt|status-v1)$/;
 
-/** Removes the cache files of earlier versions (called when a current one is written); never throws. */
+/** Removes the cache files of earlier versions (list and search call it when they write); never throws. */
 export async function dropOldVersions(projectsDir: string): Promise<void> {
   try {
     for (const e of Deno.readDirSync(join(projectsDir, INDEX_DIR))) {
@@ -135,16 +135,6 @@ export async function dropOldVersions(projectsDir: string): Promise<void> {
       }
     }
   } catch { /* no cache folder */ }
-}
-
-/** Removes a cache file (missing is fine); false when it is still there. */
-export async function removeIndexFile(projectsDir: string, name: string): Promise<boolean> {
-  try {
-    await Deno.remove(join(projectsDir, INDEX_DIR, name));
-    return true;
-  } catch (err) {
-    return err instanceof Deno.errors.NotFound;
-  }
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */

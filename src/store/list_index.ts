@@ -75,8 +75,10 @@ const LINES: Codec<Line> = {
     return [e.updated, e.status, e.description, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
   },
   usable: (l): l is Line =>
-    Array.isArray(l) && l.length === 7 && typeof l[1] === "string" && Array.isArray(l[3]) &&
-    typeof l[4] === "number" && typeof l[5] === "number" && typeof l[6] === "number",
+    Array.isArray(l) && l.length === 7 && (l[0] === null || typeof l[0] === "string") &&
+    typeof l[1] === "string" && (l[2] === null || typeof l[2] === "string") && Array.isArray(l[3]) &&
+    l[3].every((p) => typeof p === "string") && typeof l[4] === "number" && typeof l[5] === "number" &&
+    typeof l[6] === "number",
 };
 
 const lineEntry = (slug: string, dir: string, l: Line): ListLine => ({
@@ -119,8 +121,8 @@ const DETAILS: Codec<string> = {
     const rows: Row<string>[] = [];
     let at = nl + 1;
     for (const r of o.rows as unknown[]) {
-      if (!isRow(r) || typeof r[3] !== "number") return null;
-      const len = r[3];
+      if (!isRow(r) || !Number.isSafeInteger(r[3]) || (r[3] as number) < -1) return null;
+      const len = r[3] as number;
       rows.push([r[0], r[1], r[2], len < 0 ? null : text.slice(at, at + len)]);
       at += Math.max(0, len);
     }

@@ -9,13 +9,13 @@ import { join } from "../paths.ts";
 import { readJsonObjectSafe, readTextSafe } from "./files.ts";
 import {
   cacheable,
+  dropOldVersions,
   INDEX_DIR,
   joinKeys,
   mapLimit,
   RACY_MS,
   readIndexFile,
   readProjectSlugs,
-  removeIndexFile,
   statKey,
   writeIndexFile,
 } from "./freshness.ts";
@@ -70,11 +70,13 @@ type ShardRow = [
 ];
 
 /**
- * A shard file is a JSON header line (`{"v":3,"rows":[...]}`) followed by every text of its projects as
- * one raw block, in row order: a keyword that occurs in none of them is ruled out by one `indexOf` over
- * the lower-cased block, without parsing a JSON string of result text.
+ * A shard file is a JSON header line (`{"v":3,"gen":"...","rows":[...]}`) followed by every text of its
+ * projects as one raw block, in row order: a keyword that occurs in none of them is ruled out by one
+ * `indexOf` over the lower-cased block, without parsing a JSON string of result text. `gen` is new at each
+ * write: the manifest names the generation of each shard it describes.
  */
 interface Shard {
+  gen: string;
   rows: ShardRow[];
   block: string;
   /** `block` lower-cased, once a search computed it with the same length (positions then agree). */
@@ -85,7 +87,8 @@ interface Shard {
 
 function isRow(r: unknown): r is ShardRow {
   return Array.isArray(r) && r.length === 5 && typeof r[0] === "string" && typeof r[1] === "number" &&
-    Array.isArray(r[3]) && Array.isArray(r[4]) && r[4].length === r[3].length + 2;
+    Array.isArray(r[3]) && Array.isArray(r[4]) && r[4].length === r[3].length + 2 &&
+    r[4].every((len) => Number.isSafeInteger(len) && len >= -1);
 }
 
 /** Reads a shard; null when it is missing, unreadable, corrupt or of another version. */
@@ -98,13 +101,18 @@ function readShard(projectsDir: string, n: number): Shard | null {
   }
   const nl = text.indexOf("\n");
   if (nl === -1) return null;
-  let header: { v?: unknown; rows?: unknown };
+  let header: { v?: unknown; gen?: unknown; rows?: unknown };
   try {
     header = JSON.parse(text.slice(0, nl));
   } catch {
     return null;
   }
-  if (header?.v !== 3 || !Array.isArray(header.rows) || !header.rows.every(isRow)) return null;
+  if (
+    header?.v !== 3 || typeof header.gen !== "string" || !Array.isArray(header.rows) ||
+    !header.rows.every(isRow)
+  ) {
+    return null;
+  }
   const block = text.slice(nl + 1);
   const starts = [0];
   let at = 0;
@@ -112,7 +120,7 @@ function readShard(projectsDir: string, n: number): Shard | null {
     for (const len of row[4]) at += Math.max(0, len);
     starts.push(at);
   }
-  return at === block.length ? { rows: header.rows as ShardRow[], block, starts } : null;
+  return at === block.length ? { gen: header.gen, rows: header.rows as ShardRow[], block, starts } : null;
 }
 
 /** The source of row `i`, its texts cut from the block. */
@@ -140,8 +148,8 @@ function sourceOf(shard: Shard, i: number): SearchSource {
   };
 }
 
-/** A shard's file text: the header line and the block. */
-function shardText(entries: [slug: string, key: number, source: SearchSource][]): string {
+/** A shard's file text: the header line (with generation `gen`) and the block. */
+function shardText(gen: string, entries: [slug: string, key: number, source: SearchSource][]): string {
   const rows: ShardRow[] = [];
   const texts: string[] = [];
   const put = (t: string | null) => {
@@ -152,7 +160,7 @@ function shardText(entries: [slug: string, key: number, source: SearchSource][])
     const lengths = [put(src.description), put(src.last_result), ...src.runs.map(([, t]) => put(t))];
     rows.push([slug, key, src.meta_problem, src.runs.map(([id, , p]) => [id, p]), lengths]);
   }
-  return JSON.stringify({ v: 3, rows }) + "\n" + texts.join("");
+  return JSON.stringify({ v: 3, gen, rows }) + "\n" + texts.join("");
 }
 
 /**
@@ -224,24 +232,33 @@ export interface SearchScanOptions {
 }
 
 /**
- * `search-v3.json`: the projects folder's key when the shards were last written, the slugs in it that no
- * shard holds (bare folders, files too new to cache) and the shards with no project. While that key is
- * unchanged no project was added, removed or renamed, so the shards' rows and these lists are the whole
- * set of projects and the folder need not be listed (a tenth of a search at 10,000 projects).
+ * `search-v3.json`: the projects folder's key when it was written and, for each shard, the generation of
+ * the shard file it describes and the slugs of that shard's group that the file does not hold (bare
+ * folders, files too new to cache), or null for a group with no project. While the folder's key is
+ * unchanged no project was added, removed or renamed, so a shard of the named generation and those slugs
+ * are the whole group, and the folder need not be listed (a tenth of a search at 10,000 projects). A shard
+ * rewritten since (by a concurrent search, or one that stopped before writing the manifest) has another
+ * generation, and its group is listed from the folder.
  */
 const MANIFEST = "search-v3.json";
 interface Manifest {
   v: 3;
   dir: number;
-  unstored: string[];
-  empty: number[];
+  shards: ([gen: string, unstored: string[]] | null)[];
 }
 const isManifest = (v: unknown): v is Manifest => {
   const o = v as Manifest;
-  return !!o && o.v === 3 && typeof o.dir === "number" && Array.isArray(o.unstored) &&
-    o.unstored.every((x) => typeof x === "string") && Array.isArray(o.empty) &&
-    o.empty.every((x) => typeof x === "number");
+  return !!o && o.v === 3 && typeof o.dir === "number" && Array.isArray(o.shards) &&
+    o.shards.length === SHARDS &&
+    o.shards.every((e) =>
+      e === null ||
+      (Array.isArray(e) && typeof e[0] === "string" && Array.isArray(e[1]) &&
+        e[1].every((x) => typeof x === "string"))
+    );
 };
+
+/** A new shard generation: unique enough that two writers never pick the same. */
+const newGeneration = () => crypto.randomUUID().slice(0, 13);
 
 /**
  * Calls `visit` with every project's search source (with `needle`: every project that may match it or
@@ -259,7 +276,7 @@ export async function scanSearchSources(
   const scanStart = Date.now();
   const dirKey = statKey(projectsDir);
   const manifest = useCache ? readIndexFile(projectsDir, MANIFEST, isManifest) : null;
-  const trusted = manifest !== null && dirKey !== null && manifest.dir === dirKey.key;
+  const trusted = manifest !== null && dirKey !== null && manifest.dir === dirKey.key ? manifest : null;
   let listed: string[][] | null = null;
   /** The folder's projects by shard, listed once when some shard cannot say which projects it has. */
   const listedGroups = () => {
@@ -268,27 +285,26 @@ export async function scanSearchSources(
     for (const slug of readProjectSlugs(projectsDir)) listed[shardOf(slug)].push(slug);
     return listed;
   };
-  const unstoredBy = new Map<number, string[]>();
-  for (const slug of trusted ? manifest.unstored : []) {
-    const n = shardOf(slug);
-    unstoredBy.set(n, [...unstoredBy.get(n) ?? [], slug]);
-  }
-  const empty = new Set(trusted ? manifest.empty : []);
-  const next = { unstored: [] as string[], empty: [] as number[], written: true, invalidated: !manifest };
+  const described: Manifest["shards"] = [];
+  let written = true;
   let read = 0;
   const base = join(projectsDir, "x").slice(0, -2); // projectsDir as join() writes it
   for (let n = 0; n < SHARDS; n++) {
-    const old = useCache && !empty.has(n) ? readShard(projectsDir, n) : null;
-    const slugs = trusted && (old || empty.has(n))
-      ? [...new Set([...old?.rows.map((r) => r[0]) ?? [], ...unstoredBy.get(n) ?? []])]
+    const said = trusted?.shards[n];
+    const old = useCache && said !== null ? readShard(projectsDir, n) : null;
+    const slugs = said === null
+      ? []
+      : said && old?.gen === said[0]
+      ? [...new Set([...old.rows.map((r) => r[0]), ...said[1]])]
       : listedGroups()[n];
-    if (slugs.length === 0) next.empty.push(n);
-    if (slugs.length === 0 && !old) continue;
+    if (slugs.length === 0) {
+      described.push(null);
+      continue;
+    }
     const oldAt = new Map(old?.rows.map((r, i) => [r[0], i]));
     const counts = old && opts.needle !== undefined ? blockCounts(old, opts.needle) : null;
     const rows: [string, number, SearchSource][] = [];
-    const present = new Set(slugs);
-    let changed = old !== null && old.rows.some((r) => !present.has(r[0]));
+    const unstored: string[] = [];
     const stale: { slug: string; key: ReturnType<typeof joinKeys>; i: number | undefined }[] = [];
     for (const slug of slugs) {
       // Paths by concatenation: projectPaths()'s eight joins cost a third of the stats.
@@ -329,33 +345,31 @@ export async function scanSearchSources(
       }
       const source = await readSearchSource(projectPaths(projectsDir, slug), known);
       if (cacheable(key, scanStart, racyMs)) rows.push([slug, key.key, source]);
-      else next.unstored.push(slug);
-      changed = true;
+      else unstored.push(slug);
       visit(slug, source);
     });
-    if (useCache && (changed || (!old && slugs.length > 0))) {
-      // The manifest must not vouch for a shard it was not written with: it goes before the first rewrite.
-      if (!next.invalidated) next.invalidated = await removeIndexFile(projectsDir, MANIFEST);
+    // Rewritten only when what it would hold differs (projects never cached are read each time).
+    const same = old !== null && old.rows.length === rows.length &&
+      rows.every(([slug, key]) => old.rows[oldAt.get(slug) ?? -1]?.[1] === key);
+    let gen = old?.gen ?? "";
+    if (useCache && !same) {
+      gen = newGeneration();
       const entries = rows.map(([slug, key, src]): [string, number, SearchSource] => [
         slug,
         key,
         isLazy(src) ? sourceOf(src.shard, src.i) : src,
       ]);
-      if (!next.invalidated || !(await writeIndexFile(projectsDir, shardFile(n), shardText(entries)))) {
-        next.written = false;
-      }
+      if (!(await writeIndexFile(projectsDir, shardFile(n), shardText(gen, entries)))) written = false;
     }
+    described.push([gen, unstored]);
   }
-  const sameManifest = trusted && next.unstored.length === manifest.unstored.length &&
-    next.unstored.every((s) => manifest.unstored.includes(s)) && next.empty.length === manifest.empty.length;
+  const next: Manifest = { v: 3, dir: dirKey?.key ?? 0, shards: described };
   if (
-    useCache && next.written && cacheable(dirKey, scanStart, racyMs) && !(sameManifest && !next.invalidated)
+    useCache && written && dirKey && cacheable(dirKey, scanStart, racyMs) &&
+    JSON.stringify(next) !== JSON.stringify(trusted)
   ) {
-    await writeIndexFile(
-      projectsDir,
-      MANIFEST,
-      { v: 3, dir: dirKey.key, unstored: next.unstored, empty: next.empty } satisfies Manifest,
-    );
+    await writeIndexFile(projectsDir, MANIFEST, next);
+    await dropOldVersions(projectsDir);
   }
   return { read };
 }
