@@ -79,3 +79,11 @@ export function relative(from: string, to: string): string {
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   return [...a.slice(i).map(() => ".."), ...b.slice(i)].join("/");
 }
+
+/** The path of a `file:` URL (node:url's fileURLToPath on POSIX, for the URLs of this program's modules). */
+export function fileUrlPath(url: URL): string {
+  if (url.protocol !== "file:" || url.hostname !== "") {
+    throw new TypeError(`not a local file URL: ${url.href}`);
+  }
+  return decodeURIComponent(url.pathname);
+}

@@ -1,6 +1,7 @@
 /** src/paths.ts gives node:path's POSIX results (it replaces node:path to keep start-up short). */
 import assert from "node:assert/strict";
 import * as node from "node:path";
+import { fileURLToPath } from "node:url";
 import * as ours from "../src/paths.ts";
 
 const SAMPLES = [
@@ -68,4 +69,19 @@ Deno.test("join, resolve and relative match node:path for every pair of samples"
   assert.equal(ours.resolve(), node.resolve());
   assert.equal(ours.resolve("/x", "y", "/z", "w"), node.resolve("/x", "y", "/z", "w"));
   assert.equal(ours.delimiter, node.delimiter);
+});
+
+Deno.test("fileUrlPath gives node:url's fileURLToPath for local file URLs and refuses others", () => {
+  for (
+    const href of [
+      "file:///a/b.ts",
+      "file:///with%20space/%C3%A9t%C3%A9.ts",
+      "file:///a/../b/./c",
+      "file:///",
+    ]
+  ) {
+    assert.equal(ours.fileUrlPath(new URL(href)), fileURLToPath(new URL(href)), href);
+  }
+  assert.throws(() => ours.fileUrlPath(new URL("https://example.com/x.ts")), /not a local file URL/);
+  assert.throws(() => ours.fileUrlPath(new URL("file://host/x.ts")), /not a local file URL/);
 });

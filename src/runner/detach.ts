@@ -10,8 +10,7 @@
  * that kind. A run may hold several projects (apply: one lock per slug); each is handed over the same way,
  * has its own stop signal (`cancel --slug S` stops only S) and is let go on its own.
  */
-import { join } from "../paths.ts";
-import { fileURLToPath } from "node:url";
+import { fileUrlPath, join } from "../paths.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { DispatchError, NotFoundError, NotInstalledError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -142,10 +141,10 @@ export function selfCommand(
   if (main.protocol !== "file:") {
     return { cmd: Deno.execPath(), args: ["run", "-P=dispatch", "--no-prompt", "--quiet", main.href] };
   }
-  const config = fileURLToPath(new URL("../../deno.json", moduleUrl));
+  const config = fileUrlPath(new URL("../../deno.json", moduleUrl));
   return {
     cmd: Deno.execPath(),
-    args: ["run", "-P=dispatch", "--no-prompt", "--quiet", "--config", config, fileURLToPath(main)],
+    args: ["run", "-P=dispatch", "--no-prompt", "--quiet", "--config", config, fileUrlPath(main)],
   };
 }
 
