@@ -12,18 +12,11 @@
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { COMMON_WORD, generateProjects, HEAVY, RARE_WORD, slugOf } from "./generate.ts";
+import { DENO_RUN_FLAGS } from "../src/run_flags.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 const FAKE = `${REPO}/tests/support/fake_claude.sh`;
-const MAIN = [
-  "run",
-  "--config",
-  `${REPO}/deno.json`,
-  "-P=dispatch",
-  "--no-prompt",
-  "--quiet",
-  `${REPO}/src/main.ts`,
-];
+const MAIN = ["run", "--config", `${REPO}/deno.json`, ...DENO_RUN_FLAGS, `${REPO}/src/main.ts`];
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -361,7 +354,9 @@ function report(machineLine: string, args: string): string {
     "",
     `Machine: ${machineLine}.`,
     "",
-    "Each figure is one process per call, as users run it: `deno run -P=dispatch --no-prompt --quiet src/main.ts`",
+    `Each figure is one process per call, as users run it: \`deno run ${
+      DENO_RUN_FLAGS.join(" ")
+    } src/main.ts\``,
     "(start-up included), output discarded; median and range over n calls after one warm-up call. `cold` calls",
     "run with the cache folder (`.dispatch-index/`) deleted first. The projects are synthetic (bench/generate.ts):",
     "a third in the earlier bash tool's format, a few with thousands of runs.",

@@ -1,11 +1,12 @@
 /**
- * `deno task compile`: builds dist/dispatch-cc with the declared permission set ("dispatch" in deno.json),
- * so the binary has exactly the grants `deno task dispatch-cc` has.
+ * `deno task compile`: builds dist/dispatch-cc with the declared permission set ("dispatch" in deno.json)
+ * and V8 flag (src/run_flags.ts), so the binary has exactly the grants and heap of `deno task dispatch-cc`.
  *
  * `deno compile` needs a `denort` base binary of the same Deno version, which it downloads from Deno's
  * own server unless DENORT_BIN names one. Where neither works this fails with a message that says so.
  */
 import { fileURLToPath } from "node:url";
+import { V8_FLAG } from "../src/run_flags.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = Deno.args[0] ?? `${root}dist/dispatch-cc`;
@@ -15,6 +16,7 @@ const args = [
   `${root}deno.json`,
   "-P=dispatch",
   "--no-prompt",
+  V8_FLAG,
   "--output",
   out,
   `${root}src/main.ts`,

@@ -120,6 +120,7 @@ Deno.test("the supervisor is this program again: the binary itself when compiled
     "-P=dispatch",
     "--no-prompt",
     "--quiet",
+    "--v8-flags=--max-semi-space-size=2",
     "--config",
     "/opt/dcc/deno.json",
     "/opt/dcc/src/main.ts",

@@ -83,3 +83,11 @@ Deno.test("dispatch-cc as shipped reports its Deno layer in --dry-run: net and f
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("deno task dispatch-cc runs with the flags the supervisor, tests and benchmarks use", async () => {
+  const { DENO_RUN_FLAGS } = await import("../src/run_flags.ts");
+  const config = JSON.parse(await Deno.readTextFile(CONFIG));
+  assert.equal(config.tasks["dispatch-cc"].command, `deno run ${DENO_RUN_FLAGS.join(" ")} src/main.ts`);
+  const compile = await Deno.readTextFile(join(REPO, "scripts", "compile.ts"));
+  assert.match(compile, /"-P=dispatch",\n\s+"--no-prompt",\n\s+V8_FLAG,/);
+});

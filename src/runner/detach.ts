@@ -11,6 +11,7 @@
  * has its own stop signal (`cancel --slug S` stops only S) and is let go on its own.
  */
 import { fileUrlPath, join } from "../paths.ts";
+import { DENO_RUN_FLAGS } from "../run_flags.ts";
 import { type Config, loadConfig } from "../config.ts";
 import { DispatchError, NotFoundError, NotInstalledError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -139,12 +140,12 @@ export function selfCommand(
   if (standalone) return { cmd: Deno.execPath(), args: [] };
   const main = new URL("../main.ts", moduleUrl);
   if (main.protocol !== "file:") {
-    return { cmd: Deno.execPath(), args: ["run", "-P=dispatch", "--no-prompt", "--quiet", main.href] };
+    return { cmd: Deno.execPath(), args: ["run", ...DENO_RUN_FLAGS, main.href] };
   }
   const config = fileUrlPath(new URL("../../deno.json", moduleUrl));
   return {
     cmd: Deno.execPath(),
-    args: ["run", "-P=dispatch", "--no-prompt", "--quiet", "--config", config, fileUrlPath(main)],
+    args: ["run", ...DENO_RUN_FLAGS, "--config", config, fileUrlPath(main)],
   };
 }
 

@@ -2,6 +2,7 @@
  * Runs dispatch-cc as users run it: a separate process, `deno run` with the declared permission set on
  * src/main.ts, in an environment the test controls.
  */
+import { DENO_RUN_FLAGS } from "../../src/run_flags.ts";
 import { fileURLToPath } from "node:url";
 
 export const REPO = fileURLToPath(new URL("../../", import.meta.url)).replace(/\/$/, "");
@@ -20,7 +21,7 @@ export interface CliResult {
 export function cliCommand(): { cmd: string; args: string[] } {
   return {
     cmd: Deno.execPath(),
-    args: ["run", "--config", CONFIG, "-P=dispatch", "--no-prompt", "--quiet", MAIN],
+    args: ["run", "--config", CONFIG, ...DENO_RUN_FLAGS, MAIN],
   };
 }
 
