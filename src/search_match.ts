@@ -18,6 +18,29 @@ function shownLine(line: string, at: number): string {
 }
 
 /**
+ * The line around an occurrence at `pos` of a text lying at [from, to) of `s`: its start and end, as
+ * `lastIndexOf`/`indexOf` over that text alone give them (a text that starts with a line break counts the
+ * break as its first line, as `lastIndexOf("\n", -1)` does).
+ */
+function lineBounds(s: string, pos: number, from: number, to: number): [start: number, end: number] {
+  const nl = pos === from ? (s[from] === "\n" ? from : -1) : s.lastIndexOf("\n", pos - 1);
+  const end = s.indexOf("\n", pos);
+  return [nl >= from ? nl + 1 : from, end === -1 || end >= to ? to : end];
+}
+
+/**
+ * Whether a matching line of text k of a project counts: every line of the description (k 0) and of
+ * last-result.txt (k 1), a run's line (k 2 on) only if no earlier result line was the same (the last result
+ * is also the last run's). Records result lines in `seen`.
+ */
+function countsLine(k: number, line: string, seen: Set<string>): boolean {
+  if (k === 0) return true;
+  if (k >= 2 && seen.has(line)) return false;
+  seen.add(line);
+  return true;
+}
+
+/**
  * Calls `found` with each line of `text` that contains `needle` (lower-cased), as shown (cut around the
  * match), and where that line starts. Walks the occurrences in the lower-cased text instead of splitting
  * every text into lines: most texts hold none, a few hold some.
@@ -42,9 +65,7 @@ function eachMatchingLine(
     return;
   }
   while (pos !== -1) {
-    const start = text.lastIndexOf("\n", pos - 1) + 1;
-    let end = text.indexOf("\n", pos);
-    if (end === -1) end = text.length;
+    const [start, end] = lineBounds(text, pos, 0, text.length);
     found(shownLine(text.slice(start, end), pos - start), start);
     pos = end >= text.length ? -1 : lower.indexOf(needle, end + 1);
   }
@@ -83,56 +104,40 @@ export function matchProject(
 ): { matches: SearchMatch[]; count: number; problems: string[] } {
   // A source the cache has counted already (countBlock) holds only its problems until expanded.
   if (build && src.expand) src = src.expand();
+  const problems = src.meta_problem ? [src.meta_problem] : [];
+  for (const [id, , problem] of src.runs) if (problem) problems.push(`${id}-result.json ${problem}`);
+  const slugMatches = slug.toLowerCase().includes(needle);
   if (!build && src.counted !== undefined) {
-    const problems = src.meta_problem ? [src.meta_problem] : [];
-    for (const [id, , problem] of src.runs) if (problem) problems.push(`${id}-result.json ${problem}`);
-    return { matches: [], count: src.counted + (slug.toLowerCase().includes(needle) ? 1 : 0), problems };
+    return { matches: [], count: src.counted + (slugMatches ? 1 : 0), problems };
   }
   const matches: SearchMatch[] = [];
-  const problems: string[] = [];
   let count = 0;
+  const seen = new Set<string>();
   const lower = src.lower;
   const may = (k: number) => !src.may_match || src.may_match.has(k);
-  /** Each matching line of text k: counted, and built when asked for; `fresh` says whether to keep it. */
-  const scan = (
-    k: number,
-    text: string,
-    field: SearchMatch["field"],
-    source: () => string | null,
-    fresh: (line: string) => boolean,
-  ) => {
+  /** Each matching line of text k that counts (countsLine): counted, and built when asked for. */
+  const scan = (k: number, text: string, field: SearchMatch["field"], source: () => string | null) => {
     if (!may(k)) return;
     if (!build) {
       eachMatchingLine(text, needle, lower?.[k], (line) => {
-        if (fresh(line)) count++;
+        if (countsLine(k, line, seen)) count++;
       });
       return;
     }
     for (const m of matchingLines(text, needle, lower?.[k])) {
-      if (!fresh(m.line)) continue;
+      if (!countsLine(k, m.line, seen)) continue;
       count++;
       matches.push({ slug, field, source: source(), ...m });
     }
   };
-  if (slug.toLowerCase().includes(needle)) {
+  if (slugMatches) {
     count++;
     if (build) matches.push({ slug, field: "slug", source: null, line_number: null, line: slug });
   }
-  if (src.meta_problem) problems.push(src.meta_problem);
-  scan(0, src.description, "description", () => null, () => true);
-  const seen = new Set<string>();
-  scan(1, src.last_result ?? "", "result", () => "last-result.txt", (line) => {
-    seen.add(line);
-    return true;
-  });
-  for (const [k, [id, text, problem]] of src.runs.entries()) {
-    if (problem) problems.push(`${id}-result.json ${problem}`);
-    if (text === null) continue;
-    scan(k + 2, text, "result", () => `${id}-result.json`, (line) => {
-      if (seen.has(line)) return false;
-      seen.add(line);
-      return true;
-    });
+  scan(0, src.description, "description", () => null);
+  scan(1, src.last_result ?? "", "result", () => "last-result.txt");
+  for (const [k, [id, text]] of src.runs.entries()) {
+    if (text !== null) scan(k + 2, text, "result", () => `${id}-result.json`);
   }
   return { matches, count, problems };
 }
@@ -198,21 +203,8 @@ export function countBlock(
     hit.texts.add(k);
     found.set(r, hit);
     // The line as matchingLines cuts it from the text alone.
-    const nl = pos === textStart
-      ? (block[textStart] === "\n" ? textStart : -1)
-      : block.lastIndexOf("\n", pos - 1);
-    const start = nl >= textStart ? nl + 1 : textStart;
-    let end = block.indexOf("\n", pos);
-    if (end === -1 || end >= textEnd) end = textEnd;
-    const line = shownLine(block.slice(start, end), pos - start);
-    if (k === 0) hit.count++;
-    else if (k === 1) {
-      seen.add(line);
-      hit.count++;
-    } else if (!seen.has(line)) {
-      seen.add(line);
-      hit.count++;
-    }
+    const [start, end] = lineBounds(block, pos, textStart, textEnd);
+    if (countsLine(k, shownLine(block.slice(start, end), pos - start), seen)) hit.count++;
     pos = end >= textEnd ? lower.indexOf(needle, textEnd) : lower.indexOf(needle, end + 1);
   }
   return found;
