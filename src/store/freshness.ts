@@ -100,9 +100,20 @@ export function readIndexFile<T>(
   name: string,
   isValid: (v: unknown) => v is T,
 ): T | null {
-  try {
-    const value = JSON.parse(Deno.readTextFileSync(join(projectsDir, INDEX_DIR, name)));
+  return readIndexWith(projectsDir, name, (text) => {
+    const value = JSON.parse(text);
     return isValid(value) ? value : null;
+  });
+}
+
+/** Reads a cache file with `parse`; null when it is missing or unreadable, or `parse` refuses or throws. */
+export function readIndexWith<T>(
+  projectsDir: string,
+  name: string,
+  parse: (text: string) => T | null,
+): T | null {
+  try {
+    return parse(Deno.readTextFileSync(join(projectsDir, INDEX_DIR, name)));
   } catch {
     return null;
   }

@@ -16,6 +16,7 @@ import {
   joinKeys,
   mapLimit,
   RACY_MS,
+  readIndexWith,
   readProjectSlugs,
   type StatKey,
   statKey,
@@ -195,14 +196,6 @@ export async function listProjects(projectsDir: string, opts: ListOptions = {}):
   };
 }
 
-function readIndex<P>(projectsDir: string, codec: Codec<P>): Index<P> | null {
-  try {
-    return codec.parse(Deno.readTextFileSync(join(projectsDir, INDEX_DIR, codec.file)));
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Every project of the folder, sorted by slug, with either what `codec`'s cache holds of it (when its
  * keys are unchanged) or its entry read now; rewrites the cache when what it would hold changed.
@@ -212,7 +205,7 @@ async function scan<P>(projectsDir: string, opts: ListOptions, codec: Codec<P>) 
   const racyMs = opts.racyMs ?? RACY_MS;
   const scanStart = Date.now();
   const dirKey = statKey(projectsDir);
-  const old = useCache && dirKey ? readIndex(projectsDir, codec) : null;
+  const old = useCache && dirKey ? readIndexWith(projectsDir, codec.file, codec.parse) : null;
   const sameSet = old !== null && dirKey !== null && old.dir === dirKey.key;
   const slugs = sameSet ? old.rows.map((r) => r[0]) : dirKey ? readProjectSlugs(projectsDir) : [];
   const byslug = new Map<string, number>(old && !sameSet ? old.rows.map((r, i) => [r[0], i]) : []);

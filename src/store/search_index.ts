@@ -10,11 +10,11 @@ import { readJsonObjectSafe, readTextSafe } from "./files.ts";
 import {
   cacheable,
   dropOldVersions,
-  INDEX_DIR,
   joinKeys,
   mapLimit,
   RACY_MS,
   readIndexFile,
+  readIndexWith,
   readProjectSlugs,
   statKey,
   writeIndexFile,
@@ -93,20 +93,13 @@ function isRow(r: unknown): r is ShardRow {
 
 /** Reads a shard; null when it is missing, unreadable, corrupt or of another version. */
 function readShard(projectsDir: string, n: number): Shard | null {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(join(projectsDir, INDEX_DIR, shardFile(n)));
-  } catch {
-    return null;
-  }
+  return readIndexWith(projectsDir, shardFile(n), parseShard);
+}
+
+function parseShard(text: string): Shard | null {
   const nl = text.indexOf("\n");
   if (nl === -1) return null;
-  let header: { v?: unknown; gen?: unknown; rows?: unknown };
-  try {
-    header = JSON.parse(text.slice(0, nl));
-  } catch {
-    return null;
-  }
+  const header: { v?: unknown; gen?: unknown; rows?: unknown } = JSON.parse(text.slice(0, nl));
   if (
     header?.v !== 3 || typeof header.gen !== "string" || !Array.isArray(header.rows) ||
     !header.rows.every(isRow)
