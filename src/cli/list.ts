@@ -1,5 +1,5 @@
 import { renderList } from "../render/projects.ts";
-import { listEntryTexts, listLines } from "../store/list_index.ts";
+import { listEntryTexts, listLines } from "../store/index_db.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { flag, parseOptions } from "./options.ts";

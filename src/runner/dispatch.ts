@@ -25,6 +25,7 @@ import {
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
 import { appendHistory, historyEntryOf } from "../store/history.ts";
+import { indexProject } from "../store/index_db.ts";
 import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify, type Outcome, type RunStatus } from "./classify.ts";
 import {
@@ -302,6 +303,7 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
       await clearCancelRequest(paths.logsDir, lock.info.token);
       await lock.release();
     }
+    await indexProject(config.projectsDir, paths.slug); // the next list need not read the project again
   }
 }
 

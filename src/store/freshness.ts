@@ -1,16 +1,14 @@
 /**
- * Cheap staleness checks for the caches under `$DISPATCH_PROJECTS_DIR/.dispatch-index/`: a cached value
- * is used only while the stat keys of the files it was read from are unchanged. The files stay the one
- * source of truth; a cache that is missing, corrupt or stale is rebuilt from them.
+ * Cheap staleness checks for the index under `$DISPATCH_PROJECTS_DIR/.dispatch-index/` (index_db.ts): an
+ * indexed value is used only while the stat keys of the files it was read from are unchanged. The files
+ * stay the one source of truth; an index that is missing, corrupt or stale is rebuilt from them.
  *
  * What changes what (Linux and macOS): adding, removing or renaming a file in a folder (and so every atomic
  * temp-and-rename write) changes the folder's mtime; rewriting a file in place changes its own mtime,
  * ctime and usually its size, and `touch -d` or `cp -p` still change its ctime.
  */
-import { dirname, join } from "../paths.ts";
-import { writeTextAtomic } from "./atomic.ts";
 
-/** Where the caches live: a hidden folder, skipped by listings, that is always safe to delete. */
+/** Where the index lives: a hidden folder, skipped by listings, that is always safe to delete. */
 export const INDEX_DIR = ".dispatch-index";
 
 /**
@@ -92,60 +90,6 @@ export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
 /** May a value read under `key` at `scanStart` be cached? Only when nothing changed close to the scan. */
 export function cacheable(key: StatKey | null, scanStart: number, racyMs = RACY_MS): key is StatKey {
   return key !== null && key.changed < scanStart - racyMs;
-}
-
-/** Reads a cache file; null when it is missing, unreadable, corrupt or of another version. */
-export function readIndexFile<T>(
-  projectsDir: string,
-  name: string,
-  isValid: (v: unknown) => v is T,
-): T | null {
-  return readIndexWith(projectsDir, name, (text) => {
-    const value = JSON.parse(text);
-    return isValid(value) ? value : null;
-  });
-}
-
-/** Reads a cache file with `parse`; null when it is missing or unreadable, or `parse` refuses or throws. */
-export function readIndexWith<T>(
-  projectsDir: string,
-  name: string,
-  parse: (text: string) => T | null,
-): T | null {
-  try {
-    return parse(Deno.readTextFileSync(join(projectsDir, INDEX_DIR, name)));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Writes a cache file atomically (`value` as JSON, or a string as it is); false when it could not. Failures
- * are not errors: a read-only projects folder just means every listing is a cold scan.
- */
-export async function writeIndexFile(projectsDir: string, name: string, value: unknown): Promise<boolean> {
-  try {
-    const path = join(projectsDir, INDEX_DIR, name);
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await writeTextAtomic(path, typeof value === "string" ? value : JSON.stringify(value));
-    return true;
-  } catch {
-    return false; // a cache that cannot be written is only a slower listing
-  }
-}
-
-/** Cache files of earlier versions of dispatch-cc, replaced by the current ones. */
-const OLD_VERSIONS = /^(list-v[12]\.json|list-v3-details\.json|search-v[12]-\d+\.txt|status-v1)$/;
-
-/** Removes the cache files of earlier versions (list and search call it when they write); never throws. */
-export async function dropOldVersions(projectsDir: string): Promise<void> {
-  try {
-    for (const e of Deno.readDirSync(join(projectsDir, INDEX_DIR))) {
-      if (OLD_VERSIONS.test(e.name)) {
-        await Deno.remove(join(projectsDir, INDEX_DIR, e.name), { recursive: true }).catch(() => {});
-      }
-    }
-  } catch { /* no cache folder */ }
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */
