@@ -209,7 +209,10 @@ Deno.test("a deleted, corrupt or foreign index gives the same answers as a cold 
     await assertSameAsCold(f.projects, "the first scan");
     assert.ok(Deno.statSync(file).size > 0, "the index was written");
     // Keys that cannot match, with other texts: were the keys not checked, list would show "Flusk".
-    await sql(f.projects, "UPDATE projects SET list_key = 1, search_key = 1, description = 'Flusk'");
+    await sql(
+      f.projects,
+      "UPDATE projects SET list_key = 1, search_key = 1, line = replace(line, 'Flask', 'Flusk'), entry = replace(entry, 'Flask', 'Flusk')",
+    );
     await assertSameAsCold(f.projects, "an index with foreign keys");
     // Rows of projects that are gone, and a folder key that vouches for them.
     await sql(f.projects, "INSERT INTO projects (slug, list_key, search_key) VALUES ('ghost', 1, 1)");

@@ -10,8 +10,17 @@
  */
 import { join } from "../paths.ts";
 import { readJsonObjectSafe, readTextSafe } from "./files.ts";
-import { cacheable, INDEX_DIR, joinKeys, mapLimit, RACY_MS, readProjectSlugs, statKey } from "./freshness.ts";
-import type { ProjectTotals } from "./history.ts";
+import {
+  cacheable,
+  INDEX_DIR,
+  joinKeys,
+  mapLimit,
+  RACY_MS,
+  readProjectSlugs,
+  type StatKey,
+  statKey,
+} from "./freshness.ts";
+import { type ProjectTotals, totalsOf } from "./history.ts";
 import { type ProjectPaths, projectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, runFiles } from "./runs.ts";
 import { type ListEntry, type ListLine, readListEntry } from "./summary.ts";
@@ -42,12 +51,14 @@ const VERSION = 1;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS projects(
-  slug TEXT PRIMARY KEY, list_key INTEGER, indexed INTEGER, description TEXT, updated TEXT, status TEXT,
-  problems TEXT, runs INTEGER, cost REAL, nocost INTEGER, entry TEXT, search_key INTEGER, meta_problem TEXT
-) WITHOUT ROWID;
+  slug TEXT PRIMARY KEY, list_key INTEGER, indexed INTEGER, line TEXT, entry TEXT, search_key INTEGER,
+  meta_problem TEXT) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS projects_list ON projects(slug, list_key, indexed);
+CREATE INDEX IF NOT EXISTS projects_search ON projects(slug, search_key);
 CREATE TABLE IF NOT EXISTS texts(
   id INTEGER PRIMARY KEY, slug TEXT NOT NULL, ord INTEGER NOT NULL, run_id TEXT, problem TEXT, body TEXT);
 CREATE INDEX IF NOT EXISTS texts_slug ON texts(slug);
+CREATE INDEX IF NOT EXISTS texts_problems ON texts(slug) WHERE problem IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', contentless_delete=1, tokenize='trigram');
 PRAGMA user_version = ${VERSION};`;
 
@@ -77,9 +88,9 @@ async function openIndex(projectsDir: string): Promise<Db | null> {
       Deno.mkdirSync(join(projectsDir, INDEX_DIR), { recursive: true });
       db = new DatabaseSync(file);
       db.exec("PRAGMA busy_timeout = 10000");
-      const version = (db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version;
+      const version = (q(db, "PRAGMA user_version").get() as { user_version: number }).user_version;
       if (version === VERSION) return db;
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
+      const tables = q(db, "SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
       if (version !== 0 || tables.n !== 0) throw Object.assign(new Error("another version"), { errcode: 26 });
       db.exec("PRAGMA journal_mode = WAL");
       db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
@@ -142,6 +153,19 @@ async function withIndex<T>(
   }
 }
 
+/** A project's folder, as join() writes it (by concatenation: join() costs more than a stat). */
+const dirOf = (projectsDir: string, slug: string) => `${join(projectsDir, "x").slice(0, -2)}/${slug}`;
+
+/** A prepared statement of `db`, prepared once per connection. */
+const statements = new WeakMap<Db, Map<string, ReturnType<Db["prepare"]>>>();
+function q(db: Db, sql: string) {
+  let m = statements.get(db);
+  if (!m) statements.set(db, m = new Map());
+  let st = m.get(sql);
+  if (!st) m.set(sql, st = db.prepare(sql));
+  return st;
+}
+
 /** Runs `fn` in one write transaction; false when the database refused (read-only, full, busy too long). */
 function write(db: Db, fn: () => void): boolean {
   try {
@@ -161,158 +185,128 @@ function write(db: Db, fn: () => void): boolean {
   }
 }
 
+/**
+ * Rows of a query as arrays, aggregated to one JSON text by SQLite and parsed at once (node:sqlite builds
+ * an object per row at several times the cost).
+ */
+function rowsOf<T extends unknown[]>(db: Db, columns: string, from: string, ...params: string[]): T[] {
+  const sql = `SELECT json_group_array(json_array(${columns}) ORDER BY slug) AS j FROM ${from}`;
+  return JSON.parse((q(db, sql).get(...params) as { j: string }).j);
+}
+
 /** What a part of the index (list entries, search texts) needs to refresh itself. */
-interface Part<R> {
+interface Part<V> {
   column: "list_key" | "search_key";
-  /** The key of a project's files (row: what the index holds of it). */
-  key(logs: string, row: R | undefined): ReturnType<typeof joinKeys>;
-  /** Reads the project's files; `key` is taken again after the read when it depends on them. */
-  read(db: Db, projectsDir: string, slug: string): Promise<{ row: R; volatile?: boolean; rekey?: boolean }>;
+  /** The key of a project's files; `indexed`: runs.jsonl takes part (its appends change only its own key). */
+  key(logs: string, indexed: boolean): StatKey | null;
+  /** Reads the project's files (`indexed`: whether runs.jsonl exists; the key is taken after the read). */
+  read(
+    db: Db,
+    projectsDir: string,
+    slug: string,
+  ): Promise<{ value: V; volatile?: boolean; indexed?: boolean }>;
   /** Stores a project read from its files under `key` (null: read it again next time). */
-  store(db: Db, slug: string, row: R, key: number | null): void;
+  store(db: Db, slug: string, value: V, key: number | null, indexed: boolean): void;
 }
 
 /**
- * Every project of the folder, sorted by slug, with what `part` holds of it, reading again (and storing)
- * only the projects whose files changed. `read` counts the projects read from their files.
+ * Brings `part` of the index up to date with every project of the folder (or project `only`), reading
+ * again only the projects whose files changed: afterwards the database holds each of them as its files
+ * are. Returns the slugs, sorted, and how many projects were read; false when what was read could not be
+ * stored. `trusted`: dispatch-cc's own write, stored under its keys however recent (see indexProject).
  */
-async function refresh<R extends { slug: string }>(
+async function refresh<V>(
   db: Db,
   projectsDir: string,
   opts: IndexOptions,
-  part: Part<R>,
-  load: (slugs: string[]) => Map<string, R>,
-): Promise<{ slugs: string[]; rows: Map<string, R>; read: number } | false> {
+  part: Part<V>,
+  only?: string,
+  trusted = false,
+): Promise<{ slugs: string[]; read: number } | false> {
   const scanStart = Date.now();
   const racyMs = opts.racyMs ?? RACY_MS;
   const dirKey = statKey(projectsDir);
-  if (!dirKey) return { slugs: [], rows: new Map(), read: 0 };
-  const known = db.prepare(`SELECT slug, ${part.column} AS key FROM projects ORDER BY slug`).all() as {
-    slug: string;
-    key: number | null;
-  }[];
-  const folder = db.prepare("SELECT key FROM folder").get() as { key: number } | undefined;
-  let slugs = folder?.key === dirKey.key ? known.map((k) => k.slug) : readProjectSlugs(projectsDir);
-  const gone = new Set(known.map((k) => k.slug));
+  const base = dirOf(projectsDir, "").slice(0, -1);
+  const from = `projects INDEXED BY ${part.column === "list_key" ? "projects_list" : "projects_search"}` +
+    (only ? " WHERE slug = ?" : "");
+  const known = new Map(
+    rowsOf<[string, number | null, number | null]>(
+      db,
+      `slug, ${part.column}, indexed`,
+      from,
+      ...(only ? [only] : []),
+    )
+      .map((r) => [r[0], r]),
+  );
+  const folder = only ? undefined : q(db, "SELECT key FROM folder").get() as { key: number } | undefined;
+  const sameSet = dirKey && folder?.key === dirKey.key;
+  let slugs = only ? [only] : sameSet ? [...known.keys()] : dirKey ? readProjectSlugs(projectsDir) : [];
+  const gone = new Set(only ? [] : known.keys());
   for (const s of slugs) gone.delete(s);
-  const base = join(projectsDir, "x").slice(0, -2); // projectsDir as join() writes it
-  const keyOf = new Map(known.map((k) => [k.slug, k.key]));
-  const rows = load(slugs);
-  const stale: { slug: string; key: ReturnType<typeof joinKeys> }[] = [];
+  const stale: { slug: string; key: StatKey | null }[] = [];
   for (const slug of slugs) {
-    const key = part.key(`${base}/${slug}/.dispatch-logs`, rows.get(slug));
+    const row = known.get(slug);
+    const key = part.key(`${base}/${slug}/.dispatch-logs`, row?.[2] === 1);
     // A row the folder's key vouches for whose folder is gone (an index written by another program).
-    if (!key && !statKey(`${base}/${slug}`)?.key) gone.add(slug);
-    else if (!key || keyOf.get(slug) !== key.key) stale.push({ slug, key });
+    if (!key && !statKey(`${base}/${slug}`)) gone.add(slug);
+    else if (!key || row?.[1] !== key.key) stale.push({ slug, key });
   }
   if (gone.size) slugs = slugs.filter((s) => !gone.has(s));
-  const fresh = await mapLimit(stale, 16, async ({ slug, key }) => {
+  const fresh = await mapLimit(stale, 16, async ({ slug }) => {
     const r = await part.read(db, projectsDir, slug);
-    rows.set(slug, r.row);
-    const k = r.rekey ? part.key(`${base}/${slug}/.dispatch-logs`, r.row) : key;
-    return { slug, r, key: k && !r.volatile && cacheable(k, scanStart, racyMs) ? k.key : null };
+    const k = part.key(`${base}/${slug}/.dispatch-logs`, r.indexed ?? false); // an append during the read is racy
+    const keep = k && !r.volatile && (trusted || cacheable(k, scanStart, racyMs));
+    return { slug, r, key: keep ? k.key : null };
   });
-  const written = (fresh.length === 0 && gone.size === 0 && folder?.key === dirKey.key) ||
+  const written = (fresh.length === 0 && gone.size === 0 && (only !== undefined || sameSet)) ||
     write(db, () => {
       for (const slug of gone) {
-        db.prepare("DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
-        db.prepare("DELETE FROM texts WHERE slug = ?").run(slug);
-        db.prepare("DELETE FROM projects WHERE slug = ?").run(slug);
+        q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
+        q(db, "DELETE FROM texts WHERE slug = ?").run(slug);
+        q(db, "DELETE FROM projects WHERE slug = ?").run(slug);
       }
-      for (const f of fresh) part.store(db, f.slug, f.r.row, f.key);
-      if (cacheable(dirKey, scanStart, racyMs)) {
-        db.prepare("INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
+      for (const f of fresh) part.store(db, f.slug, f.r.value, f.key, f.r.indexed ?? false);
+      if (only) return;
+      if (dirKey && cacheable(dirKey, scanStart, racyMs)) {
+        q(db, "INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
       } else db.exec("DELETE FROM folder");
     });
-  return written && { slugs, rows, read: stale.length };
+  return written ? { slugs, read: stale.length } : false;
 }
 
 // ---- list and status
 
-interface ListRow {
-  slug: string;
-  indexed: number;
-  line: Omit<ListLine, "slug" | "project_dir">;
-  /** list --json's entry after its slug and folder, as JSON.stringify(document, null, 2) prints it. */
-  entry: string;
-  whole?: ListEntry;
-}
-
 const keyFiles = (logs: string, ...names: string[]) =>
   joinKeys([statKey(logs), ...names.map((n) => statKey(`${logs}/${n}`))]);
 
-const LIST: Part<ListRow> = {
+/**
+ * The stored entries' project_dir is a NUL and the slug, replaced by the projects folder when printed: the
+ * index stays right whatever path the folder is reached by. (A string value cannot hold a raw quote or
+ * line break, so this text is only ever the key.)
+ */
+const DIR_MARK = '\n      "project_dir": "\\u0000';
+
+const LIST: Part<ListEntry> = {
   column: "list_key",
-  // runs.jsonl takes part once it exists: its appends change only its own key.
-  key: (logs, row) =>
-    row?.indexed ? keyFiles(logs, "project.json", "runs.jsonl") : keyFiles(logs, "project.json"),
+  key: (logs, indexed) => keyFiles(logs, "project.json", ...(indexed ? ["runs.jsonl"] : [])),
   async read(_db, projectsDir, slug) {
     const { entry, volatile, indexed } = await readListEntry(projectPaths(projectsDir, slug));
-    const { slug: _s, project_dir: _d, ...rest } = entry;
-    const t = entry.totals;
-    const line = {
-      description: entry.description,
-      updated: entry.updated,
-      status: entry.status,
-      totals: { runs: t.runs, cost_usd: t.cost_usd, runs_without_cost: t.runs_without_cost },
-      problems: entry.problems,
-    };
-    const text = "    " + JSON.stringify(rest, null, 2).slice(2).replaceAll("\n", "\n    ");
-    return {
-      row: { slug, indexed: indexed ? 1 : 0, line, entry: text, whole: entry },
-      volatile,
-      rekey: true,
-    };
+    return { value: entry, volatile, indexed };
   },
-  store(db, slug, r, key) {
-    const l = r.line;
-    db.prepare(
-      `INSERT INTO projects (slug, list_key, indexed, description, updated, status, problems, runs, cost, nocost,
-       entry) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (slug) DO UPDATE SET list_key = excluded.list_key,
-       indexed = excluded.indexed, description = excluded.description, updated = excluded.updated,
-       status = excluded.status, problems = excluded.problems, runs = excluded.runs, cost = excluded.cost,
-       nocost = excluded.nocost, entry = excluded.entry`,
-    ).run(
-      slug,
-      key,
-      r.indexed,
-      l.description,
-      l.updated,
-      l.status,
-      JSON.stringify(l.problems),
-      l.totals.runs,
-      l.totals.cost_usd,
-      l.totals.runs_without_cost,
-      r.entry,
-    );
+  store(db, slug, e, key, indexed) {
+    const t = e.totals;
+    // The text line: description, updated, status, problems, runs, cost, runs without cost.
+    const line = [e.description, e.updated, e.status, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
+    // The entry as JSON.stringify(document, null, 2) prints it in list --json's projects array.
+    const entry = "    " +
+      JSON.stringify({ ...e, project_dir: `\0/${slug}` }, null, 2).replaceAll("\n", "\n    ");
+    q(
+      db,
+      `INSERT INTO projects (slug, list_key, indexed, line, entry) VALUES (?,?,?,?,?) ON CONFLICT (slug) DO UPDATE
+       SET list_key = excluded.list_key, indexed = excluded.indexed, line = excluded.line, entry = excluded.entry`,
+    ).run(slug, key, indexed ? 1 : 0, JSON.stringify(line), entry);
   },
 };
-
-/** The list rows of `slugs` as the index holds them. */
-function loadList(db: Db, what: "line" | "entry" | "both") {
-  return (slugs: string[]) => {
-    const cols = what === "entry" ? "slug, indexed, entry" : "slug, indexed, description, updated, status, " +
-      `problems, runs, cost, nocost${what === "both" ? ", entry" : ""}`;
-    const rows = new Map<string, ListRow>();
-    const sql = `SELECT ${cols} FROM projects WHERE list_key IS NOT NULL` +
-      (slugs.length === 1 ? " AND slug = ?" : "");
-    for (const r of db.prepare(sql).all(...(slugs.length === 1 ? slugs : [])) as Record<string, never>[]) {
-      rows.set(r.slug, {
-        slug: r.slug,
-        indexed: r.indexed,
-        entry: r.entry,
-        line: what === "entry" ? null! : {
-          description: r.description,
-          updated: r.updated,
-          status: r.status,
-          totals: { runs: r.runs, cost_usd: r.cost, runs_without_cost: r.nocost },
-          problems: r.problems === "[]" ? [] : JSON.parse(r.problems),
-        },
-      });
-    }
-    return rows;
-  };
-}
 
 /** The entries and how many projects had to be read from their files. */
 export interface Listing<E> {
@@ -320,17 +314,25 @@ export interface Listing<E> {
   read: number;
 }
 
-const dirOf = (projectsDir: string, slug: string) => `${join(projectsDir, "x").slice(0, -2)}/${slug}`;
-
 /** Every project with what the text of `list` shows, sorted by slug. */
 export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise<Listing<ListLine>> {
   return withIndex(projectsDir, opts, async (db) => {
-    const r = await refresh(db, projectsDir, opts, LIST, loadList(db, "line"));
-    return r && {
-      entries: r.slugs.map((slug) => ({
+    const r = await refresh(db, projectsDir, opts, LIST);
+    if (!r) return false;
+    const base = dirOf(projectsDir, "");
+    type Line = [string, [string | null, string | null, string, string[], number, number, number]];
+    const rows = rowsOf<Line>(db, "slug, json(line)", "projects");
+    return {
+      entries: rows.map((
+        [slug, [description, updated, status, problems, runs, cost_usd, runs_without_cost]],
+      ) => ({
         slug,
-        project_dir: dirOf(projectsDir, slug),
-        ...r.rows.get(slug)!.line,
+        project_dir: base + slug,
+        description,
+        updated,
+        status,
+        totals: { runs, cost_usd, runs_without_cost },
+        problems,
       })),
       read: r.read,
     };
@@ -338,24 +340,20 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
 }
 
 /**
- * Every project's `list --json` entry as JSON.stringify(document, null, 2) prints it inside the document's
- * projects array, sorted by slug: indexed entries are neither parsed nor printed again.
+ * The projects array of `list --json` (its entries, between the brackets) as JSON.stringify(document, null,
+ * 2) prints it, from the entries as the index stores them: they are neither parsed nor printed again.
  */
-export async function listEntryTexts(projectsDir: string, opts: IndexOptions = {}): Promise<string[]> {
-  return (await entryTexts(projectsDir, opts)).entries;
-}
-
-function entryTexts(projectsDir: string, opts: IndexOptions): Promise<Listing<string>> {
+export function listEntriesText(
+  projectsDir: string,
+  opts: IndexOptions = {},
+): Promise<{ text: string; read: number }> {
   return withIndex(projectsDir, opts, async (db) => {
-    const r = await refresh(db, projectsDir, opts, LIST, loadList(db, "entry"));
-    return r && {
-      read: r.read,
-      entries: r.slugs.map((slug) =>
-        `    {\n      "slug": ${JSON.stringify(slug)},\n      "project_dir": ${
-          JSON.stringify(dirOf(projectsDir, slug))
-        },\n${r.rows.get(slug)!.entry}`
-      ),
-    };
+    const r = await refresh(db, projectsDir, opts, LIST);
+    if (!r) return false;
+    const sql = "SELECT group_concat(entry, ',\n' ORDER BY slug) AS text FROM projects";
+    const text = (q(db, sql).get() as { text: string | null }).text ?? "";
+    const dir = JSON.stringify(dirOf(projectsDir, "x")).slice(1, -3);
+    return { text: text.replaceAll(DIR_MARK, () => DIR_MARK.slice(0, -6) + dir), read: r.read };
   });
 }
 
@@ -364,8 +362,8 @@ export async function listProjects(
   projectsDir: string,
   opts: IndexOptions = {},
 ): Promise<Listing<ListEntry>> {
-  const { entries, read } = await entryTexts(projectsDir, opts);
-  return { entries: JSON.parse(`[${entries.join(",")}]`), read };
+  const { text, read } = await listEntriesText(projectsDir, opts);
+  return { entries: JSON.parse(`[${text}]`), read };
 }
 
 /** A project's runs as `status` shows them. */
@@ -382,23 +380,16 @@ export function cachedRunsSummary(
   opts: IndexOptions = {},
 ): Promise<RunsSummary> {
   return withIndex(projectsDir, opts, async (db) => {
-    const logs = `${dirOf(projectsDir, paths.slug)}/.dispatch-logs`;
-    const row = loadList(db, "entry")([paths.slug]).get(paths.slug);
-    const key = LIST.key(logs, row);
-    const stored = db.prepare("SELECT list_key FROM projects WHERE slug = ?").get(paths.slug) as
-      | { list_key: number | null }
+    if (!await refresh(db, projectsDir, opts, LIST, paths.slug)) return false;
+    const row = q(db, "SELECT entry FROM projects WHERE slug = ?").get(paths.slug) as
+      | { entry: string }
       | undefined;
-    let e: Pick<ListEntry, "totals" | "runs" | "last_run">;
-    if (row && key && stored?.list_key === key.key) e = JSON.parse("{" + row.entry);
-    else {
-      const scanStart = Date.now();
-      const r = await LIST.read(db, projectsDir, paths.slug);
-      const k = LIST.key(logs, r.row);
-      const keep = k && !r.volatile && cacheable(k, scanStart, opts.racyMs ?? RACY_MS);
-      write(db, () => LIST.store(db, paths.slug, r.row, keep ? k.key : null));
-      e = r.row.whole!;
-    }
-    return { totals: e.totals, run_count: e.runs, last_run_id: e.last_run?.run_id ?? null };
+    const e: ListEntry | null = row ? JSON.parse(row.entry) : null; // none: the folder is gone
+    return {
+      totals: e?.totals ?? totalsOf([]),
+      run_count: e?.runs ?? 0,
+      last_run_id: e?.last_run?.run_id ?? null,
+    };
   });
 }
 
@@ -432,43 +423,47 @@ export async function readSearchSource(
 /** last-result.txt may be absent (a project whose first run is still going): a fixed key then. */
 const MISSING = { key: 0, changed: 0 };
 
-const SEARCH: Part<SearchSource & { slug: string }> = {
+const SEARCH: Part<SearchSource> = {
   column: "search_key",
   key: (logs) =>
     joinKeys([statKey(logs), statKey(`${logs}/project.json`), statKey(`${logs}/last-result.txt`) ?? MISSING]),
   async read(db, projectsDir, slug) {
     // A result file is written once, when its run ends: the texts already indexed are not read again.
-    const known = new Map<string, string>();
     const sql = "SELECT run_id, body FROM texts WHERE slug = ? AND ord >= 2 AND body IS NOT NULL";
-    for (const r of db.prepare(sql).all(slug) as { run_id: string; body: string }[]) {
-      known.set(r.run_id, r.body);
-    }
-    return { row: { slug, ...await readSearchSource(projectPaths(projectsDir, slug), known) } };
+    const known = new Map(
+      (q(db, sql).all(slug) as { run_id: string; body: string }[]).map((r) => [r.run_id, r.body]),
+    );
+    return { value: await readSearchSource(projectPaths(projectsDir, slug), known) };
   },
-  store(db, slug, src, key) {
-    db.prepare("DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
-    db.prepare("DELETE FROM texts WHERE slug = ?").run(slug);
-    const text = db.prepare("INSERT INTO texts (slug, ord, run_id, problem, body) VALUES (?,?,?,?,?)");
-    const fts = db.prepare("INSERT INTO fts (rowid, body) VALUES (?, ?)");
+  store(db, slug, { description, last_result, runs, meta_problem }, key) {
+    q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
+    q(db, "DELETE FROM texts WHERE slug = ?").run(slug);
     const put = (ord: number, id: string | null, problem: string | null, body: string | null) => {
-      const { lastInsertRowid } = text.run(slug, ord, id, problem, body);
-      if (body !== null && !inMemory.has(db)) fts.run(lastInsertRowid, body.toLowerCase());
+      const t = q(db, "INSERT INTO texts (slug, ord, run_id, problem, body) VALUES (?,?,?,?,?)");
+      const { lastInsertRowid } = t.run(slug, ord, id, problem, body);
+      if (body !== null && !inMemory.has(db)) {
+        q(db, "INSERT INTO fts (rowid, body) VALUES (?, ?)").run(lastInsertRowid, body.toLowerCase());
+      }
     };
-    put(0, null, null, src.description);
-    put(1, null, null, src.last_result);
-    src.runs.forEach(([id, body, problem], i) => put(i + 2, id, problem, body));
-    db.prepare(
+    put(0, null, null, description);
+    put(1, null, null, last_result);
+    runs.forEach(([id, body, problem], i) => put(i + 2, id, problem, body));
+    q(
+      db,
       `INSERT INTO projects (slug, search_key, meta_problem) VALUES (?,?,?) ON CONFLICT (slug) DO UPDATE SET
        search_key = excluded.search_key, meta_problem = excluded.meta_problem`,
-    ).run(slug, key, src.meta_problem);
+    ).run(slug, key, meta_problem);
   },
 };
+
+type Text = { slug: string; ord: number; run_id: string; problem: string | null; body: string | null };
 
 /**
  * Calls `visit` with every project that may match `needle` (lower-cased) or has a problem to report, its
  * source holding the texts that contain the needle and the runs with problems; returns how many projects
  * had to be read from their files. The trigram index finds the texts of needles of three characters or
- * more; shorter ones are looked for in every indexed text.
+ * more (it indexes the texts lower-cased as JavaScript does, so that it finds all that a scan finds);
+ * shorter ones are looked for in every indexed text, as are all of them in an index in memory.
  */
 export function scanSearchSources(
   projectsDir: string,
@@ -477,77 +472,53 @@ export function scanSearchSources(
 ): Promise<{ read: number }> {
   const needle = opts.needle;
   return withIndex(projectsDir, opts, async (db) => {
-    const r = await refresh(db, projectsDir, opts, SEARCH, () => new Map());
+    const r = await refresh(db, projectsDir, opts, SEARCH);
     if (!r) return false;
-    type Text = {
-      slug: string;
-      ord: number;
-      run_id: string | null;
-      problem: string | null;
-      body: string | null;
-    };
     const cols = "t.slug, t.ord, t.run_id, t.problem, t.body";
     const texts = [...needle].length >= 3 && !inMemory.has(db)
-      ? db.prepare(`SELECT ${cols} FROM fts JOIN texts t ON t.id = fts.rowid WHERE fts MATCH ?`)
+      ? q(db, `SELECT ${cols} FROM fts JOIN texts t ON t.id = fts.rowid WHERE fts MATCH ?`)
         .all(`"${needle.replaceAll('"', '""')}"`) as Text[]
-      : (db.prepare(`SELECT ${cols} FROM texts t WHERE body IS NOT NULL`).all() as Text[])
+      : (q(db, `SELECT ${cols} FROM texts t WHERE body IS NOT NULL`).all() as Text[])
         .filter((t) => t.body!.toLowerCase().includes(needle));
-    texts.push(...db.prepare(`SELECT ${cols} FROM texts t WHERE problem IS NOT NULL`).all() as Text[]);
-    const sources = new Map<string, SearchSource & { texts: Text[] }>();
-    const sourceOf = (slug: string, metaProblem: string | null = null) => {
-      let s = sources.get(slug);
-      if (!s) {
-        sources.set(
-          slug,
-          s = { description: "", meta_problem: metaProblem, last_result: null, runs: [], texts: [] },
-        );
+    texts.push(
+      ...q(db, `SELECT ${cols} FROM texts t INDEXED BY texts_problems WHERE problem IS NOT NULL`)
+        .all() as Text[],
+    );
+    const sources = new Map<string, SearchSource>();
+    const sourceOf = (slug: string) => {
+      if (!sources.has(slug)) {
+        sources.set(slug, { description: "", meta_problem: null, last_result: null, runs: [] });
       }
-      return s;
+      return sources.get(slug)!;
     };
-    for (
-      const p of db.prepare("SELECT slug, meta_problem FROM projects WHERE meta_problem IS NOT NULL").all()
-    ) {
-      sourceOf(p.slug as string, p.meta_problem as string);
+    for (const p of q(db, "SELECT slug, meta_problem FROM projects WHERE meta_problem IS NOT NULL").all()) {
+      sourceOf(p.slug as string).meta_problem = p.meta_problem as string;
     }
     for (const slug of r.slugs) if (slug.toLowerCase().includes(needle)) sourceOf(slug);
-    for (const t of texts) sourceOf(t.slug).texts.push(t);
-    const present = new Set(r.slugs);
-    for (const [slug, s] of sources) {
-      if (!present.has(slug)) continue;
-      s.texts.sort((a, b) => a.ord - b.ord);
-      for (const t of s.texts) {
-        if (t.ord === 0) s.description = t.body ?? "";
-        else if (t.ord === 1) s.last_result = t.body;
-        else if (s.runs.at(-1)?.[0] !== t.run_id) s.runs.push([t.run_id!, t.body, t.problem]);
-      }
-      visit(slug, {
-        description: s.description,
-        meta_problem: s.meta_problem,
-        last_result: s.last_result,
-        runs: s.runs,
-      });
+    for (const t of texts.sort((a, b) => a.ord - b.ord)) {
+      const s = sourceOf(t.slug);
+      if (t.ord === 0) s.description = t.body ?? "";
+      else if (t.ord === 1) s.last_result = t.body;
+      else if (s.runs.at(-1)?.[0] !== t.run_id) s.runs.push([t.run_id, t.body, t.problem]);
     }
+    for (const slug of r.slugs) if (sources.has(slug)) visit(slug, sources.get(slug)!);
     return { read: r.read };
   });
 }
 
 /**
  * Brings one project's entry and texts up to date after dispatch-cc wrote it (a run's end, a new project),
- * so that the next command does not read it again. Never throws: the index is only ever a shortcut.
+ * so that the next command does not read it again: stored under keys however recent, as nothing else
+ * writes a project while its run ends. Never throws: the index is only ever a shortcut.
  */
 export async function indexProject(projectsDir: string, slug: string): Promise<void> {
   try {
     const db = await openIndex(projectsDir);
-    if (!db) return;
     try {
-      const logs = `${dirOf(projectsDir, slug)}/.dispatch-logs`;
-      for (const part of [LIST, SEARCH] as Part<{ slug: string }>[]) {
-        const r = await part.read(db, projectsDir, slug);
-        const k = part.key(logs, r.row);
-        write(db, () => part.store(db, slug, r.row, k && !r.volatile ? k.key : null));
-      }
+      await refresh(db!, projectsDir, {}, LIST, slug, true);
+      await refresh(db!, projectsDir, {}, SEARCH, slug, true);
     } finally {
-      db.close();
+      db?.close();
     }
   } catch { /* the next listing reads the project */ }
 }
