@@ -445,3 +445,26 @@ Deno.test("the trigram index finds what a scan of every text finds, whatever the
     await t.cleanup();
   }
 });
+
+Deno.test("a FIFO or a device in place of a project file is a problem of that project, not a hung list", async () => {
+  const f = await fixture();
+  try {
+    const logs = (slug: string) => join(f.projects, slug, ".dispatch-logs");
+    await Deno.remove(join(logs("other"), "project.json"));
+    const fifo = new Deno.Command("mkfifo", { args: [join(logs("other"), "project.json")] });
+    assert.equal((await fifo.output()).code, 0);
+    await Deno.remove(join(logs("task-api"), "last-result.txt"));
+    await Deno.symlink("/dev/zero", join(logs("task-api"), "last-result.txt"));
+    await Deno.symlink("/dev/zero", join(logs("task-api"), "20260402-080000-555-result.json"));
+    await settle();
+    const other = (await listProjects(f.projects, { racyMs: RACY_MS })).entries.find((e) =>
+      e.slug === "other"
+    );
+    assert.deepEqual(other?.problems, ["project.json unreadable (not a regular file)"]);
+    await assertSameAsCold(f.projects, "a FIFO and devices in place of project files");
+    const found = (await searchAll(f.projects, "widget", true)).find((r) => r.slug === "task-api");
+    assert.ok(found?.problems.includes("20260402-080000-555-result.json unreadable (not a regular file)"));
+  } finally {
+    await f.cleanup();
+  }
+});
