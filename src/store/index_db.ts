@@ -138,10 +138,13 @@ async function withIndex<T>(
       if (out !== false) return out;
       break;
     } catch (err) {
-      if (!isDamage(err)) throw err;
+      if (!isDamage(err)) {
+        // Another SQLite failure (a read-only file, a full disk): the answer comes from memory.
+        if ((err as { code?: string })?.code === "ERR_SQLITE_ERROR") break;
+        throw err;
+      }
       db.close();
       dropDb(dbFile(projectsDir)); // damaged after opening: rebuilt once
-      continue;
     } finally {
       if (db.isOpen) db.close();
     }
@@ -231,17 +234,13 @@ async function refresh<V>(
   const racyMs = opts.racyMs ?? RACY_MS;
   const dirKey = statKey(projectsDir);
   const base = dirOf(projectsDir, "").slice(0, -1);
-  const from = `projects INDEXED BY ${part.column === "list_key" ? "projects_list" : "projects_search"}` +
-    (only ? " WHERE slug = ?" : "");
-  const known = new Map(
-    rowsOf<[string, number | null, number | null]>(
-      db,
-      `slug, ${part.column}, indexed`,
-      from,
-      ...(only ? [only] : []),
-    )
-      .map((r) => [r[0], r]),
-  );
+  const list = part.column === "list_key";
+  const from = `projects INDEXED BY ${list ? "projects_list" : "projects_search"}${
+    only ? " WHERE slug = ?" : ""
+  }`;
+  const columns = `slug, ${part.column}, ${list ? "indexed" : "0"}`; // what the index covers
+  type Known = [slug: string, key: number | null, indexed: number];
+  const known = new Map(rowsOf<Known>(db, columns, from, ...(only ? [only] : [])).map((r) => [r[0], r]));
   const folder = only ? undefined : q(db, "SELECT key FROM folder").get() as { key: number } | undefined;
   const sameSet = dirKey && folder?.key === dirKey.key;
   let slugs = only ? [only] : sameSet ? [...known.keys()] : dirKey ? readProjectSlugs(projectsDir) : [];
