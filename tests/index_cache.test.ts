@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { matchProject } from "../src/search_match.ts";
-import { INDEX_DIR } from "../src/store/freshness.ts";
 import {
   cachedRunsSummary,
+  INDEX_DIR,
   indexProject,
   listLines,
   listProjects,

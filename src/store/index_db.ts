@@ -1,110 +1,143 @@
 /**
- * The index behind `list`, `search` and `status`: one SQLite database (`node:sqlite`),
- * `<projects>/.dispatch-index/index.db`. A row per project holds its list entry and the stat key of the files
- * it was read from; a table holds the texts search looks through (description, last-result.txt, each run's
- * result), with an FTS5 trigram index of their lower-cased copies, and their own stat key. The project files
- * stay the one source of truth: a row whose key no longer matches its files is read again, and a database
- * that is missing, corrupt or of another schema version is rebuilt. WAL mode, a busy timeout and a
- * transaction per update keep concurrent commands and a crash mid-update consistent; a folder where the
- * database cannot be written gives the same answers from an index in memory.
+ * The index behind `list`, `search` and `status`: one SQLite database (`node:sqlite`, imported only when
+ * opened), `<projects>/.dispatch-index/index.db`. A row per project holds its `list` line and `list --json`
+ * entry under the stat key of the files they were read from; a table holds the texts search looks through
+ * (description, last-result.txt, each run's result), with an FTS5 trigram index of their lower-cased copies,
+ * under their own key. The project files stay the one source of truth: a row whose key no longer matches is
+ * read again, a database that is damaged or of another schema version is rebuilt, and a folder where it
+ * cannot be written gives the same answers from an index in memory. WAL mode, a busy timeout and a
+ * transaction per update keep concurrent commands and a crash mid-update consistent.
+ *
+ * What changes what (Linux and macOS): adding, removing or renaming a file in a folder (so every atomic
+ * temp-and-rename write) changes the folder's mtime; rewriting a file in place changes its own mtime, ctime
+ * and usually its size, and `touch -d` or `cp -p` still change its ctime.
  */
 import { join } from "../paths.ts";
 import { readJsonObjectSafe, readTextSafe } from "./files.ts";
-import {
-  cacheable,
-  INDEX_DIR,
-  joinKeys,
-  mapLimit,
-  RACY_MS,
-  readProjectSlugs,
-  type StatKey,
-  statKey,
-} from "./freshness.ts";
 import { type ProjectTotals, totalsOf } from "./history.ts";
-import { type ProjectPaths, projectPaths, readProjectMeta } from "./project.ts";
+import { projectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, runFiles } from "./runs.ts";
 import { type ListEntry, type ListLine, readListEntry } from "./summary.ts";
 
 type Db = InstanceType<typeof import("node:sqlite").DatabaseSync>;
 
-/** One run's result: its id, its result text (null when the object has none) and a problem reading it. */
-export type SearchRun = [id: string, text: string | null, problem: string | null];
+/** Where the index lives: a hidden folder, skipped by listings, that is always safe to delete. */
+export const INDEX_DIR = ".dispatch-index";
 
-/** What search looks through in one project (from the index: only the texts that may match). */
-export interface SearchSource {
-  description: string;
-  /** A problem reading project.json. */
-  meta_problem: string | null;
-  last_result: string | null;
-  /** Runs with a result file, newest first. */
-  runs: SearchRun[];
-}
+/**
+ * A change within this long of a scan may share its timestamp with a later change (coarse clocks, 1 s or
+ * 2 s timestamps on some file systems): what was read from such files is used but not indexed.
+ */
+export const RACY_MS = 2000;
 
 export interface IndexOptions {
   /** false: a cold scan, in memory, that neither reads nor writes the database. */
   cache?: boolean;
-  /** A change this recent may share its timestamp with a later one: not trusted (see RACY_MS). */
+  /** See RACY_MS (tests shorten it). */
   racyMs?: number;
+}
+
+/** The identity of a file's current content (a hash of inode, size, mtime, ctime), and when it changed. */
+export interface StatKey {
+  key: number;
+  changed: number;
+}
+
+/** A 53-bit hash of a text: two 32-bit FNV-1a lanes. */
+function hash(s: string): number {
+  let a = 0x811c9dc5, b = 0x2f6b8a3d;
+  for (let i = 0; i < s.length; i++) {
+    a = Math.imul(a ^ s.charCodeAt(i), 0x01000193);
+    b = Math.imul(b ^ s.charCodeAt(i), 0x5bd1e995);
+  }
+  return (a >>> 0) * 2 ** 21 + ((b >>> 0) >>> 11);
+}
+
+/** Stats `path` (synchronously: a fraction of the async call's cost); null when it does not exist. */
+export function statKey(path: string): StatKey | null {
+  try {
+    const s = Deno.statSync(path);
+    const [m, c] = [s.mtime?.getTime() ?? 0, s.ctime?.getTime() ?? 0];
+    return { key: hash(`${s.ino}:${s.size}:${m}:${c}`), changed: Math.max(m, c) };
+  } catch {
+    return null;
+  }
+}
+
+/** Joins several keys into one; null when any part is missing (the value is then never indexed). */
+export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
+  if (keys.some((k) => k === null)) return null;
+  return { key: hash(keys.map((k) => k!.key).join(":")), changed: Math.max(...keys.map((k) => k!.changed)) };
+}
+
+const cacheable = (k: StatKey | null, scanStart: number, racyMs: number): k is StatKey =>
+  k !== null && k.changed < scanStart - racyMs;
+
+/** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
 
 const VERSION = 1;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS projects(
-  slug TEXT PRIMARY KEY, list_key INTEGER, indexed INTEGER, line TEXT, entry TEXT, search_key INTEGER,
-  meta_problem TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS projects(slug TEXT PRIMARY KEY, list_key INTEGER, indexed INTEGER, line TEXT,
+  entry TEXT, search_key INTEGER, meta_problem TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS projects_list ON projects(slug, list_key, indexed);
 CREATE INDEX IF NOT EXISTS projects_search ON projects(slug, search_key);
-CREATE TABLE IF NOT EXISTS texts(
-  id INTEGER PRIMARY KEY, slug TEXT NOT NULL, ord INTEGER NOT NULL, run_id TEXT, problem TEXT, body TEXT);
+CREATE TABLE IF NOT EXISTS texts(id INTEGER PRIMARY KEY, slug TEXT NOT NULL, ord INTEGER NOT NULL, run_id TEXT,
+  problem TEXT, body TEXT);
 CREATE INDEX IF NOT EXISTS texts_slug ON texts(slug);
 CREATE INDEX IF NOT EXISTS texts_problems ON texts(slug) WHERE problem IS NOT NULL;
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', contentless_delete=1, tokenize='trigram');
 PRAGMA user_version = ${VERSION};`;
 
-/** The caches of earlier versions (JSON and text files), removed when the database is created. */
-const OLD_CACHES = /^(list-v\d.*|search-v\d.*|status-v\d+)$/;
+/** SQLite's result codes for a file that is not a usable database (it is then rebuilt). */
+const isDamage = (err: unknown) => [11, 26].includes((err as { errcode?: number })?.errcode ?? -1);
 
-/** SQLite's result codes that mean the file is not a usable database (then it is rebuilt). */
-const DAMAGED = new Set([11, 26]); // SQLITE_CORRUPT, SQLITE_NOTADB
-
-const dbFile = (projectsDir: string) => join(projectsDir, INDEX_DIR, "index.db");
 const dropDb = (file: string) => {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) {
     try {
       Deno.removeSync(f);
-    } catch { /* already gone */ }
+    } catch { /* gone already */ }
   }
 };
-const isDamage = (err: unknown) => DAMAGED.has((err as { errcode?: number })?.errcode ?? -1);
 
 /** Opens the database, creating it (or rebuilding it when damaged or of another version); null if it cannot. */
 async function openIndex(projectsDir: string): Promise<Db | null> {
   const { DatabaseSync } = await import("node:sqlite");
-  const file = dbFile(projectsDir);
+  const dir = join(projectsDir, INDEX_DIR);
   for (let attempt = 0; attempt < 2; attempt++) {
     let db: Db | undefined;
     try {
-      Deno.mkdirSync(join(projectsDir, INDEX_DIR), { recursive: true });
-      db = new DatabaseSync(file);
+      Deno.mkdirSync(dir, { recursive: true });
+      db = new DatabaseSync(`${dir}/index.db`);
       db.exec("PRAGMA busy_timeout = 10000");
-      const version = (q(db, "PRAGMA user_version").get() as { user_version: number }).user_version;
-      if (version === VERSION) return db;
-      const tables = q(db, "SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
-      if (version !== 0 || tables.n !== 0) throw Object.assign(new Error("another version"), { errcode: 26 });
+      const { user_version } = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      if (user_version === VERSION) return db;
+      const { n } = db.prepare("SELECT count(*) AS n FROM sqlite_schema").get() as { n: number };
+      if (user_version !== 0 || n !== 0) throw Object.assign(new Error("another version"), { errcode: 26 });
       // Pages of 16 KB hold a project's whole row (a list --json entry is about 1 KB: no overflow pages).
-      db.exec("PRAGMA page_size = 16384; PRAGMA journal_mode = WAL");
-      db.exec(`BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
-      for (const e of Deno.readDirSync(join(projectsDir, INDEX_DIR))) {
-        if (OLD_CACHES.test(e.name)) {
-          Deno.removeSync(join(projectsDir, INDEX_DIR, e.name), { recursive: true });
+      db.exec(`PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; BEGIN IMMEDIATE; ${SCHEMA} COMMIT;`);
+      for (const e of Deno.readDirSync(dir)) { // the JSON and text caches of earlier versions
+        if (/^(list|search|status)-v\d/.test(e.name)) {
+          Deno.removeSync(`${dir}/${e.name}`, { recursive: true });
         }
       }
       return db;
     } catch (err) {
       db?.close();
       if (!isDamage(err)) return null; // an unwritable folder: the index lives in memory
-      dropDb(file);
+      dropDb(`${dir}/index.db`);
     }
   }
   return null;
@@ -113,45 +146,33 @@ async function openIndex(projectsDir: string): Promise<Db | null> {
 /** Indexes in memory: a cold scan, whose search looks through every text (no trigram index to build). */
 const inMemory = new WeakSet<Db>();
 
-async function memoryIndex(): Promise<Db> {
-  const { DatabaseSync } = await import("node:sqlite");
-  const db = new DatabaseSync(":memory:");
-  db.exec(SCHEMA);
-  inMemory.add(db);
-  return db;
-}
-
 /**
- * Runs `fn` against the database (in memory with `cache: false`, or when it cannot be opened or written).
- * `fn` returns false when it could not write what it read: its answer is then taken from memory.
+ * Runs `fn` against the database: in memory with `cache: false`, when the file cannot be opened or used,
+ * or when `fn` returns false (it could not store what it read).
  */
-async function withIndex<T>(
-  projectsDir: string,
-  opts: IndexOptions,
-  fn: (db: Db, onDisk: boolean) => Promise<T | false>,
-): Promise<T> {
+async function withIndex<T>(projectsDir: string, opts: IndexOptions, fn: (db: Db) => Promise<T | false>) {
   for (let attempt = 0; attempt < 2 && opts.cache !== false; attempt++) {
     const db = await openIndex(projectsDir);
     if (!db) break;
     try {
-      const out = await fn(db, true);
+      const out = await fn(db);
       if (out !== false) return out;
       break;
     } catch (err) {
-      if (!isDamage(err)) {
-        // Another SQLite failure (a read-only file, a full disk): the answer comes from memory.
-        if ((err as { code?: string })?.code === "ERR_SQLITE_ERROR") break;
-        throw err;
-      }
+      if (!isDamage(err) && (err as { code?: string })?.code !== "ERR_SQLITE_ERROR") throw err;
+      if (!isDamage(err)) break; // a read-only file, a full disk: answered from memory
       db.close();
-      dropDb(dbFile(projectsDir)); // damaged after opening: rebuilt once
+      dropDb(join(projectsDir, INDEX_DIR, "index.db")); // damaged after opening: rebuilt once
     } finally {
       if (db.isOpen) db.close();
     }
   }
-  const db = await memoryIndex();
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(":memory:");
+  db.exec(SCHEMA);
+  inMemory.add(db);
   try {
-    return (await fn(db, false)) as T;
+    return (await fn(db)) as T;
   } finally {
     db.close();
   }
@@ -160,25 +181,19 @@ async function withIndex<T>(
 /** A project's folder, as join() writes it (by concatenation: join() costs more than a stat). */
 const dirOf = (projectsDir: string, slug: string) => `${join(projectsDir, "x").slice(0, -2)}/${slug}`;
 
-/** A prepared statement of `db`, prepared once per connection. */
+/** A statement of `db`, prepared once per connection. */
 const statements = new WeakMap<Db, Map<string, ReturnType<Db["prepare"]>>>();
 function q(db: Db, sql: string) {
-  let m = statements.get(db);
-  if (!m) statements.set(db, m = new Map());
-  let st = m.get(sql);
-  if (!st) m.set(sql, st = db.prepare(sql));
-  return st;
+  if (!statements.has(db)) statements.set(db, new Map());
+  const m = statements.get(db)!;
+  if (!m.has(sql)) m.set(sql, db.prepare(sql));
+  return m.get(sql)!;
 }
 
 /** Runs `fn` in one write transaction; false when the database refused (read-only, full, busy too long). */
 function write(db: Db, fn: () => void): boolean {
   try {
     db.exec("BEGIN IMMEDIATE");
-  } catch (err) {
-    if (isDamage(err)) throw err;
-    return false;
-  }
-  try {
     fn();
     db.exec("COMMIT");
     return true;
@@ -190,11 +205,11 @@ function write(db: Db, fn: () => void): boolean {
 }
 
 /**
- * Rows of a query as arrays, aggregated to one JSON text by SQLite and parsed at once (node:sqlite builds
- * an object per row at several times the cost).
+ * Rows as arrays, in slug order (the order of a scan of the primary key or of an index that starts with
+ * it), aggregated to one JSON text by SQLite and parsed at once: node:sqlite builds an object per row at
+ * several times the cost.
  */
 function rowsOf<T extends unknown[]>(db: Db, columns: string, from: string, ...params: string[]): T[] {
-  // In slug order: the order of the scan (the primary key, or an index that starts with it).
   const inner = columns.replace(/json\((\w+)\)/g, "$1");
   const sql =
     `SELECT json_group_array(json_array(${columns})) AS j FROM (SELECT ${inner} FROM ${from} ORDER BY slug)`;
@@ -204,9 +219,8 @@ function rowsOf<T extends unknown[]>(db: Db, columns: string, from: string, ...p
 /** What a part of the index (list entries, search texts) needs to refresh itself. */
 interface Part<V> {
   column: "list_key" | "search_key";
-  /** The key of a project's files; `indexed`: runs.jsonl takes part (its appends change only its own key). */
+  /** The key of a project's files; `indexed`: runs.jsonl exists (its appends change only its own key). */
   key(logs: string, indexed: boolean): StatKey | null;
-  /** Reads the project's files (`indexed`: whether runs.jsonl exists; the key is taken after the read). */
   read(
     db: Db,
     projectsDir: string,
@@ -218,8 +232,8 @@ interface Part<V> {
 
 /**
  * Brings `part` of the index up to date with every project of the folder (or project `only`), reading
- * again only the projects whose files changed: afterwards the database holds each of them as its files
- * are. Returns the slugs, sorted, and how many projects were read; false when what was read could not be
+ * again only the projects whose files changed: the database then holds each of them as its files are.
+ * Returns the slugs, sorted, and how many projects were read; false when what was read could not be
  * stored. `trusted`: dispatch-cc's own write, stored under its keys however recent (see indexProject).
  */
 async function refresh<V>(
@@ -227,9 +241,9 @@ async function refresh<V>(
   projectsDir: string,
   opts: IndexOptions,
   part: Part<V>,
-  only?: string,
+  only = "",
   trusted = false,
-): Promise<{ slugs: string[]; read: number } | false> {
+) {
   const scanStart = Date.now();
   const racyMs = opts.racyMs ?? RACY_MS;
   const dirKey = statKey(projectsDir);
@@ -238,43 +252,57 @@ async function refresh<V>(
   const from = `projects INDEXED BY ${list ? "projects_list" : "projects_search"}${
     only ? " WHERE slug = ?" : ""
   }`;
-  const columns = `slug, ${part.column}, ${list ? "indexed" : "0"}`; // what the index covers
   type Known = [slug: string, key: number | null, indexed: number];
-  const known = new Map(rowsOf<Known>(db, columns, from, ...(only ? [only] : [])).map((r) => [r[0], r]));
+  const rows = rowsOf<Known>(
+    db,
+    `slug, ${part.column}, ${list ? "indexed" : 0}`,
+    from,
+    ...(only ? [only] : []),
+  );
+  const known = new Map(rows.map((r) => [r[0], r]));
   const folder = only ? undefined : q(db, "SELECT key FROM folder").get() as { key: number } | undefined;
-  const sameSet = dirKey && folder?.key === dirKey.key;
+  const sameSet = dirKey !== null && folder?.key === dirKey.key;
   let slugs = only ? [only] : sameSet ? [...known.keys()] : dirKey ? readProjectSlugs(projectsDir) : [];
   const gone = new Set(only ? [] : known.keys());
   for (const s of slugs) gone.delete(s);
-  const stale: { slug: string; key: StatKey | null }[] = [];
+  const stale: string[] = [];
   for (const slug of slugs) {
     const row = known.get(slug);
     const key = part.key(`${base}/${slug}/.dispatch-logs`, row?.[2] === 1);
     // A row the folder's key vouches for whose folder is gone (an index written by another program).
     if (!key && !statKey(`${base}/${slug}`)) gone.add(slug);
-    else if (!key || row?.[1] !== key.key) stale.push({ slug, key });
+    else if (!key || row?.[1] !== key.key) stale.push(slug);
   }
   if (gone.size) slugs = slugs.filter((s) => !gone.has(s));
-  const fresh = await mapLimit(stale, 16, async ({ slug }) => {
+  const fresh = await mapLimit(stale, 16, async (slug) => {
     const r = await part.read(db, projectsDir, slug);
-    const k = part.key(`${base}/${slug}/.dispatch-logs`, r.indexed ?? false); // an append during the read is racy
-    const keep = k && !r.volatile && (trusted || cacheable(k, scanStart, racyMs));
-    return { slug, r, key: keep ? k.key : null };
+    const k = part.key(`${base}/${slug}/.dispatch-logs`, r.indexed ?? false); // a change during the read: racy
+    return { slug, r, key: k && !r.volatile && (trusted || cacheable(k, scanStart, racyMs)) ? k.key : null };
   });
-  const written = (fresh.length === 0 && gone.size === 0 && (only !== undefined || sameSet)) ||
-    write(db, () => {
-      for (const slug of gone) {
-        q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
-        q(db, "DELETE FROM texts WHERE slug = ?").run(slug);
-        q(db, "DELETE FROM projects WHERE slug = ?").run(slug);
-      }
-      for (const f of fresh) part.store(db, f.slug, f.r.value, f.key, f.r.indexed ?? false);
-      if (only) return;
-      if (dirKey && cacheable(dirKey, scanStart, racyMs)) {
-        q(db, "INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
-      } else db.exec("DELETE FROM folder");
-    });
-  return written ? { slugs, read: stale.length } : false;
+  const written = (fresh.length === 0 && gone.size === 0 && (only !== "" || sameSet)) || write(db, () => {
+    for (const slug of gone) {
+      q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
+      q(db, "DELETE FROM texts WHERE slug = ?").run(slug);
+      q(db, "DELETE FROM projects WHERE slug = ?").run(slug);
+    }
+    for (const f of fresh) part.store(db, f.slug, f.r.value, f.key, f.r.indexed ?? false);
+    if (only) return;
+    if (cacheable(dirKey, scanStart, racyMs)) {
+      q(db, "INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
+    } else db.exec("DELETE FROM folder");
+  });
+  return written && { slugs, read: stale.length };
+}
+
+/** The project folders (sorted, hidden entries skipped); [] when the folder is missing. */
+export function readProjectSlugs(projectsDir: string): string[] {
+  try {
+    return [...Deno.readDirSync(projectsDir)].filter((e) => e.isDirectory && !e.name.startsWith("."))
+      .map((e) => e.name).sort();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
 }
 
 // ---- list and status
@@ -283,9 +311,9 @@ const keyFiles = (logs: string, ...names: string[]) =>
   joinKeys([statKey(logs), ...names.map((n) => statKey(`${logs}/${n}`))]);
 
 /**
- * The stored entries' project_dir is a NUL and the slug, replaced by the projects folder when printed: the
- * index stays right whatever path the folder is reached by. (A string value cannot hold a raw quote or
- * line break, so this text is only ever the key.)
+ * The stored entries' project_dir is a NUL and the slug, the projects folder put in when printed (the
+ * folder may be reached by another path). A JSON string cannot hold a raw quote or line break: this text is
+ * only ever the key.
  */
 const DIR_MARK = '\n      "project_dir": "\\u0000';
 
@@ -298,9 +326,8 @@ const LIST: Part<ListEntry> = {
   },
   store(db, slug, e, key, indexed) {
     const t = e.totals;
-    // The text line: description, updated, status, problems, runs, cost, runs without cost.
     const line = [e.description, e.updated, e.status, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
-    // The entry as JSON.stringify(document, null, 2) prints it in list --json's projects array.
+    // As JSON.stringify(document, null, 2) prints it in list --json's projects array.
     const entry = "    " +
       JSON.stringify({ ...e, project_dir: `\0/${slug}` }, null, 2).replaceAll("\n", "\n    ");
     q(
@@ -321,21 +348,16 @@ export interface Listing<E> {
 export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise<Listing<ListLine>> {
   return withIndex(projectsDir, opts, async (db) => {
     const r = await refresh(db, projectsDir, opts, LIST);
-    if (!r) return false;
-    const base = dirOf(projectsDir, "");
     type Line = [string, [string | null, string | null, string, string[], number, number, number]];
-    const rows = rowsOf<Line>(db, "slug, json(line)", "projects");
-    return {
-      entries: rows.map((
-        [slug, [description, updated, status, problems, runs, cost_usd, runs_without_cost]],
-      ) => ({
+    return r && {
+      entries: rowsOf<Line>(db, "slug, json(line)", "projects").map(([slug, l]) => ({
         slug,
-        project_dir: base + slug,
-        description,
-        updated,
-        status,
-        totals: { runs, cost_usd, runs_without_cost },
-        problems,
+        project_dir: dirOf(projectsDir, slug),
+        description: l[0],
+        updated: l[1],
+        status: l[2],
+        totals: { runs: l[4], cost_usd: l[5], runs_without_cost: l[6] },
+        problems: l[3],
       })),
       read: r.read,
     };
@@ -343,20 +365,16 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
 }
 
 /**
- * The projects array of `list --json` (its entries, between the brackets) as JSON.stringify(document, null,
- * 2) prints it, from the entries as the index stores them: they are neither parsed nor printed again.
+ * The entries of `list --json`'s projects array, as JSON.stringify(document, null, 2) prints them, put
+ * together by SQLite from the entries as stored: neither parsed nor printed again.
  */
-export function listEntriesText(
-  projectsDir: string,
-  opts: IndexOptions = {},
-): Promise<{ text: string; read: number }> {
+export function listEntriesText(projectsDir: string, opts: IndexOptions = {}) {
   return withIndex(projectsDir, opts, async (db) => {
     const r = await refresh(db, projectsDir, opts, LIST);
-    if (!r) return false;
     const sql = "SELECT group_concat(entry, ',\n') AS text FROM (SELECT entry FROM projects ORDER BY slug)";
-    const text = (q(db, sql).get() as { text: string | null }).text ?? "";
-    const dir = JSON.stringify(dirOf(projectsDir, "x")).slice(1, -3);
-    return { text: text.replaceAll(DIR_MARK, () => DIR_MARK.slice(0, -6) + dir), read: r.read };
+    const text = r && (q(db, sql).get() as { text: string | null }).text || "";
+    const dir = DIR_MARK.slice(0, -6) + JSON.stringify(dirOf(projectsDir, "x")).slice(1, -3);
+    return r && { text: text.replaceAll(DIR_MARK, () => dir), read: r.read };
   });
 }
 
@@ -377,12 +395,8 @@ export interface RunsSummary {
 }
 
 /** One project's runs summary, from its indexed list entry while its files are unchanged. */
-export function cachedRunsSummary(
-  projectsDir: string,
-  paths: { slug: string },
-  opts: IndexOptions = {},
-): Promise<RunsSummary> {
-  return withIndex(projectsDir, opts, async (db) => {
+export function cachedRunsSummary(projectsDir: string, paths: { slug: string }, opts: IndexOptions = {}) {
+  return withIndex<RunsSummary>(projectsDir, opts, async (db) => {
     if (!await refresh(db, projectsDir, opts, LIST, paths.slug)) return false;
     const row = q(db, "SELECT entry FROM projects WHERE slug = ?").get(paths.slug) as
       | { entry: string }
@@ -398,29 +412,17 @@ export function cachedRunsSummary(
 
 // ---- search
 
-/** Reads what search looks through in one project; `known` holds result texts already read, by run id. */
-export async function readSearchSource(
-  paths: ProjectPaths,
-  known: Map<string, string> = new Map(),
-): Promise<SearchSource> {
-  const [meta, last, ids] = await Promise.all([
-    readProjectMeta(paths),
-    readTextSafe(paths.lastResult),
-    listRunIds(paths.logsDir),
-  ]);
-  const runs = await mapLimit(ids.reverse(), 8, async (id): Promise<SearchRun | null> => {
-    const text = known.get(id);
-    if (text !== undefined) return [id, text, null];
-    const r = await readJsonObjectSafe(runFiles(paths.logsDir, id).result);
-    if (!r.ok) return r.problem === "missing" ? null : [id, null, r.problem];
-    return [id, typeof r.value.result === "string" ? r.value.result : null, null];
-  });
-  return {
-    description: meta.meta?.description ?? "",
-    meta_problem: meta.problem,
-    last_result: last.ok ? last.text : null,
-    runs: runs.filter((r): r is SearchRun => r !== null),
-  };
+/** One run's result: its id, its result text (null when the object has none) and a problem reading it. */
+export type SearchRun = [id: string, text: string | null, problem: string | null];
+
+/** What search looks through in one project (from the index: only the texts that may match). */
+export interface SearchSource {
+  description: string;
+  /** A problem reading project.json. */
+  meta_problem: string | null;
+  last_result: string | null;
+  /** Runs with a result file, newest first. */
+  runs: SearchRun[];
 }
 
 /** last-result.txt may be absent (a project whose first run is still going): a fixed key then. */
@@ -436,7 +438,26 @@ const SEARCH: Part<SearchSource> = {
     const known = new Map(
       (q(db, sql).all(slug) as { run_id: string; body: string }[]).map((r) => [r.run_id, r.body]),
     );
-    return { value: await readSearchSource(projectPaths(projectsDir, slug), known) };
+    const paths = projectPaths(projectsDir, slug);
+    const [meta, last, ids] = await Promise.all([
+      readProjectMeta(paths),
+      readTextSafe(paths.lastResult),
+      listRunIds(paths.logsDir),
+    ]);
+    const runs = await mapLimit(ids.reverse(), 8, async (id): Promise<SearchRun | null> => {
+      if (known.has(id)) return [id, known.get(id)!, null];
+      const r = await readJsonObjectSafe(runFiles(paths.logsDir, id).result);
+      if (!r.ok) return r.problem === "missing" ? null : [id, null, r.problem];
+      return [id, typeof r.value.result === "string" ? r.value.result : null, null];
+    });
+    return {
+      value: {
+        description: meta.meta?.description ?? "",
+        meta_problem: meta.problem,
+        last_result: last.ok ? last.text : null,
+        runs: runs.filter((r): r is SearchRun => r !== null),
+      },
+    };
   },
   store(db, slug, { description, last_result, runs, meta_problem }, key) {
     q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
@@ -462,11 +483,11 @@ const SEARCH: Part<SearchSource> = {
 type Text = { slug: string; ord: number; run_id: string; problem: string | null; body: string | null };
 
 /**
- * Calls `visit` with every project that may match `needle` (lower-cased) or has a problem to report, its
- * source holding the texts that contain the needle and the runs with problems; returns how many projects
- * had to be read from their files. The trigram index finds the texts of needles of three characters or
- * more (it indexes the texts lower-cased as JavaScript does, so that it finds all that a scan finds);
- * shorter ones are looked for in every indexed text, as are all of them in an index in memory.
+ * Calls `visit` with every project that may match `needle` (lower-cased) or has a problem to report, in slug
+ * order, its source holding the texts that contain the needle and the runs with problems; returns how many
+ * projects had to be read from their files. The trigram index finds the texts for needles of three
+ * characters or more (it indexes the texts lower-cased as JavaScript does, so it finds all a scan finds);
+ * shorter ones are looked for in every indexed text, as are all in an index in memory.
  */
 export function scanSearchSources(
   projectsDir: string,
@@ -510,18 +531,20 @@ export function scanSearchSources(
 }
 
 /**
- * Brings one project's entry and texts up to date after dispatch-cc wrote it (a run's end, a new project),
- * so that the next command does not read it again: stored under keys however recent, as nothing else
- * writes a project while its run ends. Never throws: the index is only ever a shortcut.
+ * Brings one project's rows up to date after dispatch-cc wrote it (a run's end, a new project), so that the
+ * next command does not read it again: stored under its keys however recent, as nothing else writes a
+ * project while its run ends. Never throws: the index is only a shortcut.
  */
 export async function indexProject(projectsDir: string, slug: string): Promise<void> {
+  const db = await openIndex(projectsDir).catch(() => null);
   try {
-    const db = await openIndex(projectsDir);
-    try {
-      await refresh(db!, projectsDir, {}, LIST, slug, true);
-      await refresh(db!, projectsDir, {}, SEARCH, slug, true);
-    } finally {
-      db?.close();
+    if (db) {
+      await refresh(db, projectsDir, {}, LIST, slug, true) &&
+        await refresh(db, projectsDir, {}, SEARCH, slug, true);
     }
-  } catch { /* the next listing reads the project */ }
+  } catch {
+    /* the next listing reads the project */
+  } finally {
+    db?.close();
+  }
 }
