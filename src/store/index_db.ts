@@ -43,13 +43,29 @@ export interface StatKey {
   changed: number;
 }
 
-/** A 53-bit hash of a text: two 32-bit FNV-1a lanes. */
-function hash(s: string): number {
-  let a = 0x811c9dc5, b = 0x2f6b8a3d;
-  for (let i = 0; i < s.length; i++) {
-    a = Math.imul(a ^ s.charCodeAt(i), 0x01000193);
-    b = Math.imul(b ^ s.charCodeAt(i), 0x5bd1e995);
+/**
+ * Folds whole numbers (each below 2^53) into a 53-bit hash: two 32-bit lanes of MurmurHash3's mixing (a
+ * change goes unnoticed only if the new values collide with the old: about one chance in 2^53).
+ */
+export function hashNumbers(values: number[]): number {
+  let a = 0x9747b28c;
+  let b = 0x2f6b8a3d;
+  const mix = (word: number) => {
+    let k = Math.imul(word, 0xcc9e2d51);
+    k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+    a ^= k;
+    a = (Math.imul((a << 13) | (a >>> 19), 5) + 0xe6546b64) | 0;
+    b ^= Math.imul(word ^ (word >>> 16), 0x85ebca6b);
+    b = Math.imul(b ^ (b >>> 13), 0xc2b2ae35);
+  };
+  for (const v of values) {
+    mix(v >>> 0);
+    mix(Math.floor(v / 2 ** 32) >>> 0);
   }
+  a = Math.imul(a ^ (a >>> 16), 0x85ebca6b);
+  a = Math.imul(a ^ (a >>> 13), 0xc2b2ae35);
+  a ^= a >>> 16;
+  b ^= b >>> 16;
   return (a >>> 0) * 2 ** 21 + ((b >>> 0) >>> 11);
 }
 
@@ -58,7 +74,7 @@ export function statKey(path: string): StatKey | null {
   try {
     const s = Deno.statSync(path);
     const [m, c] = [s.mtime?.getTime() ?? 0, s.ctime?.getTime() ?? 0];
-    return { key: hash(`${s.ino}:${s.size}:${m}:${c}`), changed: Math.max(m, c) };
+    return { key: hashNumbers([s.ino ?? 0, s.size, m, c]), changed: Math.max(m, c) };
   } catch {
     return null;
   }
@@ -66,8 +82,12 @@ export function statKey(path: string): StatKey | null {
 
 /** Joins several keys into one; null when any part is missing (the value is then never indexed). */
 export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
-  if (keys.some((k) => k === null)) return null;
-  return { key: hash(keys.map((k) => k!.key).join(":")), changed: Math.max(...keys.map((k) => k!.changed)) };
+  let changed = 0;
+  for (const k of keys) {
+    if (k === null) return null;
+    changed = Math.max(changed, k.changed);
+  }
+  return { key: hashNumbers(keys.map((k) => k!.key)), changed };
 }
 
 const cacheable = (k: StatKey | null, scanStart: number, racyMs: number): k is StatKey =>
@@ -349,10 +369,11 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
   return withIndex(projectsDir, opts, async (db) => {
     const r = await refresh(db, projectsDir, opts, LIST);
     type Line = [string, [string | null, string | null, string, string[], number, number, number]];
+    const base = dirOf(projectsDir, "");
     return r && {
       entries: rowsOf<Line>(db, "slug, json(line)", "projects").map(([slug, l]) => ({
         slug,
-        project_dir: dirOf(projectsDir, slug),
+        project_dir: base + slug,
         description: l[0],
         updated: l[1],
         status: l[2],
