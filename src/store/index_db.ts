@@ -112,7 +112,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS projects(slug TEXT PRIMARY KEY, list_key INTEGER, indexed INTEGER, line TEXT,
   entry TEXT, search_key INTEGER, meta_problem TEXT) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS projects_list ON projects(slug, list_key, indexed);
+CREATE INDEX IF NOT EXISTS projects_list ON projects(slug, list_key, indexed, line);
 CREATE INDEX IF NOT EXISTS projects_search ON projects(slug, search_key);
 CREATE TABLE IF NOT EXISTS texts(id INTEGER PRIMARY KEY, slug TEXT NOT NULL, ord INTEGER NOT NULL, run_id TEXT,
   problem TEXT, body TEXT);
@@ -226,13 +226,17 @@ function write(db: Db, fn: () => void): boolean {
 
 /**
  * Rows as arrays, in slug order (the order of a scan of the primary key or of an index that starts with
- * it), aggregated to one JSON text by SQLite and parsed at once: node:sqlite builds an object per row at
- * several times the cost.
+ * it), put together as one JSON text by SQLite and parsed at once: node:sqlite builds an object per row at
+ * several times the cost. A column `json(x)` holds JSON text already, and is passed on as it is.
  */
 function rowsOf<T extends unknown[]>(db: Db, columns: string, from: string, ...params: string[]): T[] {
   const inner = columns.replace(/json\((\w+)\)/g, "$1");
+  const parts = columns.split(", ").map((c) =>
+    c.startsWith("json(") ? `ifnull(${c.slice(5, -1)}, 'null')` : `json_quote(${c})`
+  );
+  const row = `'[' || ${parts.join(" || ',' || ")} || ']'`;
   const sql =
-    `SELECT json_group_array(json_array(${columns})) AS j FROM (SELECT ${inner} FROM ${from} ORDER BY slug)`;
+    `SELECT '[' || ifnull(group_concat(${row}, ','), '') || ']' AS j FROM (SELECT ${inner} FROM ${from} ORDER BY slug)`;
   return JSON.parse((q(db, sql).get(...params) as { j: string }).j);
 }
 
@@ -272,19 +276,24 @@ async function refresh<V>(
   const from = `projects INDEXED BY ${list ? "projects_list" : "projects_search"}${
     only ? " WHERE slug = ?" : ""
   }`;
-  type Known = [slug: string, key: number | null, indexed: number];
+  // The list's lines come with the keys, from the same index: `list` makes one query.
+  type Known = [slug: string, key: number | null, indexed: number, line?: Line];
   const rows = rowsOf<Known>(
     db,
-    `slug, ${part.column}, ${list ? "indexed" : 0}`,
+    `slug, ${part.column}, ${list ? "indexed, json(line)" : 0}`,
     from,
     ...(only ? [only] : []),
   );
   const known = new Map(rows.map((r) => [r[0], r]));
   const folder = only ? undefined : q(db, "SELECT key FROM folder").get() as { key: number } | undefined;
   const sameSet = dirKey !== null && folder?.key === dirKey.key;
-  let slugs = only ? [only] : sameSet ? [...known.keys()] : dirKey ? readProjectSlugs(projectsDir) : [];
-  const gone = new Set(only ? [] : known.keys());
-  for (const s of slugs) gone.delete(s);
+  let slugs = only ? [only] : sameSet ? rows.map((r) => r[0]) : dirKey ? readProjectSlugs(projectsDir) : [];
+  if (sameSet && slugs.some((s, i) => i > 0 && slugs[i - 1] >= s)) slugs.sort();
+  const gone = new Set<string>();
+  if (!only && !sameSet) {
+    const present = new Set(slugs);
+    for (const s of known.keys()) if (!present.has(s)) gone.add(s);
+  }
   const stale: string[] = [];
   for (const slug of slugs) {
     const row = known.get(slug);
@@ -311,7 +320,8 @@ async function refresh<V>(
       q(db, "INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
     } else db.exec("DELETE FROM folder");
   });
-  return written && { slugs, read: stale.length };
+  return written &&
+    { slugs, read: stale.length, known, fresh: new Map(fresh.map((f) => [f.slug, f.r.value])) };
 }
 
 /** The project folders (sorted, hidden entries skipped); [] when the folder is missing. */
@@ -345,8 +355,7 @@ const LIST: Part<ListEntry> = {
     return { value: entry, volatile, indexed };
   },
   store(db, slug, e, key, indexed) {
-    const t = e.totals;
-    const line = [e.description, e.updated, e.status, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
+    const line = lineOf(e);
     // As JSON.stringify(document, null, 2) prints it in list --json's projects array.
     const entry = "    " +
       JSON.stringify({ ...e, project_dir: `\0/${slug}` }, null, 2).replaceAll("\n", "\n    ");
@@ -364,22 +373,32 @@ export interface Listing<E> {
   read: number;
 }
 
+/** A project's line in the text of `list`: description, updated, status, problems and its totals. */
+type Line = [string | null, string | null, string, string[], number, number, number];
+const lineOf = (e: ListEntry): Line => {
+  const t = e.totals;
+  return [e.description, e.updated, e.status, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
+};
+
 /** Every project with what the text of `list` shows, sorted by slug. */
 export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise<Listing<ListLine>> {
   return withIndex(projectsDir, opts, async (db) => {
     const r = await refresh(db, projectsDir, opts, LIST);
-    type Line = [string, [string | null, string | null, string, string[], number, number, number]];
     const base = dirOf(projectsDir, "");
     return r && {
-      entries: rowsOf<Line>(db, "slug, json(line)", "projects").map(([slug, l]) => ({
-        slug,
-        project_dir: base + slug,
-        description: l[0],
-        updated: l[1],
-        status: l[2],
-        totals: { runs: l[4], cost_usd: l[5], runs_without_cost: l[6] },
-        problems: l[3],
-      })),
+      entries: r.slugs.map((slug) => {
+        const e = r.fresh.get(slug);
+        const l = e ? lineOf(e) : r.known.get(slug)![3]!;
+        return {
+          slug,
+          project_dir: base + slug,
+          description: l[0],
+          updated: l[1],
+          status: l[2],
+          totals: { runs: l[4], cost_usd: l[5], runs_without_cost: l[6] },
+          problems: l[3],
+        };
+      }),
       read: r.read,
     };
   });
