@@ -52,7 +52,7 @@ export const doctorCommand: Command = {
       realProbe(ctx.config.env, ctx.config.projectsDir, ctx.config.userCwd),
       await versionInfo(),
     );
-    // 1, as for a specialist error: the run would not happen. README "doctor".
+    // 1 (EXIT.specialistError's number): a run would fail here. README "doctor".
     const exitCode = report.ok ? EXIT.success : EXIT.specialistError;
     return {
       exitCode,
