@@ -87,10 +87,10 @@ try {
     join(stage, "deno.json"),
     "-P=dispatch",
     "--no-prompt",
+    V8_FLAG,
     // The source was type-checked where it lives (`deno task check`, CI); checking the staged copy again
     // would start from an empty cache every time.
     "--no-check",
-    V8_FLAG,
     ...(target ? ["--target", target] : []),
     "--output",
     out,

@@ -113,7 +113,7 @@ Deno.test("every command in the guide runs as written, in the guide's order, aga
     const h = await runCli(["history", "--slug", "todo-api", "--json"], { env: e.env });
     assert.deepEqual(
       h.json.runs.map((r: { command: string; status: string }) => `${r.command}:${r.status}`).sort(),
-      ["resume:success", "resume:success", "review:success", "review:success", "run:success"],
+      ["resume:success", "review:success", "review:success", "run:success"],
     );
   } finally {
     await e.cleanup();
