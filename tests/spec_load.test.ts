@@ -103,6 +103,11 @@ review:
     index: 0,
     line: 2,
     slugAt: { line: 2, col: 7 },
+    permissionAt: {
+      permission: { line: 6, col: 13 },
+      "follow_ups[1].permission": { line: 19, col: 17 },
+      "review.permission": { line: 26, col: 15 },
+    },
     spec: {
       slug: "todo-api",
       description: "TODO API",

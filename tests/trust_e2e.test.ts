@@ -200,12 +200,12 @@ Deno.test("item 6: a follow-up or review asking above the ceiling is refused bef
         [
           "fu.yaml",
           "slug: fu\nprompt: Harmless first step\nfollow_ups:\n  - prompt: Now anything goes\n    permission: bypassPermissions\n",
-          /follow_ups\[0\]\.permission asks for permission mode bypassPermissions, above the ceiling/,
+          /fu\.yaml:5:17: follow_ups\[0\]\.permission asks for permission mode bypassPermissions, above the ceiling/,
         ],
         [
           "rv.yaml",
           "slug: rv\nprompt: Harmless first step\nreview:\n  permission: auto\n",
-          /review\.permission asks for permission mode auto, above the ceiling/,
+          /rv\.yaml:4:15: review\.permission asks for permission mode auto, above the ceiling/,
         ],
       ] as const
     ) {

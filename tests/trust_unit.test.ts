@@ -35,9 +35,9 @@ Deno.test("planSlugSteps: --permission caps the review a task file raised; the s
     const defaults = { permission: "acceptEdits" as const, timeoutS: 600, sandbox: NO_SANDBOX };
     const plain = await planSlugSteps(tasks, {}, defaults);
     assert.deepEqual(plain.map((s) => [s.kind, s.request.permission, s.request.permissionSource]), [
-      ["prompt", "acceptEdits", `${file}: permission`],
-      ["follow_up", "auto", `${file}: follow_ups[0].permission`],
-      ["review", "acceptEdits", `${file}: review.permission`],
+      ["prompt", "acceptEdits", "the default permission (DISPATCH_PERMISSION)"],
+      ["follow_up", "auto", `${file}:4:29: follow_ups[0].permission`],
+      ["review", "acceptEdits", `${file}:5:22: review.permission`],
     ]);
     const capped = await planSlugSteps(tasks, { permission: "plan" }, defaults);
     assert.deepEqual(capped.map((s) => s.request.permission), ["plan", "plan", "plan"]);

@@ -226,8 +226,10 @@ export const applyCommand: Command = {
   positionals: true,
   details: [
     "Validates every file first; nothing runs if any problem is found (exit 2).",
-    "Flags override the task files for every step (except the review's read-only permission); --set",
-    "overrides a top-level field as if the files said so. Progress of each step is kept in",
+    "Flags override the task files for every step, except that --permission caps the review (read-only",
+    "unless both the file and --permission allow more); --set overrides a top-level field as if the files",
+    "said so. A task file passes only the variables you allow (--allow-env, --env) and reads prompt files",
+    "only in its own folder, symlinks resolved (--allow-path DIR for more). Progress of each step is kept in",
     ".dispatch-logs/apply-state.json: applying again skips finished steps, continues a failed, timed-out",
     "or interrupted step on the same session (rewound to the last successful step), and re-runs from the",
     "first step whose spec changed. A step runs only if the one before succeeded, unless it says",

@@ -62,6 +62,11 @@ export interface LoadedTask {
   line: number;
   /** Where the `slug` value is, for problems that point at it. */
   slugAt: { line: number; col: number };
+  /**
+   * Where each `permission` value is, keyed by its path (`permission`, `follow_ups[0].permission`,
+   * `review.permission`), so that a refusal (the ceiling) names `file:line:col`.
+   */
+  permissionAt?: Record<string, { line: number; col: number }>;
 }
 
 /** The result of loading: tasks that are valid and every problem found (tasks are only usable if none). */
@@ -502,7 +507,15 @@ export async function loadTaskFile(
 
     // Several tasks of one slug in one file are allowed: apply runs them in file order, one project.
     const slugAt = pos.valueAt(["slug"]);
-    tasks.push({ spec, file, index, line: pos.start().line, slugAt });
+    const permissionAt: Record<string, { line: number; col: number }> = {};
+    const holders: Path[] = [[], ...spec.follow_ups.map((_, i) => ["follow_ups", i]), ["review"]];
+    for (const holder of holders) {
+      const where = [...holder, "permission"];
+      if (!(String(holder[0] ?? "permission") in set) && pos.find(where).found) {
+        permissionAt[formatPath(where)] = pos.valueAt(where);
+      }
+    }
+    tasks.push({ spec, file, index, line: pos.start().line, slugAt, permissionAt });
   }
   return { tasks, problems: problems.sort(byPosition) };
 }

@@ -102,6 +102,11 @@ export async function planSlugSteps(
     previous = hashes.at(-1) ?? previous;
     const taskFirst = steps.length + 1;
     const spec = task.spec;
+    /** "file:line:col: follow_ups[0].permission" (the position when known). */
+    const source = (key: string) => {
+      const at = task.permissionAt?.[key];
+      return `${task.file}${at ? `:${at.line}:${at.col}` : ""}: ${key}`;
+    };
     const env = [...new Set([...spec.env, ...(flags.envNames ?? [])])];
     const base: StepRequest = {
       command: "apply",
@@ -120,7 +125,11 @@ export async function planSlugSteps(
       role: "work",
       sandbox: resolveSandbox(flags.sandbox ?? {}, spec.sandbox, defaults.sandbox),
       allowDangerous: flags.allowDangerous,
-      permissionSource: flags.permission ? "--permission" : `${task.file}: permission`,
+      permissionSource: flags.permission
+        ? "--permission"
+        : spec.permission === undefined
+        ? "the default permission (DISPATCH_PERMISSION)"
+        : source("permission"),
     };
     const add = (kind: StepKind, when: PlannedStep["when"], request: StepRequest) =>
       steps.push({
@@ -140,7 +149,7 @@ export async function planSlugSteps(
         permission: flags.permission ?? f.permission ?? base.permission,
         permissionSource: flags.permission || f.permission === undefined
           ? base.permissionSource
-          : `${task.file}: follow_ups[${i}].permission`,
+          : source(`follow_ups[${i}].permission`),
         timeoutS: flags.timeoutS ?? f.timeout ?? base.timeoutS,
         model: flags.model ?? f.model ?? base.model,
         maxTurns: flags.maxTurns ?? f.max_turns ?? base.maxTurns,
@@ -153,7 +162,7 @@ export async function planSlugSteps(
         permission: reviewPermission(spec.review.permission, flags.permission),
         permissionSource: spec.review.permission === undefined
           ? "the review (read-only by default)"
-          : `${task.file}: review.permission`,
+          : source("review.permission"),
         model: flags.model ?? spec.review.model ?? base.model,
         // A review reads; the task's allow-list (which may allow commands) is not handed on.
         allowedTools: flags.allowedTools,
