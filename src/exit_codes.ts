@@ -9,7 +9,10 @@
  */
 export const EXIT = {
   success: 0,
-  /** The specialist ran and failed: API error, error during execution, crash, garbage output. */
+  /**
+   * The specialist ran and failed: API error, error during execution, crash, garbage output. Also `doctor`:
+   * something a default run needs is missing.
+   */
   specialistError: 1,
   /** Bad command line or invalid input (slug, numbers, task file). Nothing was changed. */
   usage: 2,
@@ -23,6 +26,11 @@ export const EXIT = {
   limitReached: 6,
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
+  /**
+   * The run's outcome cannot be trusted: the CLI's output was added to after its final result, or named
+   * another session (status `tampered`).
+   */
+  tampered: 10,
   /** dispatch-cc itself failed (a bug or an unexpected file system error). */
   internal: 70,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */

@@ -12,6 +12,7 @@
  * temp-and-rename write) changes the folder's mtime; rewriting a file in place changes its own mtime, ctime
  * and usually its size, and `touch -d` or `cp -p` still change its ctime.
  */
+import { mapLimit } from "../map_limit.ts";
 import { join } from "../paths.ts";
 import { readJsonObjectSafe, readTextSafe } from "./files.ts";
 import { type ProjectTotals, totalsOf } from "./history.ts";
@@ -92,20 +93,6 @@ export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
 
 const cacheable = (k: StatKey | null, scanStart: number, racyMs: number): k is StatKey =>
   k !== null && k.changed < scanStart - racyMs;
-
-/** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
 
 const VERSION = 1;
 const SCHEMA = `
