@@ -41,6 +41,19 @@ export interface AgentCommand {
 /** Turns a run's stdout lines into common events; one per run (some agents keep state across lines). */
 export type LineParser = (line: string) => AgentEvent[];
 
+/**
+ * What an agent knows of one run beyond its stdout (additive, for agents that need it): the run's mode and
+ * session, and notes the agent takes before the start (`beforeRun`) for its parser and `afterRun`.
+ */
+export interface RunContext {
+  env: Record<string, string>;
+  projectDir: string;
+  permission: PermissionMode;
+  session: { mode: "new" | "resume"; id: string | null };
+  /** The agent's own notes (Codex: the thread's token total before a resume). */
+  notes?: Record<string, unknown>;
+}
+
 export interface Agent {
   name: AgentName;
   /** "Claude Code", "Codex", "Gemini CLI": for messages. */
@@ -57,7 +70,16 @@ export interface Agent {
   /** True when the agent validates a final answer against a JSON Schema itself. */
   supportsOutputSchema: boolean;
   command(inv: AgentInvocation, prompt: string): AgentCommand;
-  parser(): LineParser;
+  parser(ctx?: RunContext): LineParser;
+  /** Before the start: look at the agent's own files (Codex: the thread's running token total). */
+  beforeRun?(ctx: RunContext): Promise<void>;
+  /**
+   * After the CLI ended: events only its own files show (Codex does not print the commands its read-only
+   * sandbox refused; its session log has them). `sessionId`: the session the run reported, if any.
+   */
+  afterRun?(ctx: RunContext, sessionId: string | null): Promise<AgentEvent[]>;
+  /** Options of an invocation this CLI cannot honour: one warning each (e.g. a turn limit Codex lacks). */
+  unsupported?(inv: AgentInvocation): string[];
   /** Does the agent still hold this session (a transcript it can resume)? */
   sessionExists(env: Record<string, string>, id: string, projectDir: string): Promise<boolean>;
 }

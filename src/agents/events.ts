@@ -38,6 +38,8 @@ export interface FinalResult {
   /** The agent's cost figure as reported (Claude Code on --resume: the session's running total). */
   reported_cost_usd: number | null;
   usage: Usage | null;
+  /** The agent's token figures as reported, when they are not this run's own (Codex on resume: the thread's). */
+  reported_usage?: Usage | null;
   api_error_status: number | null;
   /** Error texts the agent listed. */
   errors: string[];
@@ -55,7 +57,8 @@ export type AgentEvent =
   /** A new model turn began (one model response). `uuid` is where a later resume can continue from. */
   | { kind: "turn"; uuid?: string }
   | { kind: "tool_use"; id: string; name: string; input: unknown }
-  | { kind: "tool_result"; id: string; is_error: boolean; text: string }
+  /** `files`: what this call wrote, for agents whose edits are not Claude Code's Write/Edit (additive). */
+  | { kind: "tool_result"; id: string; is_error: boolean; text: string; files?: string[] }
   /** A refusal seen in the stream (it counts even if a later line says otherwise). */
   | { kind: "denial"; denial: Denial }
   /** The agent retries after an API error. */
