@@ -14,7 +14,7 @@ import type { Agent, AgentInvocation, RunContext } from "../agent.ts";
 import type { AgentEvent } from "../events.ts";
 import { buildCodexArgs, codexSandbox, codexUnsupported } from "./args.ts";
 import { codexParser } from "./events.ts";
-import { findRollout, refusalsInRollout, rolloutState } from "./sessions.ts";
+import { codexHome, findRollout, refusalsInRollout, rolloutState } from "./sessions.ts";
 
 export const codexAgent: Agent = {
   name: "codex",
@@ -27,6 +27,10 @@ export const codexAgent: Agent = {
   envPrefixes: [],
   assignsSessionId: false,
   supportsOutputSchema: false,
+  hasOwnSandbox: false,
+  stateDir: codexHome,
+  // Codex writes its whole home on every run (sessions, SQLite state, its own tmp).
+  sessionFolders: (env: Record<string, string>) => Promise.resolve([codexHome(env)]),
   command(inv: AgentInvocation, prompt: string) {
     return { args: buildCodexArgs(inv), stdin: prompt, env: {} };
   },

@@ -119,9 +119,8 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
     if (item.type === "command_execution") {
       return [{ kind: "tool_use", id, name: "shell", input: { command: String(item.command ?? "") } }];
     }
-    if (item.type === "file_change") {
-      return [{ kind: "tool_use", id, name: "apply_patch", input: { changes: item.changes ?? [] } }];
-    }
+    // A patch's calls, one per file, come with its completion.
+    if (item.type === "file_change") return [];
     if (item.type === "mcp_tool_call") {
       return [{
         kind: "tool_use",
@@ -156,16 +155,21 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
         });
       }
     } else if (item.type === "file_change") {
+      // One patch may change several files: one tool call per file, each with the file it writes.
       const changes: Json[] = Array.isArray(item.changes) ? item.changes : [];
-      const ok = item.status !== "failed";
-      out.push({
-        kind: "tool_result",
-        id,
-        is_error: !ok,
-        text: changes.map((c) => `${c?.kind ?? "update"} ${c?.path ?? "?"}`).join("\n"),
-        ...(ok
-          ? { files: changes.filter((c) => c?.kind !== "delete").map((c) => String(c?.path ?? "")) }
-          : {}),
+      const failed = item.status === "failed";
+      changes.forEach((c, i) => {
+        const path = String(c?.path ?? "");
+        const kind = String(c?.kind ?? "update");
+        const part = `${id}:${i}`;
+        out.push({
+          kind: "tool_use",
+          id: part,
+          name: "apply_patch",
+          input: { file_path: path, kind },
+          ...(kind !== "delete" && path ? { writes: path } : {}),
+        });
+        out.push({ kind: "tool_result", id: part, is_error: failed, text: `${kind} ${path}` });
       });
     } else {
       const err = item.error?.message ?? (item.status === "failed" ? "failed" : null);
@@ -196,8 +200,9 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
         if (!item) return [{ kind: "other" }];
         if (item.type === "agent_message") {
           turns++;
-          if (typeof item.text === "string") lastText = item.text;
-          return [{ kind: "other" }];
+          if (typeof item.text !== "string") return [{ kind: "other" }];
+          lastText = item.text;
+          return [{ kind: "text", text: item.text }];
         }
         return TOOL_ITEMS.has(item.type) ? completed(item) : [{ kind: "other" }];
       }

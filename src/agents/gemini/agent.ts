@@ -90,6 +90,10 @@ export const geminiAgent: Agent = {
   envPrefixes: [],
   assignsSessionId: true,
   supportsOutputSchema: false,
+  hasOwnSandbox: false,
+  stateDir: geminiStateDir,
+  // Gemini writes projects.json and the project's tmp/ and history/ folders under its state folder.
+  sessionFolders: (env: Record<string, string>) => Promise.resolve([geminiStateDir(env)]),
   command(inv: AgentInvocation, prompt: string) {
     return {
       args: buildGeminiArgs(inv),

@@ -9,7 +9,7 @@ import { count, type Json, jsonObject } from "../refusal.ts";
 
 /** Tools Gemini leaves out headless unless its approval mode allows them (a call to one is a refusal). */
 const GATED_TOOLS = new Set(["write_file", "replace", "edit", "run_shell_command", "web_fetch"]);
-/** Tools whose success writes their `file_path`. */
+/** Tools that write their `file_path` when they succeed. */
 const WRITE_TOOLS = new Set(["write_file", "replace", "edit"]);
 
 /**
@@ -98,7 +98,7 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
         const out = beginTurn();
         const content = typeof ev.content === "string" ? ev.content : "";
         text = ev.delta === true ? text + content : content;
-        return out.length ? out : [{ kind: "other" }];
+        return [...out, { kind: "text", text: content }];
       }
       case "tool_use": {
         const id = String(ev.tool_id ?? "");
@@ -106,7 +106,9 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
         uses.set(id, { name, input: ev.parameters ?? null });
         // The final answer is the text after the last tool call.
         text = "";
-        return [...beginTurn(), { kind: "tool_use", id, name, input: ev.parameters ?? null }];
+        const path = (ev.parameters as { file_path?: unknown } | undefined)?.file_path;
+        const writes = WRITE_TOOLS.has(name) && typeof path === "string" ? { writes: path } : {};
+        return [...beginTurn(), { kind: "tool_use", id, name, input: ev.parameters ?? null, ...writes }];
       }
       case "tool_result": {
         inTurn = false;
@@ -115,14 +117,7 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
         const failed = ev.status !== "success";
         const out: AgentEvent[] = [];
         const output = typeof ev.output === "string" ? ev.output : String(ev.error?.message ?? "");
-        const path = (use.input as { file_path?: unknown } | null)?.file_path;
-        out.push({
-          kind: "tool_result",
-          id,
-          is_error: failed,
-          text: output,
-          ...(!failed && WRITE_TOOLS.has(use.name) && typeof path === "string" ? { files: [path] } : {}),
-        });
+        out.push({ kind: "tool_result", id, is_error: failed, text: output });
         const denied = failed ? refusal(use.name, use.input, id, ev.error) : null;
         if (denied) out.push({ kind: "denial", denial: denied });
         return out;
