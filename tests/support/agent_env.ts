@@ -69,7 +69,13 @@ export async function geminiHome(apiUrl: string, settings: Record<string, unknow
         security: { auth: { selectedType: "gemini-api-key" } },
         privacy: { usageStatisticsEnabled: false },
         telemetry: { enabled: false },
-        general: { enableAutoUpdate: false, enableAutoUpdateNotification: false, maxAttempts: 1 },
+        // Session clean-up off: with it, a resume in a later minute can lose the session's history (README).
+        general: {
+          enableAutoUpdate: false,
+          enableAutoUpdateNotification: false,
+          maxAttempts: 1,
+          sessionRetention: { enabled: false },
+        },
         model: { name: GEMINI_TEST_MODEL },
         ...settings,
       },
