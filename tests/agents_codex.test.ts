@@ -168,15 +168,21 @@ Deno.test("codex stream: killed mid-run there is no result; the session is known
   assert.equal(events[0].kind, "session");
 });
 
-Deno.test("codex stream: one final result; later lines change nothing; the first session id stays", () => {
+Deno.test("codex stream: every line reaches the fold (a second session or result is its to judge); the result names the first session", () => {
   const p = codexParser(ctx());
-  const a = p('{"type":"thread.started","thread_id":"01a2524e-00d4-7ef2-8f6b-2be511488540"}');
-  assert.equal(a[0].kind, "session");
-  assert.deepEqual(p('{"type":"thread.started","thread_id":"01a2524e-0000-7ef2-8f6b-2be511488540"}'), [{
-    kind: "other",
+  const first = "01a2524e-00d4-7ef2-8f6b-2be511488540";
+  const other = "01a2524e-0000-7ef2-8f6b-2be511488540";
+  assert.deepEqual(p(`{"type":"thread.started","thread_id":"${first}"}`), [{
+    kind: "session",
+    session_id: first,
   }]);
-  assert.equal(p('{"type":"turn.completed","usage":{"input_tokens":1}}')[0].kind, "result");
-  assert.deepEqual(p('{"type":"turn.failed","error":{"message":"x"}}'), [{ kind: "other" }]);
+  assert.deepEqual(p(`{"type":"thread.started","thread_id":"${other}"}`), [{
+    kind: "session",
+    session_id: other,
+  }]);
+  const [r] = p('{"type":"turn.completed","usage":{"input_tokens":1}}');
+  assert.equal(r.kind === "result" && r.result.session_id, first);
+  assert.equal(p('{"type":"turn.failed","error":{"message":"x"}}')[0].kind, "result");
   assert.deepEqual(p("not json"), [{ kind: "garbage" }]);
 });
 

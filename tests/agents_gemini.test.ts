@@ -116,14 +116,14 @@ Deno.test("gemini stream: an API error is a failed result with the API's text an
   assert.equal(geminiStatusIn("[API Error: slow down]"), null);
 });
 
-Deno.test("gemini stream: one final result; a later init or result changes nothing", () => {
+Deno.test("gemini stream: every line reaches the fold (a second session or result is its to judge); the result names the first session", () => {
   const p = geminiParser();
-  assert.equal(p(`{"type":"init","session_id":"${ID}"}`)[0].kind, "session");
-  assert.deepEqual(p('{"type":"init","session_id":"22222222-2222-4333-8444-555555555555"}'), [{
-    kind: "other",
-  }]);
-  assert.equal(p('{"type":"result","status":"success","stats":{}}')[0].kind, "result");
-  assert.deepEqual(p('{"type":"result","status":"error","error":{"message":"x"}}'), [{ kind: "other" }]);
+  const other = "22222222-2222-4333-8444-555555555555";
+  assert.deepEqual(p(`{"type":"init","session_id":"${ID}"}`), [{ kind: "session", session_id: ID }]);
+  assert.deepEqual(p(`{"type":"init","session_id":"${other}"}`), [{ kind: "session", session_id: other }]);
+  const [r] = p('{"type":"result","status":"success","stats":{}}');
+  assert.equal(r.kind === "result" && r.result.session_id, ID);
+  assert.equal(p('{"type":"result","status":"error","error":{"message":"x"}}')[0].kind, "result");
   assert.deepEqual(p("garbage"), [{ kind: "garbage" }]);
 });
 

@@ -86,7 +86,6 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
   let lastText: string | null = null;
   let lastError: string | null = null;
   let turns = 0;
-  let done = false;
   const started = new Set<string>();
   const streamDenied: string[] = [];
   if (ctx) ctx.notes = { ...ctx.notes, streamDenied };
@@ -182,12 +181,12 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
     if (line.trim() === "") return [];
     const ev = jsonObject(line);
     if (!ev || typeof ev.type !== "string") return [{ kind: "garbage" }];
-    // After the final event, nothing may add to this run: a later line is reported, never used.
-    if (done) return [{ kind: "other" }];
     switch (ev.type) {
       case "thread.started":
-        if (sessionId !== null || typeof ev.thread_id !== "string") return [{ kind: "other" }];
-        sessionId = ev.thread_id;
+        // Every session line goes to the fold (another id is an integrity problem there); the result names the
+        // first one.
+        if (typeof ev.thread_id !== "string") return [{ kind: "other" }];
+        sessionId ??= ev.thread_id;
         return [{ kind: "session", session_id: ev.thread_id }];
       case "turn.started":
         return [{ kind: "turn" }];
@@ -213,7 +212,6 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
         return [{ kind: "other" }];
       }
       case "turn.completed": {
-        done = true;
         const reported = codexUsage(ev.usage);
         const before = ctx?.notes?.usageBefore as CodexUsage | null | undefined;
         let usage: Usage | null = null;
@@ -230,7 +228,6 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
         return [result({ ok: true, subtype: "success", usage, reported_usage: reportedUsage }, line)];
       }
       case "turn.failed": {
-        done = true;
         const message = apiMessage(String(ev.error?.message ?? lastError ?? "Codex reported a failed turn"));
         return [result({ text: null, errors: [message], api_error_status: statusIn(message) }, line)];
       }

@@ -67,14 +67,12 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
   let text = "";
   let turns = 0;
   let inTurn = false;
-  let done = false;
   const uses = new Map<string, { name: string; input: unknown }>();
 
   return (line: string): AgentEvent[] => {
     if (line.trim() === "") return [];
     const ev = jsonObject(line);
     if (!ev || typeof ev.type !== "string") return [{ kind: "garbage" }];
-    if (done) return [{ kind: "other" }];
     const beginTurn = (): AgentEvent[] => {
       if (inTurn) return [];
       inTurn = true;
@@ -83,8 +81,10 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
     };
     switch (ev.type) {
       case "init":
-        if (sessionId !== null || typeof ev.session_id !== "string") return [{ kind: "other" }];
-        sessionId = ev.session_id;
+        // Every session line goes to the fold (another id is an integrity problem there); the result names the
+        // first one.
+        if (typeof ev.session_id !== "string") return [{ kind: "other" }];
+        sessionId ??= ev.session_id;
         return [{
           kind: "session",
           session_id: ev.session_id,
@@ -123,7 +123,6 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
         return out;
       }
       case "result": {
-        done = true;
         const ok = ev.status === "success";
         const message = typeof ev.error?.message === "string" ? ev.error.message : null;
         const result: FinalResult = {
