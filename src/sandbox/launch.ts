@@ -125,7 +125,15 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
 export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   const sandbox = input.sandbox ?? NO_SANDBOX;
   const program = await checkLaunch(input);
-  const env = childEnv(input.parentEnv, { extraNames: input.envNames, set: input.set });
+  const env = childEnv(input.parentEnv, {
+    extraNames: input.envNames,
+    set: input.set,
+    agent: {
+      claude: input.agent.name === "claude",
+      names: input.agent.envNames,
+      prefixes: input.agent.envPrefixes,
+    },
+  });
   const common = {
     cwd: input.projectDir,
     env,
