@@ -7,6 +7,8 @@ import type { AgentInvocation } from "../agent.ts";
 /** A Codex thread id: a UUID (Codex 0.171 makes v7 ones). Anything else is never passed on. */
 const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isThreadId = (id: string): boolean => THREAD_ID.test(id);
+/** What `--dry-run` shows for an id not known yet (`<new-session-id>`): no file can supply one. */
+const PLACEHOLDER = /^<[a-z -]+>$/;
 
 /** Codex's own sandbox policy for each dispatch-cc permission mode (null: no sandbox, no approvals). */
 export type CodexSandbox = "read-only" | "workspace-write" | null;
@@ -49,7 +51,9 @@ const tomlString = (s: string) => JSON.stringify(s);
  */
 export function buildCodexArgs(inv: AgentInvocation): string[] {
   const resume = inv.session.mode === "resume";
-  if (resume && (inv.session.id === null || !isThreadId(inv.session.id))) {
+  if (
+    resume && (inv.session.id === null || !(isThreadId(inv.session.id) || PLACEHOLDER.test(inv.session.id)))
+  ) {
     throw new Error(`not a Codex thread id: ${JSON.stringify(inv.session.id)}`);
   }
   const args = ["exec", ...(resume ? ["resume"] : []), "--json", "--skip-git-repo-check"];

@@ -7,6 +7,8 @@ import type { AgentInvocation } from "../agent.ts";
 
 const SESSION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isGeminiSessionId = (id: string): boolean => SESSION_ID.test(id);
+/** What `--dry-run` shows for an id not known yet (`<new-session-id>`): no file can supply one. */
+const PLACEHOLDER = /^<[a-z -]+>$/;
 
 export type GeminiApprovalMode = "plan" | "default" | "auto_edit" | "yolo";
 
@@ -42,7 +44,7 @@ export function geminiApprovalMode(mode: string): GeminiApprovalMode {
  */
 export function buildGeminiArgs(inv: AgentInvocation): string[] {
   const id = inv.session.id;
-  if (id === null || !isGeminiSessionId(id)) {
+  if (id === null || !(isGeminiSessionId(id) || PLACEHOLDER.test(id))) {
     throw new Error(`not a Gemini session id: ${JSON.stringify(id)}`);
   }
   const args = ["-o", "stream-json", "--skip-trust", "--approval-mode", geminiApprovalMode(inv.permission)];
