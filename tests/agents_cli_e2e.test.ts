@@ -318,3 +318,44 @@ Deno.test("apply runs a task file's agent: and its follow-up on the same session
     await f.cleanup();
   }
 });
+
+Deno.test("codex under --sandbox: Codex's own sandbox is off inside bubblewrap; a write outside the project is refused by the OS sandbox (BLOCKED); plan mode is refused", async () => {
+  const f = await codexFixture();
+  try {
+    f.api.scenario("sb", [
+      {
+        toolCalls: [{
+          name: "exec_command",
+          args: { cmd: "printf hi > out.txt; echo x > /etc/dispatch-sb-test" },
+        }],
+      },
+      { text: "Tried." },
+    ]);
+    const r = await runCli([
+      "run",
+      "--agent",
+      "codex",
+      "--slug",
+      "sb",
+      "--prompt",
+      "Go [[mock:sb]]",
+      "--sandbox",
+      "--json",
+    ], {
+      env: f.env,
+    });
+    assert.equal(r.code, 4, r.stderr);
+    assert.equal(r.json.status, "blocked");
+    assert.equal(await Deno.readTextFile(join(f.projects, "sb", "out.txt")), "hi");
+    assert.equal(await exists("/etc/dispatch-sb-test"), false);
+    assert.equal(r.json.permission_denials[0].source, "sandbox");
+    const p = await runCli(
+      ["review", "--slug", "sb", "--prompt", "Review [[mock:sb]]", "--sandbox", "--json"],
+      { env: f.env },
+    );
+    assert.equal(p.code, 2);
+    assert.match(p.json.error.message, /does not nest/);
+  } finally {
+    await f.cleanup();
+  }
+});

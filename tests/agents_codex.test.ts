@@ -242,3 +242,22 @@ Deno.test("codex sessions: rollout found by thread id; its total before a resume
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("codex inside the OS sandbox: its own (bubblewrap, which does not nest) is off; read-only modes are refused", () => {
+  assert.ok(
+    buildCodexArgs(inv({ osSandbox: true })).includes('sandbox_mode="danger-full-access"'),
+    "dispatch-cc's bubblewrap is the limit",
+  );
+  assert.throws(
+    () => buildCodexArgs(inv({ osSandbox: true, permission: "plan" })),
+    (e: Error) => e.name === "UsageError" && /does not nest/.test(e.message),
+  );
+  // Refusals are then the OS sandbox's.
+  const p = codexParser(ctx({ osSandbox: true }));
+  const events = p(
+    '{"type":"item.completed","item":{"id":"i1","type":"command_execution","command":"bash -lc \'echo x > /etc/z\'",' +
+      '"aggregated_output":"bash: /etc/z: Read-only file system\\n","exit_code":1,"status":"failed"}}',
+  );
+  const d = events.find((e) => e.kind === "denial");
+  assert.equal(d?.kind === "denial" && d.denial.source, "sandbox");
+});

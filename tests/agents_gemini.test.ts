@@ -157,3 +157,34 @@ Deno.test("gemini sessions: found for this project only, by the id in the chat f
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("gemini inside the OS sandbox: a write refused in a shell command it calls a success is a denial", () => {
+  const line = (o: unknown) => JSON.stringify(o);
+  const use = {
+    type: "tool_use",
+    tool_name: "run_shell_command",
+    tool_id: "t1",
+    parameters: { command: "echo x > /etc/z" },
+  };
+  const res = {
+    type: "tool_result",
+    tool_id: "t1",
+    status: "success",
+    output: "bash: line 1: /etc/z: Read-only file system",
+  };
+  const inBox = geminiParser({
+    env: {},
+    projectDir: "/p",
+    permission: "bypassPermissions",
+    session: { mode: "new", id: ID },
+    osSandbox: true,
+  });
+  inBox(line(use));
+  const d = denialsOf(inBox(line(res)));
+  assert.equal(d.length, 1);
+  assert.equal(d[0].source, "sandbox");
+  // Without the sandbox the same text is the command's own business.
+  const plain = geminiParser();
+  plain(line(use));
+  assert.deepEqual(denialsOf(plain(line(res))), []);
+});

@@ -40,6 +40,11 @@ export interface AgentInvocation {
   resumeAt?: string;
   /** Run the agent inside its own sandbox (Claude Code's Bash sandbox, `--claude-sandbox`). */
   ownSandbox?: boolean;
+  /**
+   * The run is inside dispatch-cc's OS sandbox (`--sandbox`, bubblewrap). An agent whose own sandbox is
+   * bubblewrap too (Codex) cannot nest it there and maps its modes accordingly.
+   */
+  osSandbox?: boolean;
 }
 
 /** How to start the CLI: argv (without the binary), what goes on stdin, extra environment, files. */
@@ -63,6 +68,8 @@ export interface RunContext {
   projectDir: string;
   permission: PermissionMode;
   session: { mode: "new" | "resume"; id: string | null };
+  /** The run is inside dispatch-cc's OS sandbox (then a refused write is that sandbox's doing). */
+  osSandbox?: boolean;
   /** The agent's own notes (Codex: the thread's token total before a resume). */
   notes?: Record<string, unknown>;
 }

@@ -225,6 +225,7 @@ async function runLocked(
       projectDir: paths.dir,
       permission: req.permission,
       session,
+      osSandbox: req.sandbox?.kind === "bwrap",
     };
     await agent.beforeRun?.(runContext);
     const parse = agent.parser(runContext);

@@ -89,7 +89,8 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   if ((input.envNames ?? []).includes("IS_SANDBOX")) {
     throw new UsageError("IS_SANDBOX cannot be passed with --env: the OS sandbox sets it, and only there");
   }
-  checkRootBypass(input.permission, sandbox.kind, input.uid);
+  // Claude Code's own refusal of bypassPermissions as root (Codex and Gemini have none).
+  if (input.agent.name === "claude") checkRootBypass(input.permission, sandbox.kind, input.uid);
   if (sandbox.kind === "none") return null;
   if (sandbox.kind === "claude" && !input.agent.hasOwnSandbox) {
     throw new UsageError(`${input.agent.displayName} has no sandbox of its own: use --sandbox instead`);

@@ -3,6 +3,7 @@
  * The prompt is never in argv: `-` makes `codex exec` (and `codex exec resume <id> -`) read it from stdin.
  */
 import type { AgentInvocation } from "../agent.ts";
+import { UsageError } from "../../errors.ts";
 
 /** A Codex thread id: a UUID (Codex 0.171 makes v7 ones). Anything else is never passed on. */
 const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -58,8 +59,17 @@ export function buildCodexArgs(inv: AgentInvocation): string[] {
   }
   const args = ["exec", ...(resume ? ["resume"] : []), "--json", "--skip-git-repo-check"];
   const sandbox = codexSandbox(inv.permission);
-  // `-s` exists on `exec` but not on `exec resume`; the config override works on both.
+  if (inv.osSandbox && sandbox === "read-only") {
+    throw new UsageError(
+      `Codex's read-only sandbox cannot run inside dispatch-cc's OS sandbox (--sandbox): both are bubblewrap, ` +
+        `which does not nest, so every command would fail. Run --permission ${inv.permission} without ` +
+        `--sandbox (Codex's own read-only sandbox confines it), or --sandbox with --permission acceptEdits.`,
+    );
+  }
+  // `-s` exists on `exec` but not on `exec resume`; the config override works on both. Inside the OS
+  // sandbox, that sandbox is the limit (writes only in the project): Codex's own, which cannot nest, is off.
   if (sandbox === null) args.push("--dangerously-bypass-approvals-and-sandbox");
+  else if (inv.osSandbox) args.push("-c", `sandbox_mode="danger-full-access"`);
   else args.push("-c", `sandbox_mode=${tomlString(sandbox)}`);
   if (inv.model) args.push("-m", inv.model);
   if (inv.appendSystemPrompt) args.push("-c", `developer_instructions=${tomlString(inv.appendSystemPrompt)}`);

@@ -81,7 +81,9 @@ const TOOL_ITEMS = new Set(["command_execution", "file_change", "mcp_tool_call",
  * count them twice.
  */
 export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
-  const sandboxed = codexSandbox(ctx?.permission ?? "default") !== null;
+  // Writes can be refused by Codex's own sandbox, or (inside --sandbox, where Codex's is off) by the OS one.
+  const sandboxed = ctx?.osSandbox === true || codexSandbox(ctx?.permission ?? "default") !== null;
+  const refuser = ctx?.osSandbox ? "sandbox" as const : "agent_sandbox" as const;
   let sessionId: string | null = null;
   let lastText: string | null = null;
   let lastError: string | null = null;
@@ -148,7 +150,7 @@ export function codexParser(ctx?: RunContext): (line: string) => AgentEvent[] {
             tool: "shell",
             input: { command },
             tool_use_id: id,
-            source: "agent_sandbox",
+            source: refuser,
             reason: refused,
           },
         });

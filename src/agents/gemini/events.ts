@@ -5,7 +5,7 @@
  */
 import type { RunContext } from "../agent.ts";
 import type { AgentEvent, Denial, FinalResult, Usage } from "../events.ts";
-import { count, type Json, jsonObject } from "../refusal.ts";
+import { count, type Json, jsonObject, refusalLine } from "../refusal.ts";
 
 /** Tools Gemini leaves out headless unless its approval mode allows them (a call to one is a refusal). */
 const GATED_TOOLS = new Set(["write_file", "replace", "edit", "run_shell_command", "web_fetch"]);
@@ -62,7 +62,7 @@ function refusal(name: string, input: unknown, id: string, error: Json): Denial 
 }
 
 /** A line parser for one Gemini run. */
-export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] {
+export function geminiParser(ctx?: RunContext): (line: string) => AgentEvent[] {
   let sessionId: string | null = null;
   let text = "";
   let turns = 0;
@@ -120,6 +120,15 @@ export function geminiParser(_ctx?: RunContext): (line: string) => AgentEvent[] 
         out.push({ kind: "tool_result", id, is_error: failed, text: output });
         const denied = failed ? refusal(use.name, use.input, id, ev.error) : null;
         if (denied) out.push({ kind: "denial", denial: denied });
+        // Inside dispatch-cc's OS sandbox a refused write shows only in the command's output (Gemini reports
+        // the call as a success): a denial by that sandbox.
+        const refused = ctx?.osSandbox && !denied ? refusalLine(output) : null;
+        if (refused) {
+          out.push({
+            kind: "denial",
+            denial: { tool: use.name, input: use.input, tool_use_id: id, source: "sandbox", reason: refused },
+          });
+        }
         return out;
       }
       case "result": {
