@@ -2,7 +2,9 @@ import { join } from "../paths.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { readJsonObjectSafe } from "./files.ts";
 import { localStamp } from "./project.ts";
+import { appendHistory, HISTORY_FILE, historyEntryOf } from "./history.ts";
 import { normalizeRecord } from "./record.ts";
+import type { RunRecord } from "./run_record.ts";
 import { compareRunIds, RUN_FILE } from "./run_id.ts";
 
 export { compareRunIds, RUN_FILE };
@@ -39,15 +41,17 @@ export function fileFields(files: RunFiles) {
 
 /**
  * Reserves a new run id by creating its record file exclusively, so two runs (even two steps of one
- * process in the same second) never share files.
+ * process in the same second) never share files, and enters it in the run index (runs.jsonl) at once: a
+ * run is a run because dispatch-cc listed it there, never because a file with its name exists.
  */
-export async function reserveRun(logsDir: string, now: Date, initial: object): Promise<RunFiles> {
+export async function reserveRun(logsDir: string, now: Date, initial: RunRecord): Promise<RunFiles> {
   const base = `${localStamp(now)}-${Deno.pid}`;
   for (let n = 1;; n++) {
     const files = runFiles(logsDir, n === 1 ? base : `${base}.${n}`);
     try {
       await Deno.writeTextFile(files.record, "", { createNew: true });
       await writeJsonAtomic(files.record, { ...initial, run_id: files.runId });
+      await appendHistory(logsDir, historyEntryOf({ ...initial, run_id: files.runId }));
       return files;
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
@@ -55,18 +59,62 @@ export async function reserveRun(logsDir: string, now: Date, initial: object): P
   }
 }
 
-/** The run ids found in a logs folder (from any of their files), oldest first. */
-// deno-lint-ignore require-await
-export async function listRunIds(logsDir: string): Promise<string[]> {
-  const ids = new Set<string>();
+/** The run ids of a logs folder, and the files of runs dispatch-cc never listed. */
+export interface RunListing {
+  /** Run ids, oldest first. */
+  ids: string[];
+  /** Run files whose run id is not in the run index (planted, or left by something else): not runs. */
+  foreign: string[];
+}
+
+const INDEXED_ID = /"run_id":"([^"\\]+)"/g;
+
+/**
+ * The runs of a logs folder. With a run index (runs.jsonl, written by dispatch-cc from its own state at
+ * each run's start and end), only the runs it lists count; a file named like a run that it does not list
+ * is `foreign` (a run's tools could have written it). Without an index (projects of the earlier bash
+ * tool) every run file counts.
+ *
+ * @example
+ * ```ts
+ * const { ids, foreign } = listRuns("/p/.dispatch-logs");
+ * ```
+ */
+export function listRuns(logsDir: string): RunListing {
+  const byId = new Map<string, string[]>();
   try {
     // Synchronously: a folder of thousands of runs lists in a quarter of the async iteration's time.
     for (const entry of Deno.readDirSync(logsDir)) {
       const m = entry.name.match(RUN_FILE);
-      if (m) ids.add(m[1]);
+      if (m) byId.set(m[1], [...byId.get(m[1]) ?? [], entry.name]);
     }
   } catch { /* no logs folder: no runs */ }
-  return [...ids].sort(compareRunIds);
+  let indexed: Set<string> | null = null;
+  try {
+    const text = Deno.readTextFileSync(join(logsDir, HISTORY_FILE));
+    indexed = new Set([...text.matchAll(INDEXED_ID)].map((m) => m[1]));
+  } catch { /* no index: the earlier tool's project, every run file counts */ }
+  const ids: string[] = [];
+  const foreign: string[] = [];
+  for (const [id, names] of byId) {
+    if (indexed === null || indexed.has(id)) ids.push(id);
+    else foreign.push(...names.sort());
+  }
+  return { ids: ids.sort(compareRunIds), foreign: foreign.sort() };
+}
+
+/** The run ids of a logs folder, oldest first ({@linkcode listRuns}). */
+// deno-lint-ignore require-await
+export async function listRunIds(logsDir: string): Promise<string[]> {
+  return listRuns(logsDir).ids;
+}
+
+/** The problem line for files of runs dispatch-cc did not list, or null. */
+export function foreignProblem(foreign: readonly string[]): string | null {
+  if (foreign.length === 0) return null;
+  const shown = foreign.slice(0, 3).join(", ") +
+    (foreign.length > 3 ? `, ... (${foreign.length} files)` : "");
+  return `not written by dispatch-cc (not in runs.jsonl), ignored: ${shown}`;
 }
 
 /** What we know of one run: our record when there is one, else what the earlier tool's result file says. */
