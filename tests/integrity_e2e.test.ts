@@ -239,10 +239,10 @@ Deno.test("a resumed run's cost is its own, and the project's total is the sessi
     assert.equal(second.code, 0, second.stderr);
     assert.equal(second.json.session_id, first.json.session_id);
     // Claude Code reports the session's running total on a resume; the run's own cost is the difference.
+    assert.ok(second.json.cost_usd < first.json.cost_usd / 100, `own cost ${second.json.cost_usd}`);
     assert.ok(second.json.reported_cost_usd > first.json.cost_usd, "the CLI reported the session's total");
     const own = Math.round((second.json.reported_cost_usd - first.json.cost_usd) * 1e8) / 1e8;
     assert.equal(second.json.cost_usd, own);
-    assert.ok(second.json.cost_usd < first.json.cost_usd / 100, `own cost ${second.json.cost_usd}`);
     const total = Math.round((first.json.cost_usd + own) * 1e6) / 1e6;
     const status = await runCli(["status", "--slug", "cost", "--json"], { env: e.env });
     assert.equal(status.json.totals.cost_usd, total);
@@ -254,6 +254,34 @@ Deno.test("a resumed run's cost is its own, and the project's total is the sessi
       first.json.cost_usd,
       own,
     ]);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("logs of a run whose dispatcher is gone says abandoned, as status does, with the record's duration (issue 13.12)", async () => {
+  const e = await startE2E({ DISPATCH_CC_BIN: FAKE });
+  try {
+    const r = await runCli(["run", "--slug", "gone", "--prompt", "x [[fake:ok]]", "--json"], { env: e.env });
+    assert.equal(r.code, 0, r.stderr);
+    const logsText = await runCli(["logs", "--slug", "gone"], { env: e.env });
+    const seconds = `${(r.json.duration_ms / 1000).toFixed(1)}s`;
+    assert.match(
+      logsText.stdout,
+      new RegExp(`== run ${r.json.run_id} ended: success in ${seconds.replace(".", "\\.")}`),
+    );
+    // What a dispatcher killed with -9 leaves: its record still "running", no live holder of the lock.
+    const record = JSON.parse(await read(r.json.record_file));
+    await Deno.writeTextFile(
+      r.json.record_file,
+      JSON.stringify({ ...record, status: "running", pid: 999_999_999 }),
+    );
+    const status = await runCli(["status", "--slug", "gone", "--json"], { env: e.env });
+    assert.equal(status.json.last_run.status, "abandoned");
+    const follow = await runCli(["logs", "--slug", "gone", "--follow"], { env: e.env });
+    assert.equal(follow.code, 0, follow.stderr);
+    assert.match(follow.stdout, /ended: abandoned/);
+    assert.doesNotMatch(follow.stdout, /still running/);
   } finally {
     await e.cleanup();
   }

@@ -1,5 +1,5 @@
 import { join } from "../paths.ts";
-import { writeJsonAtomic } from "./atomic.ts";
+import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import { readJsonObjectSafe } from "./files.ts";
 import { localStamp } from "./project.ts";
 import { appendHistory, HISTORY_FILE, historyEntryOf } from "./history.ts";
@@ -57,6 +57,22 @@ export async function reserveRun(logsDir: string, now: Date, initial: RunRecord)
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     }
   }
+}
+
+/**
+ * Takes back a reservation for a run that never began (a detached run whose supervisor could not start, or
+ * was stopped first): its record and its line in the run index go; an index left empty goes too. Called
+ * with the project's lock held.
+ */
+export async function unreserveRun(logsDir: string, files: RunFiles): Promise<void> {
+  await Deno.remove(files.record).catch(() => {});
+  const path = join(logsDir, HISTORY_FILE);
+  const text = await Deno.readTextFile(path).catch(() => null);
+  if (text === null) return;
+  const mine = `"run_id":${JSON.stringify(files.runId)}`;
+  const kept = text.split("\n").filter((l) => l.trim() !== "" && !l.includes(mine));
+  if (kept.length === 0) await Deno.remove(path).catch(() => {});
+  else await writeTextAtomic(path, kept.join("\n") + "\n");
 }
 
 /** The run ids of a logs folder, and the files of runs dispatch-cc never listed. */
