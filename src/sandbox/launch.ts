@@ -125,7 +125,15 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
 export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   const sandbox = input.sandbox ?? NO_SANDBOX;
   const program = await checkLaunch(input);
-  const env = childEnv(input.parentEnv, { extraNames: input.envNames, set: input.set });
+  // The agent's own variables (exact names and prefixes: CODEX_HOME, GEMINI_*), beside the common allow-list.
+  const agentNames = Object.keys(input.parentEnv).filter((n) =>
+    /^[A-Za-z_][A-Za-z0-9_]*$/.test(n) &&
+    (input.agent.envNames.includes(n) || input.agent.envPrefixes.some((p) => n.startsWith(p)))
+  );
+  const env = childEnv(input.parentEnv, {
+    extraNames: [...agentNames, ...(input.envNames ?? [])],
+    set: input.set,
+  });
   const common = {
     cwd: input.projectDir,
     env,
