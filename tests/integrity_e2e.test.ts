@@ -286,3 +286,30 @@ Deno.test("logs of a run whose dispatcher is gone says abandoned, as status does
     await e.cleanup();
   }
 });
+
+Deno.test("a result file of the earlier tool whose usage is [1, 2] is an error in status and history too", async () => {
+  const e = await startE2E({ DISPATCH_CC_BIN: FAKE });
+  try {
+    const logs = join(e.projects, "legacy", ".dispatch-logs");
+    await Deno.mkdir(logs, { recursive: true });
+    await Deno.writeTextFile(
+      join(logs, "project.json"),
+      JSON.stringify({
+        slug: "legacy",
+        description: "",
+        created: "2026-03-31T14:30:22Z",
+        updated: "2026-03-31T14:30:22Z",
+      }),
+    );
+    await Deno.writeTextFile(
+      join(logs, "20260331-143022-12345-result.json"),
+      JSON.stringify({ type: "result", subtype: "success", is_error: false, result: "ok", usage: [1, 2] }),
+    );
+    const status = await runCli(["status", "--slug", "legacy", "--json"], { env: e.env });
+    assert.equal(status.json.last_run.status, "error", status.stderr);
+    const history = await runCli(["history", "--slug", "legacy", "--json"], { env: e.env });
+    assert.deepEqual(history.json.runs.map((h: { status: string }) => h.status), ["error"]);
+  } finally {
+    await e.cleanup();
+  }
+});

@@ -248,16 +248,21 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
   }
   if (!res.ok) return { ...base, status: "corrupt", problem: `${runId}-result.json ${res.problem}` };
   const r = res.value;
+  // As the runner reads a final result (src/agents/claude_code/stream.ts): a usage that is not an object of
+  // token counts makes the result malformed, never a success.
+  const usageOk = r.usage === undefined || r.usage === null ||
+    (typeof r.usage === "object" && !Array.isArray(r.usage) &&
+      Object.entries(r.usage).every(([k, v]) => !k.endsWith("_tokens") || typeof v === "number"));
   return {
     ...base,
-    status: statusFromResultObject(r),
+    status: usageOk ? statusFromResultObject(r) : "error",
     duration_ms: num(r.duration_ms),
     num_turns: num(r.num_turns),
     cost_usd: num(r.total_cost_usd) ?? num(r.cost_usd),
-    usage: r.usage && typeof r.usage === "object" ? r.usage as Record<string, number> : null,
+    usage: usageOk && r.usage && typeof r.usage === "object" ? r.usage as Record<string, number> : null,
     session_id: str(r.session_id),
     stop_reason: str(r.stop_reason),
-    error: r.is_error === true ? str(r.result) : null,
+    error: !usageOk ? "the final result is malformed (usage)" : r.is_error === true ? str(r.result) : null,
     permission_denials: Array.isArray(r.permission_denials)
       ? r.permission_denials.map((d: Record<string, unknown>) => ({
         tool: String(d?.tool_name ?? "unknown"),
