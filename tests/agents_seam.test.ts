@@ -48,7 +48,7 @@ Deno.test("Claude Code's invocation keeps its file tools out of the protected fo
 });
 
 Deno.test("an agent's own environment names and prefixes pass the allow-list, nothing else does", async () => {
-  const other: Agent = { ...claudeCode, envNames: ["OTHER_HOME"], envPrefixes: ["OTHER_"] };
+  const other: Agent = { ...claudeCode, name: "codex", envNames: ["OTHER_HOME"], envPrefixes: ["OTHER_"] };
   const plan = await planLaunch({
     agent: other,
     claudeBin: "/opt/other",
