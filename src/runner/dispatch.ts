@@ -329,6 +329,7 @@ async function runLocked(
       supervised,
       sandbox: req.sandbox ?? NO_SANDBOX,
       paths,
+      sessionFile,
       files,
       started,
       ended: now(),
