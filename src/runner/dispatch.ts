@@ -22,6 +22,7 @@ import {
   writeSessionId,
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
+import { indexProject } from "../store/index_db.ts";
 import { blankRecord, type RunRecord } from "../store/run_record.ts";
 import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify } from "./classify.ts";
@@ -141,6 +142,7 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
       await clearCancelRequest(paths.logsDir, lock.info.token);
       await lock.release();
     }
+    await indexProject(config.projectsDir, paths.slug); // the next list need not read the project again
   }
 }
 
