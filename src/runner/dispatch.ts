@@ -10,7 +10,8 @@ import type { Reporter } from "../report.ts";
 import { NO_SANDBOX, type SandboxChoice } from "../sandbox/choice.ts";
 import { checkLaunch, type LaunchInput, planLaunch, prepareLaunch } from "../sandbox/launch.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
-import { sandboxRefusals } from "../sandbox/refusals.ts";
+import { outsideRefusals, READ_ONLY_ERROR, sandboxRefusals } from "../sandbox/refusals.ts";
+import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import {
@@ -24,12 +25,14 @@ import {
   writeSessionId,
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
-import { appendHistory, historyEntryOf } from "../store/history.ts";
+import { appendHistory, historyEntryOf, historyPath } from "../store/history.ts";
+import { checkNotSymlink, checkOwnState } from "../sandbox/project_folder.ts";
 import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify, type Outcome, type RunStatus } from "./classify.ts";
 import {
   buildClaudeArgs,
   type ClaudeInvocation,
+  claudeProjectFolder,
   type Denial,
   describeToolUse,
   parseEventLine,
@@ -258,9 +261,16 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   const now = deps.now ?? (() => new Date());
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
-  // The ceiling, root + bypassPermissions, the sandbox's programs: refused before anything is written.
+  // The ceiling, root + bypassPermissions, the sandbox's programs, a symlinked project or a new one whose
+  // state folder another project uses: refused before anything is written.
   await checkLaunch(launchInput(req, deps, paths, [], {}));
   const exists = await projectExists(paths);
+  // Two projects must never share the specialist's state folder (sessions): a new one is refused.
+  const sharedState = checkOwnState(config.projectsDir, req.slug, exists, {
+    displayName: "Claude Code",
+    folderOf: claudeProjectFolder,
+  });
+  if (sharedState) reporter.warn(sharedState);
   if (req.command !== "run" && req.command !== "apply" && !exists) {
     throw new NotFoundError(
       `no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`,
@@ -295,7 +305,7 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   if (deps.signal.aborted) onAbort();
   deps.signal.addEventListener("abort", onAbort);
   try {
-    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now);
+    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now, sharedState);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     if (!deps.lock) {
@@ -311,9 +321,10 @@ async function runLocked(
   paths: ProjectPaths,
   lock: Lock,
   now: () => Date,
+  earlyWarning: string | null = null,
 ): Promise<RunRecord> {
   const { config, reporter } = deps;
-  const warnings: string[] = [];
+  const warnings: string[] = earlyWarning ? [earlyWarning] : [];
   const warn = (m: string) => {
     warnings.push(m);
     reporter.warn(m);
@@ -367,6 +378,7 @@ async function runLocked(
     };
     let sessionSaved = false;
 
+    for (const f of [files.transcript, files.stderr, historyPath(paths.logsDir)]) checkNotSymlink(f);
     const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
     const enc = new TextEncoder();
     let resultEvent: Record<string, unknown> | null = null;
@@ -379,6 +391,7 @@ async function runLocked(
     // Edit-tool calls waiting for their result: a file counts as written only when the call succeeded.
     const pendingEdits = new Map<string, string>();
     const uses = new Map<string, { name: string; input: unknown }>();
+    const sandboxTexts: { tool_use_id: string; text: string; is_error: boolean }[] = [];
     const t0 = Date.now();
     const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s${turns ? ` turn ${turns}` : ""}`;
 
@@ -426,6 +439,14 @@ async function runLocked(
         }
       } else if (ev.type === "user") {
         for (const res of toolResults(ev)) {
+          // Under a sandbox, a read-only refusal counts even when the command went on and succeeded.
+          if ((res.is_error || READ_ONLY_ERROR.test(res.text)) && sandboxTexts.length < MAX_TOOL_ERRORS) {
+            sandboxTexts.push({
+              tool_use_id: res.tool_use_id,
+              text: res.text.slice(0, 2000),
+              is_error: res.is_error,
+            });
+          }
           const file = pendingEdits.get(res.tool_use_id);
           pendingEdits.delete(res.tool_use_id);
           if (!res.is_error && file) touched.add(file);
@@ -442,7 +463,8 @@ async function runLocked(
 
     const marker = `${files.runId}-${crypto.randomUUID()}`;
     const launch = await planLaunch(launchInput(req, deps, paths, args, { [MARKER]: marker }));
-    await prepareLaunch(launch);
+    const prepared = await prepareLaunch(launch);
+    let outside: OutsideWrite[] = [];
     record.env_names = launch.envNames;
     reporter.progress(
       `[${elapsed()}] ${req.command} ${req.slug}: starting Claude Code (${session.mode} session ${session.id})`,
@@ -467,8 +489,10 @@ async function runLocked(
         },
         onLine,
       });
+      outside = prepared.writesOutside();
     } finally {
       transcript.close();
+      await prepared.cleanup();
     }
     // Claude Code and its tools are gone (supervise swept them): the lock stops naming them, so that a
     // later step under the same lock (apply) or a `cancel` never acts on pids that may be reused.
@@ -492,15 +516,20 @@ async function runLocked(
       spawnError: supervised.spawnError,
     });
     // Writes the OS sandbox refused end as tool errors in a "successful" run: they are denials too.
-    const refused = sandboxRefusals((req.sandbox ?? NO_SANDBOX).kind, record.tool_errors, uses);
+    const refused = [
+      ...sandboxRefusals((req.sandbox ?? NO_SANDBOX).kind, sandboxTexts, uses),
+      ...outsideRefusals(outside, uses),
+    ];
     if (refused.length > 0) {
       outcome.permission_denials = [...outcome.permission_denials, ...refused];
       if (outcome.status === "success") {
         const tools = [...new Set(refused.map((d) => d.tool))].join(", ");
+        const first = refused[0];
         Object.assign(outcome, {
           status: "blocked",
           exit_code: EXIT.blocked,
-          error: `${refused.length} tool call(s) refused by the sandbox (${tools}): ${refused[0].reason}`,
+          error: `${refused.length} write(s) refused by the sandbox (${tools}): ` +
+            (first.path ? `${first.path}: ` : "") + first.reason,
         });
       }
     }
@@ -551,6 +580,8 @@ async function runLocked(
     await writeRecord(files.record, { ...record });
     await touchProject(paths, ended);
     try {
+      // Without the sandbox a tool of this very run could have planted a link there.
+      checkNotSymlink(historyPath(paths.logsDir));
       await appendHistory(paths.logsDir, historyEntryOf(record));
     } catch (err) {
       reporter.warn(

@@ -3,11 +3,32 @@
  * the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS sandbox);
  * the runner only executes the plan, and `--dry-run` only shows it.
  */
-import { join } from "../paths.ts";
+import { basename, dirname, join } from "../paths.ts";
+import { checkOwnState, checkProjectFolder } from "./project_folder.ts";
 import { NotInstalledError, UsageError } from "../errors.ts";
-import { findSessionFolder, resumedSession } from "../runner/claude_code.ts";
+import { claudeProjectFolder, findSessionFolder, resumedSession } from "../runner/claude_code.ts";
 import { which } from "../which.ts";
-import { BWRAP_INSTALL_HINT, bwrapArgs, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
+import {
+  BWRAP_INSTALL_HINT,
+  bwrapArgs,
+  findBwrap,
+  type OutsideWrite,
+  prepareSandbox,
+  realPath,
+  type SandboxPlan,
+  sandboxVisible,
+  type Visible,
+  writesOutside,
+} from "./bwrap.ts";
+import {
+  type ApiForward,
+  hostsFile,
+  insideForwarderScript,
+  planApiForward,
+  startHostForwarder,
+} from "./api_forward.ts";
+import type { HostForwarder } from "./api_forward.ts";
+import { claudeCodeState } from "./claude_state.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
 import { childEnv, envNamesReport } from "./env.ts";
 import { checkCeiling, checkRootBypass, type PermissionMode } from "./permission.ts";
@@ -37,6 +58,8 @@ export interface LaunchInput {
   uid: number | null;
   /** `Deno.build.os`, for tests. */
   os?: string;
+  /** Where each sandboxed run gets its own folder (its root, the API socket); default $TMPDIR or /tmp. */
+  runBase?: string;
 }
 
 /** What a run will be: enough to execute it, and to show it (`--dry-run`, apply's plan). */
@@ -53,9 +76,12 @@ export interface LaunchPlan {
   permission: PermissionMode;
   ceiling: PermissionMode;
   allowDangerous: boolean;
-  sandbox: SandboxChoice & { description: string; program: string | null };
+  /** The sandbox; with bwrap, `visible` lists every path the run sees and how. */
+  sandbox: SandboxChoice & { description: string; program: string | null; visible?: Visible[] };
   /** What {@linkcode prepareLaunch} creates before the start (bwrap bind sources); null without bwrap. */
   prepare: SandboxPlan | null;
+  /** Without network: the API forwarder {@linkcode prepareLaunch} starts; null otherwise. */
+  forward: { plan: ApiForward; socat: string; runDir: string } | null;
 }
 
 /** Claude Code's Bash sandbox: Bash only in the project, no network, no way out of it, fail if missing. */
@@ -68,6 +94,9 @@ export const CLAUDE_SANDBOX_SETTINGS = {
   },
 };
 
+const SOCAT_NONET_HINT = "--no-network needs socat to carry the model API into the sandbox: " +
+  "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
+
 const SOCAT_HINT = "Claude Code's Bash sandbox (--claude-sandbox) also needs socat: " +
   "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
 
@@ -78,6 +107,11 @@ const SOCAT_HINT = "Claude Code's Bash sandbox (--claude-sandbox) also needs soc
  */
 export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   const sandbox = input.sandbox ?? NO_SANDBOX;
+  const projectsDir = dirname(input.projectDir);
+  const slug = basename(input.projectDir);
+  checkProjectFolder(projectsDir, slug);
+  const exists = await Deno.lstat(input.projectDir).then(() => true, () => false);
+  checkOwnState(projectsDir, slug, exists, { displayName: "Claude Code", folderOf: claudeProjectFolder });
   checkCeiling({
     requested: input.permission,
     ceiling: input.ceiling,
@@ -132,7 +166,14 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   };
   if (sandbox.kind === "claude") {
     const args = [...input.claudeArgs, "--settings", JSON.stringify(CLAUDE_SANDBOX_SETTINGS)];
-    return { ...common, command: input.claudeBin, args, envNames: envNamesReport(env), prepare: null };
+    return {
+      ...common,
+      command: input.claudeBin,
+      args,
+      envNames: envNamesReport(env),
+      prepare: null,
+      forward: null,
+    };
   }
   if (sandbox.kind === "bwrap") {
     const home = env.HOME ?? "";
@@ -140,26 +181,48 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
     }
     // A resumed session that began in another working directory (a moved project) is appended where it
-    // began: that folder is writable too. Every other session folder stays read-only.
+    // began: that folder is writable too. Every other session folder stays unseen.
     const resumed = resumedSession(input.claudeArgs);
     const elsewhere = resumed === null ? null : await findSessionFolder(env, resumed);
+    const runDir = join(input.runBase ?? tempBase(), `dispatch-cc-sandbox-${crypto.randomUUID()}`);
+    const fwd = sandbox.network ? null : planApiForward(env);
+    const socat = fwd ? await which("socat", input.parentEnv.PATH) : null;
+    if (fwd && socat === null) throw new NotInstalledError(SOCAT_NONET_HINT);
     const prepare: SandboxPlan = {
       projectDir: input.projectDir,
       logsDir: input.logsDir,
-      home,
       claudeBin: input.claudeBin,
-      claudeStateDir: env.CLAUDE_CONFIG_DIR || join(home, ".claude"),
+      state: claudeCodeState(env, realPath(input.projectDir), elsewhere ? [elsewhere] : []),
+      rootDir: join(runDir, "root"),
+      pathDirs: (env.PATH ?? "").split(":").filter((d) => d !== ""),
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
-      ...(elsewhere ? { sessionFolders: [elsewhere] } : {}),
+      ...(fwd ? { apiSocket: join(runDir, "api.sock"), extraReadOnly: [socat!] } : {}),
+      // /etc/hosts maps an HTTPS API host to the inside forwarder.
+      ...(fwd?.hostsName ? { hostsFile: join(runDir, "hosts") } : {}),
     };
+    let args = [...bwrapArgs(prepare), input.claudeBin, ...input.claudeArgs];
+    if (fwd) {
+      args = [
+        ...bwrapArgs(prepare),
+        "/bin/sh",
+        "-c",
+        insideForwarderScript(realPath(socat!)),
+        "sh",
+        input.claudeBin,
+        ...input.claudeArgs,
+      ];
+      env.ANTHROPIC_BASE_URL = fwd.insideUrl;
+    }
     return {
       ...common,
       command: program!,
-      args: [...bwrapArgs(prepare), input.claudeBin, ...input.claudeArgs],
+      args,
       // bwrap sets IS_SANDBOX=1 inside (--setenv): Claude Code then allows bypassPermissions as root.
       envNames: envNamesReport({ ...env, IS_SANDBOX: "1" }),
+      sandbox: { ...common.sandbox, visible: sandboxVisible(prepare) },
       prepare,
+      forward: fwd ? { plan: fwd, socat: socat!, runDir } : null,
     };
   }
   return {
@@ -168,10 +231,50 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
     args: input.claudeArgs,
     envNames: envNamesReport(env),
     prepare: null,
+    forward: null,
   };
 }
 
-/** Creates what the sandbox binds (folders, a non-empty `.claude.json`); nothing without bwrap. */
-export async function prepareLaunch(plan: LaunchPlan): Promise<void> {
-  if (plan.prepare) await prepareSandbox(plan.prepare);
+/** What a started launch leaves to do after the run. */
+export interface PreparedLaunch {
+  /** Writes the sandbox kept from the host (its own root), read after the run; [] without one. */
+  writesOutside(): OutsideWrite[];
+  /** Stops the API forwarder and removes the run's own root. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Creates what the sandbox binds (folders, the run's own root, `.claude.json`'s copy) and starts the API
+ * forwarder of a run without network; nothing without bwrap. Call `cleanup()` after the run, always.
+ */
+export async function prepareLaunch(plan: LaunchPlan): Promise<PreparedLaunch> {
+  const sandbox = plan.prepare;
+  if (!sandbox) return { writesOutside: () => [], cleanup: () => Promise.resolve() };
+  const runDir = dirname(sandbox.rootDir);
+  await Deno.mkdir(runDir, { recursive: true, mode: 0o700 });
+  let forwarder: HostForwarder | null = null;
+  const cleanup = async () => {
+    await forwarder?.stop();
+    await Deno.remove(runDir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await prepareSandbox(sandbox);
+    if (plan.forward) {
+      const fwd = plan.forward.plan;
+      if (fwd.hostsName) {
+        const original = await Deno.readTextFile("/etc/hosts").catch(() => "");
+        await Deno.writeTextFile(join(runDir, "hosts"), hostsFile(original, fwd.hostsName));
+      }
+      forwarder = await startHostForwarder(plan.forward.socat, sandbox.apiSocket!, fwd);
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { writesOutside: () => writesOutside(sandbox), cleanup };
+}
+
+/** The temp folder of dispatch-cc itself (where each sandboxed run gets its own root). */
+function tempBase(): string {
+  return Deno.env.get("TMPDIR") || "/tmp";
 }
