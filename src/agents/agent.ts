@@ -4,6 +4,7 @@
  *
  * DRAFT contract (issue 14): the runner-side seam refines it; fields are added, not renamed.
  */
+import type { AgentState } from "../sandbox/bwrap.ts";
 import type { AgentEvent } from "./events.ts";
 
 export type AgentName = "claude" | "codex" | "gemini";
@@ -60,4 +61,16 @@ export interface Agent {
   parser(): LineParser;
   /** Does the agent still hold this session (a transcript it can resume)? */
   sessionExists(env: Record<string, string>, id: string, projectDir: string): Promise<boolean>;
+  /**
+   * What the OS sandbox shows of the agent's own state for one project: its sessions (writable), its
+   * config and credentials (read-only), its scratch folders (private), files to copy (see `AgentState`
+   * in src/sandbox/bwrap.ts; Claude Code's is `claudeCodeState` in src/sandbox/claude_state.ts).
+   */
+  sandboxState?(env: Record<string, string>, realProjectDir: string, sessionFolders: string[]): AgentState;
+  /**
+   * The name of the agent's per-project state folder for a project path, when it derives one from the path
+   * (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new
+   * one is refused (src/sandbox/project_folder.ts `checkOwnState`).
+   */
+  stateFolderOf?(projectPath: string): string;
 }

@@ -3,9 +3,9 @@
  * but its own loopback), and one forwarder carries connections to the API endpoint only. On the host,
  * `socat` listens on a unix socket and connects each connection to the endpoint; the socket is bound into
  * the sandbox, where a second `socat` listens on 127.0.0.1:{@linkcode INSIDE_PORT} and connects to it.
- * The CLI's base URL is rewritten to that port: `http://127.0.0.1:PORT`, or for HTTPS the same host name
- * with the port changed and the name mapped to 127.0.0.1 in the sandbox's /etc/hosts (so that the
- * certificate still matches). Claude Code's own sandbox does the same with socat.
+ * The CLI's base URL is rewritten to that port: `http://127.0.0.1:PORT` for an address, or the same host
+ * name with the port changed and the name mapped to 127.0.0.1 in the sandbox's /etc/hosts (so that an
+ * HTTPS certificate still matches). Claude Code's own sandbox also forwards through socat.
  */
 import { UsageError } from "../errors.ts";
 import { API_SOCKET } from "./bwrap.ts";
@@ -23,7 +23,7 @@ export interface ApiForward {
   port: number;
   /** `ANTHROPIC_BASE_URL` inside. */
   insideUrl: string;
-  /** A host name to map to 127.0.0.1 inside (HTTPS to a named host), or null. */
+  /** A host name to map to 127.0.0.1 inside (a named host other than localhost), or null. */
   hostsName: string | null;
 }
 
@@ -68,12 +68,13 @@ export function planApiForward(env: Record<string, string>): ApiForward {
   if (url.protocol === "https:" && isAddress) {
     throw refuse("an https endpoint given by address cannot be forwarded with its certificate");
   }
-  const insideHost = url.protocol === "https:" ? host : "127.0.0.1";
+  // A named host keeps its name (its certificate, its virtual host), mapped to the forwarder inside.
+  const insideHost = isAddress || host === "localhost" ? "127.0.0.1" : host;
   return {
     host,
     port,
     insideUrl: `${url.protocol}//${insideHost}:${INSIDE_PORT}${path}${url.search}`,
-    hostsName: url.protocol === "https:" ? host : null,
+    hostsName: isAddress || host === "localhost" ? null : host,
   };
 }
 

@@ -225,7 +225,12 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
   const writableRoots = [project, ...plan.state.writable.map(realPath)];
   for (const dir of plan.pathDirs ?? []) {
     if (!isAbsolute(dir) || system(dir)) continue;
-    const real = realPath(dir);
+    let real: string;
+    try {
+      real = Deno.realPathSync(dir);
+    } catch {
+      continue; // missing or not ours to read (another user's folder on PATH): nothing to show
+    }
     // Never a folder that holds the project, other projects or $HOME: only what is on PATH itself.
     if (real === "/" || system(real) || writableRoots.some((w) => isUnder(w, real) || isUnder(real, w))) {
       continue;
