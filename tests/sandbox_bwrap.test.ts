@@ -222,6 +222,8 @@ Deno.test("prepareSandbox and writesOutside: mount points, mirrored folders and 
     }
     assert.deepEqual(writesOutside(plan), []);
     await Deno.writeTextFile(`${copy}.tmp.1.abc`, "x"); // Claude Code's own save of its config
+    await Deno.mkdir(join(plan.rootDir, dir, "home", ".claude"), { recursive: true });
+    await Deno.writeTextFile(join(plan.rootDir, dir, "home", ".claude", ".last-cleanup"), "x");
     await Deno.mkdir(join(plan.rootDir, "opt", "new", "deep"), { recursive: true });
     await Deno.writeTextFile(join(plan.rootDir, "opt", "new", "deep", "r.txt"), "data");
     await Deno.writeTextFile(join(plan.rootDir, dir, "home", ".bashrc"), "evil");

@@ -200,17 +200,19 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
   for (const p of SYSTEM_PATHS) {
     const info = lstat(p);
     if (info?.isSymlink) mounts.push({ kind: "symlink", src: Deno.readLinkSync(p), dest: p, what: "system" });
-    else if (info?.isDirectory) mounts.push({ kind: "ro-bind", src: p, dest: p, what: "system (read-only)" });
+    else if (info?.isDirectory) mounts.push({ kind: "ro-bind", src: p, dest: p, what: "system" });
   }
   for (const p of ETC_SECRETS) {
     const info = lstat(p);
-    if (info) mounts.push({ kind: info.isDirectory ? "tmpfs-ro" : "hide", dest: p, what: "hidden secret" });
+    if (info) {
+      mounts.push({ kind: info.isDirectory ? "tmpfs-ro" : "hide", dest: p, what: "a secret of the host" });
+    }
   }
   mounts.push(
-    { kind: "dev", dest: "/dev", what: "private devices" },
-    { kind: "proc", dest: "/proc", what: "this run's processes" },
-    { kind: "tmpfs", dest: "/tmp", what: "private, empty" },
-    { kind: "tmpfs", dest: "/run", what: "private, empty (no host sockets)" },
+    { kind: "dev", dest: "/dev", what: "devices" },
+    { kind: "proc", dest: "/proc", what: "the run's own processes" },
+    { kind: "tmpfs", dest: "/tmp", what: "empty" },
+    { kind: "tmpfs", dest: "/run", what: "empty: no host sockets" },
   );
   // DNS: a resolv.conf that links into /run (systemd-resolved) needs its target.
   const resolv = lstat("/etc/resolv.conf");
@@ -219,11 +221,11 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
     if (isUnder(target, "/run")) mounts.push({ kind: "ro-bind-try", src: target, dest: target, what: "DNS" });
   }
   const tmp = plan.tmpDir === undefined ? "/tmp" : realPath(plan.tmpDir);
-  if (tmp !== "/tmp") mounts.push({ kind: "tmpfs", dest: tmp, what: "$TMPDIR, private, empty" });
+  if (tmp !== "/tmp") mounts.push({ kind: "tmpfs", dest: tmp, what: "$TMPDIR, empty" });
 
   const system = (p: string) => SYSTEM_PATHS.some((s) => isUnder(p, s));
   const writableRoots = [project, ...plan.state.writable.map(realPath)];
-  for (const dir of plan.pathDirs ?? []) {
+  for (const dir of new Set(plan.pathDirs ?? [])) {
     if (!isAbsolute(dir) || system(dir)) continue;
     let real: string;
     try {
@@ -236,12 +238,13 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
       continue;
     }
     if (!lstat(real)?.isDirectory) continue;
-    mounts.push({ kind: "ro-bind-try", src: real, dest: real, what: "on PATH (read-only)" });
+    if (mounts.some((m) => m.dest === real)) continue;
+    mounts.push({ kind: "ro-bind-try", src: real, dest: real, what: "on PATH" });
   }
 
-  mounts.push({ kind: "bind", src: project, dest: project, what: "the project (read-write)" });
+  mounts.push({ kind: "bind", src: project, dest: project, what: "the project" });
   const logs = realPath(plan.logsDir);
-  mounts.push({ kind: "ro-bind", src: logs, dest: logs, what: "run records (read-only)" });
+  mounts.push({ kind: "ro-bind", src: logs, dest: logs, what: "run records" });
   // Project settings, hooks and MCP servers: read-only, at their path in the project (realpath as source:
   // a symlink there protects its target).
   for (const p of PROJECT_CONTROL_PATHS) {
@@ -249,7 +252,7 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
       kind: "ro-bind",
       src: realPath(join(project, p.name)),
       dest: join(project, p.name),
-      what: "project settings (read-only)",
+      what: "project settings, hooks, MCP servers",
     });
   }
 
@@ -262,7 +265,7 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
     }
   }
   for (const p of state.scratch) {
-    mounts.push({ kind: "tmpfs", dest: resolve(p), what: `${state.displayName} scratch, private, empty` });
+    mounts.push({ kind: "tmpfs", dest: resolve(p), what: `${state.displayName} scratch, empty` });
   }
   for (const p of state.writable) {
     mounts.push({
@@ -277,13 +280,13 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
   // started by (a node_modules/.bin symlink).
   const bin = realPath(plan.claudeBin);
   const binAsGiven = resolve(plan.claudeBin);
-  mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: `${state.displayName} (read-only)` });
+  mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: state.displayName });
   if (binAsGiven !== bin) {
-    mounts.push({ kind: "ro-bind", src: bin, dest: binAsGiven, what: `${state.displayName} (read-only)` });
+    mounts.push({ kind: "ro-bind", src: bin, dest: binAsGiven, what: state.displayName });
   }
   for (const p of plan.extraReadOnly ?? []) {
     const real = realPath(p);
-    mounts.push({ kind: "ro-bind-try", src: real, dest: real, what: "extra (read-only)" });
+    mounts.push({ kind: "ro-bind-try", src: real, dest: real, what: "needed by the run" });
   }
   if (plan.apiSocket !== undefined) {
     mounts.push({ kind: "bind", src: plan.apiSocket, dest: API_SOCKET, what: "the model API's forwarder" });

@@ -102,7 +102,6 @@ export function claudeCodeState(
   const state = claudeStateFolder(env);
   const config = claudeGlobalConfig(home, state);
   const own = join(state, "projects", claudeProjectFolder(realProjectDir));
-  const escaped = config.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   return {
     displayName: "Claude Code",
     writable: [...new Set([own, ...sessionFolders])],
@@ -112,7 +111,16 @@ export function claudeCodeState(
       path: config,
       content: async () => ownGlobalConfig(await Deno.readTextFile(config).catch(() => null), realProjectDir),
     }],
-    // It saves `.claude.json` through a lock and a temp file beside it, and keeps backups there.
-    ownWrites: [new RegExp(`^${escaped}(\\.lock|\\.tmp\\.[^/]*|\\.backup[^/]*)?(/.*)?$`)],
+    ownWrites: [
+      // It saves `.claude.json` through a lock and a temp file beside it, and keeps backups there.
+      new RegExp(`^${literal(config)}(\\.lock|\\.tmp\\.[^/]*|\\.backup[^/]*)?(/.*)?$`),
+      // The time of its last clean-up of old sessions (written now and then, seen as a normal user).
+      new RegExp(`^${literal(join(state, ".last-cleanup"))}$`),
+    ],
   };
+}
+
+/** A path as a regular expression that matches exactly it. */
+function literal(path: string): string {
+  return path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
