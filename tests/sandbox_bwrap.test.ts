@@ -10,7 +10,11 @@ import {
   sandboxVisible,
   writesOutside,
 } from "../src/sandbox/bwrap.ts";
-import { CLAUDE_SCRATCH_SUBDIRS, claudeCodeState, ownGlobalConfig } from "../src/sandbox/claude_state.ts";
+import {
+  CLAUDE_SCRATCH_SUBDIRS,
+  claudeCodeState,
+  ownGlobalConfig,
+} from "../src/agents/claude_code/sandbox_state.ts";
 
 /** A plan whose folders live in `root` (which need not exist: realpath falls back per component). */
 function planIn(

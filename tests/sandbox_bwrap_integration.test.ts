@@ -12,7 +12,7 @@ import {
   type SandboxPlan,
   writesOutside,
 } from "../src/sandbox/bwrap.ts";
-import { claudeCodeState } from "../src/sandbox/claude_state.ts";
+import { claudeCodeState } from "../src/agents/claude_code/sandbox_state.ts";
 import { ensureClaudeCli } from "./support/claude_cli.ts";
 
 const BWRAP = await findBwrap();

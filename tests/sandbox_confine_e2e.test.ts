@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { claudeProjectFolder } from "../src/runner/claude_code.ts";
+import { claudeProjectFolder } from "../src/agents/claude_code/sessions.ts";
 import { findBwrap } from "../src/sandbox/bwrap.ts";
 import { which } from "../src/which.ts";
 import { runCli } from "./support/cli.ts";

@@ -225,11 +225,11 @@ Deno.test({
       assert.equal(by(join(out, "w.txt"))?.tool, "Write", JSON.stringify(denied));
       assert.equal(by(join(out, "w.txt"))?.input.file_path, join(out, "w.txt"));
       assert.equal(by(join(out, "b.txt"))?.tool, "Bash", JSON.stringify(denied));
-      // Into the read-only records and Claude Code's settings: refused by the kernel.
-      assert.match(by(".dispatch-logs/last-session-id")?.reason, /read-only file system/i);
+      // Into the records: refused (by Claude Code's deny rules, or else by the read-only bind).
+      assert.match(JSON.stringify(r.json.permission_denials), /last-session-id/);
       // (~/.claude/settings.json: this test's HOME lies under /tmp, so inside it is in the private /tmp and
       // vanishes with the run; with a HOME elsewhere the write is reported: sandbox_confine_e2e.test.ts.)
-      assert.equal(denied.length, 3, JSON.stringify(denied));
+      assert.equal(denied.length, 2, JSON.stringify(denied));
       // The records and Claude Code's settings are as dispatch-cc left them.
       const logs = join(dir, ".dispatch-logs");
       assert.equal((await Deno.readTextFile(join(logs, "last-session-id"))).trim(), r.json.session_id);

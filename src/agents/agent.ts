@@ -2,15 +2,21 @@
  * The one interface every specialist CLI sits behind. An agent is a folder `src/agents/<name>/` exporting
  * one `Agent`; `src/agents/registry.ts` lists them (adding a fourth agent: one folder, one line there).
  *
- * DRAFT contract (issue 14): the runner-side seam refines it; fields are added, not renamed.
+ * Contract (issue 14): fields are added, not renamed. What the runner asks an agent for: the argument list
+ * and stdin of one invocation (`command`), a parser turning its stdout lines into common events
+ * (`parser`), where its sessions live (`sessionExists`, `sessionFolders`, `stateDir`), how to find and
+ * install its binary (`binName`, `binEnv`, `installHint`) and which environment it needs (`envNames`,
+ * `envPrefixes`). Everything else (the launch plan, supervision, the fold, classification, the records)
+ * is agent-neutral and lives in `src/runner/` and `src/store/`.
  */
 import type { AgentState } from "../sandbox/bwrap.ts";
 import type { AgentEvent } from "./events.ts";
 
 export type AgentName = "claude" | "codex" | "gemini";
 
-/** dispatch-cc's permission modes (the CLI names them; each agent maps them onto its own controls). */
-export type PermissionMode = "plan" | "default" | "acceptEdits" | "bypassPermissions";
+/** dispatch-cc's permission modes (Claude Code's names; each agent maps them onto its own controls). */
+export type { PermissionMode } from "../sandbox/permission.ts";
+import type { PermissionMode } from "../sandbox/permission.ts";
 
 /** What one invocation should do, agent-neutral. */
 export interface AgentInvocation {
@@ -28,6 +34,13 @@ export interface AgentInvocation {
   outputSchema?: Record<string, unknown>;
   /** Paths the agent's own file tools must never write (dispatch-cc's records). */
   protectedPaths: string[];
+  /**
+   * With a resumed session: continue from this point instead of the end (Claude Code: an `assistant`
+   * event's uuid, `--resume-session-at`), so a failed turn after it is left out. Ignored where unsupported.
+   */
+  resumeAt?: string;
+  /** Run the agent inside its own sandbox (Claude Code's Bash sandbox, `--claude-sandbox`). */
+  ownSandbox?: boolean;
 }
 
 /** How to start the CLI: argv (without the binary), what goes on stdin, extra environment, files. */
@@ -57,19 +70,35 @@ export interface Agent {
   assignsSessionId: boolean;
   /** True when the agent validates a final answer against a JSON Schema itself. */
   supportsOutputSchema: boolean;
+  /** The agent has a sandbox of its own that `ownSandbox` turns on (else --claude-sandbox is refused). */
+  hasOwnSandbox: boolean;
+  /**
+   * The argument list, stdin and extra environment of one invocation. Pure. Throws on a session id that
+   * is not one (ids may come back from files a run could have rewritten). `--dry-run` passes placeholders
+   * such as `<new-session-id>` as ids.
+   */
   command(inv: AgentInvocation, prompt: string): AgentCommand;
+  /** A fresh parser for one run's stdout (or one transcript). */
   parser(): LineParser;
   /** Does the agent still hold this session (a transcript it can resume)? */
   sessionExists(env: Record<string, string>, id: string, projectDir: string): Promise<boolean>;
+  /** The agent's own state folder in this environment (Claude Code: $CLAUDE_CONFIG_DIR or ~/.claude). */
+  stateDir(env: Record<string, string>): string;
   /**
-   * What the OS sandbox shows of the agent's own state for one project: its sessions (writable), its
-   * config and credentials (read-only), its scratch folders (private), files to copy (see `AgentState`
-   * in src/sandbox/bwrap.ts; Claude Code's is `claudeCodeState` in src/sandbox/claude_state.ts).
+   * The folders a run in `projectDir` (a real path) writes its session to: its own, and that of a resumed
+   * session that began elsewhere. The OS sandbox makes these writable, and no other session folder.
+   */
+  sessionFolders(env: Record<string, string>, projectDir: string, resumeId: string | null): Promise<string[]>;
+  /**
+   * What the OS sandbox shows of the agent's own state for one project (`AgentState` in
+   * src/sandbox/bwrap.ts): its sessions writable (`sessionFolders`), its config and credentials read-only,
+   * its scratch folders private, files it rewrites copied. Without it, only `sessionFolders` are shown.
+   * Claude Code's: src/agents/claude_code/sandbox_state.ts.
    */
   sandboxState?(env: Record<string, string>, realProjectDir: string, sessionFolders: string[]): AgentState;
   /**
-   * The name of the agent's per-project state folder for a project path, when it derives one from the path
-   * (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new
+   * The name of the agent's per-project state folder for a project path, when it derives one from the
+   * path (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new
    * one is refused (src/sandbox/project_folder.ts `checkOwnState`).
    */
   stateFolderOf?(projectPath: string): string;

@@ -3,7 +3,7 @@ import { which } from "../which.ts";
 
 /**
  * What a specialist CLI needs of its own state inside the sandbox; each agent provides one (Claude Code:
- * src/sandbox/claude_state.ts). Every path is absolute.
+ * src/agents/claude_code/sandbox_state.ts). Every path is absolute.
  */
 export interface AgentState {
   /** For messages: "Claude Code". */

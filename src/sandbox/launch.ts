@@ -1,14 +1,15 @@
 /**
- * How Claude Code is started for one run: the program, its arguments, its environment. This is where
- * the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS sandbox);
- * the runner only executes the plan, and `--dry-run` only shows it.
+ * How the specialist CLI is started for one run: the program, its arguments, its environment. This is
+ * where the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS
+ * sandbox); the runner only executes the plan, and `--dry-run` only shows it. What is specific to one CLI
+ * comes from its agent (`src/agents/`).
  */
-import { basename, dirname, join } from "../paths.ts";
-import { checkOwnState, checkProjectFolder } from "./project_folder.ts";
+import type { Agent } from "../agents/agent.ts";
 import { NotInstalledError, UsageError } from "../errors.ts";
-import { claudeProjectFolder, findSessionFolder, resumedSession } from "../runner/claude_code.ts";
+import { basename, dirname, join } from "../paths.ts";
 import { which } from "../which.ts";
 import {
+  type AgentState,
   BWRAP_INSTALL_HINT,
   bwrapArgs,
   findBwrap,
@@ -22,20 +23,25 @@ import {
 } from "./bwrap.ts";
 import {
   type ApiForward,
+  type HostForwarder,
   hostsFile,
   insideForwarderScript,
   planApiForward,
   startHostForwarder,
 } from "./api_forward.ts";
-import type { HostForwarder } from "./api_forward.ts";
-import { claudeCodeState } from "./claude_state.ts";
+import { checkOwnState, checkProjectFolder } from "./project_folder.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
 import { childEnv, envNamesReport } from "./env.ts";
 import { checkCeiling, checkRootBypass, type PermissionMode } from "./permission.ts";
 
 export interface LaunchInput {
+  agent: Agent;
+  /** The agent's binary (absolute). */
   claudeBin: string;
+  /** The agent's arguments (`agent.command(...)`), with its own sandbox's when asked for. */
   claudeArgs: string[];
+  /** The session the run resumes (its folder may lie elsewhere and must stay writable), or null. */
+  resumeId?: string | null;
   projectDir: string;
   logsDir: string;
   /** dispatch-cc's own environment. */
@@ -81,18 +87,8 @@ export interface LaunchPlan {
   /** What {@linkcode prepareLaunch} creates before the start (bwrap bind sources); null without bwrap. */
   prepare: SandboxPlan | null;
   /** Without network: the API forwarder {@linkcode prepareLaunch} starts; null otherwise. */
-  forward: { plan: ApiForward; socat: string; runDir: string } | null;
+  forward?: { plan: ApiForward; socat: string } | null;
 }
-
-/** Claude Code's Bash sandbox: Bash only in the project, no network, no way out of it, fail if missing. */
-export const CLAUDE_SANDBOX_SETTINGS = {
-  sandbox: {
-    enabled: true,
-    autoAllowBashIfSandboxed: true,
-    allowUnsandboxedCommands: false,
-    failIfUnavailable: true,
-  },
-};
 
 const SOCAT_NONET_HINT = "--no-network needs socat to carry the model API into the sandbox: " +
   "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
@@ -101,8 +97,9 @@ const SOCAT_HINT = "Claude Code's Bash sandbox (--claude-sandbox) also needs soc
   "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
 
 /**
- * Checks a launch before anything is written: the permission ceiling, bypassPermissions as root, the
- * sandbox's programs. Returns the sandbox program (bwrap), or null when none is needed. Throws
+ * Checks a launch before anything is written: a project folder or `.dispatch-logs` that is a symlink, a
+ * new project whose agent state folder another project uses, the permission ceiling, bypassPermissions as
+ * root, the sandbox's programs. Returns the sandbox program (bwrap), or null when none is needed. Throws
  * UsageError (exit 2) or NotInstalledError (exit 127) with what to do.
  */
 export async function checkLaunch(input: LaunchInput): Promise<string | null> {
@@ -110,8 +107,13 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   const projectsDir = dirname(input.projectDir);
   const slug = basename(input.projectDir);
   checkProjectFolder(projectsDir, slug);
-  const exists = await Deno.lstat(input.projectDir).then(() => true, () => false);
-  checkOwnState(projectsDir, slug, exists, { displayName: "Claude Code", folderOf: claudeProjectFolder });
+  if (input.agent.stateFolderOf) {
+    const exists = await Deno.lstat(input.projectDir).then(() => true, () => false);
+    checkOwnState(projectsDir, slug, exists, {
+      displayName: input.agent.displayName,
+      folderOf: input.agent.stateFolderOf,
+    });
+  }
   checkCeiling({
     requested: input.permission,
     ceiling: input.ceiling,
@@ -123,6 +125,9 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   }
   checkRootBypass(input.permission, sandbox.kind, input.uid);
   if (sandbox.kind === "none") return null;
+  if (sandbox.kind === "claude" && !input.agent.hasOwnSandbox) {
+    throw new UsageError(`${input.agent.displayName} has no sandbox of its own: use --sandbox instead`);
+  }
   const os = input.os ?? Deno.build.os;
   if (os !== "linux") {
     throw new NotInstalledError(
@@ -165,14 +170,13 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
     sandbox: { ...sandbox, description: describeSandbox(sandbox), program },
   };
   if (sandbox.kind === "claude") {
-    const args = [...input.claudeArgs, "--settings", JSON.stringify(CLAUDE_SANDBOX_SETTINGS)];
+    // The agent's own sandbox: its arguments already ask for it (AgentInvocation.ownSandbox).
     return {
       ...common,
       command: input.claudeBin,
-      args,
+      args: input.claudeArgs,
       envNames: envNamesReport(env),
       prepare: null,
-      forward: null,
     };
   }
   if (sandbox.kind === "bwrap") {
@@ -180,10 +184,22 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
     if (!home) {
       throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
     }
-    // A resumed session that began in another working directory (a moved project) is appended where it
-    // began: that folder is writable too. Every other session folder stays unseen.
-    const resumed = resumedSession(input.claudeArgs);
-    const elsewhere = resumed === null ? null : await findSessionFolder(env, resumed);
+    // The run's own session folder, and that of a resumed session that began in another working
+    // directory (a moved project: appended where it began), are writable. Every other stays read-only.
+    const sessionFolders = await input.agent.sessionFolders(
+      env,
+      realPath(input.projectDir),
+      input.resumeId ?? null,
+    );
+    const realProject = realPath(input.projectDir);
+    const state: AgentState = input.agent.sandboxState?.(env, realProject, sessionFolders) ?? {
+      displayName: input.agent.displayName,
+      writable: sessionFolders,
+      scratch: [],
+      readOnly: [],
+      copies: [],
+      ownWrites: [],
+    };
     const runDir = join(input.runBase ?? tempBase(), `dispatch-cc-sandbox-${crypto.randomUUID()}`);
     const fwd = sandbox.network ? null : planApiForward(env);
     const socat = fwd ? await which("socat", input.parentEnv.PATH) : null;
@@ -192,37 +208,29 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       projectDir: input.projectDir,
       logsDir: input.logsDir,
       claudeBin: input.claudeBin,
-      state: claudeCodeState(env, realPath(input.projectDir), elsewhere ? [elsewhere] : []),
+      state,
       rootDir: join(runDir, "root"),
       pathDirs: (env.PATH ?? "").split(":").filter((d) => d !== ""),
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
-      ...(fwd ? { apiSocket: join(runDir, "api.sock"), extraReadOnly: [socat!] } : {}),
-      // /etc/hosts maps an HTTPS API host to the inside forwarder.
+      ...(fwd ? { apiSocket: join(runDir, "api.sock"), extraReadOnly: [realPath(socat!)] } : {}),
+      // /etc/hosts maps a named API host to the inside forwarder.
       ...(fwd?.hostsName ? { hostsFile: join(runDir, "hosts") } : {}),
     };
-    let args = [...bwrapArgs(prepare), input.claudeBin, ...input.claudeArgs];
-    if (fwd) {
-      args = [
-        ...bwrapArgs(prepare),
-        "/bin/sh",
-        "-c",
-        insideForwarderScript(realPath(socat!)),
-        "sh",
-        input.claudeBin,
-        ...input.claudeArgs,
-      ];
-      env.ANTHROPIC_BASE_URL = fwd.insideUrl;
-    }
+    // Without network the CLI starts behind the inside forwarder, with the API's address rewritten.
+    const start = fwd
+      ? ["/bin/sh", "-c", insideForwarderScript(realPath(socat!)), "sh", input.claudeBin]
+      : [input.claudeBin];
+    if (fwd) env.ANTHROPIC_BASE_URL = fwd.insideUrl;
     return {
       ...common,
       command: program!,
-      args,
+      args: [...bwrapArgs(prepare), ...start, ...input.claudeArgs],
       // bwrap sets IS_SANDBOX=1 inside (--setenv): Claude Code then allows bypassPermissions as root.
       envNames: envNamesReport({ ...env, IS_SANDBOX: "1" }),
       sandbox: { ...common.sandbox, visible: sandboxVisible(prepare) },
       prepare,
-      forward: fwd ? { plan: fwd, socat: socat!, runDir } : null,
+      forward: fwd ? { plan: fwd, socat: socat! } : null,
     };
   }
   return {
@@ -231,7 +239,6 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
     args: input.claudeArgs,
     envNames: envNamesReport(env),
     prepare: null,
-    forward: null,
   };
 }
 
@@ -239,7 +246,7 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
 export interface PreparedLaunch {
   /** Writes the sandbox kept from the host (its own root), read after the run; [] without one. */
   writesOutside(): OutsideWrite[];
-  /** Stops the API forwarder and removes the run's own root. */
+  /** Stops the API forwarder and removes the run's own folder. */
   cleanup(): Promise<void>;
 }
 
@@ -261,9 +268,9 @@ export async function prepareLaunch(plan: LaunchPlan): Promise<PreparedLaunch> {
     await prepareSandbox(sandbox);
     if (plan.forward) {
       const fwd = plan.forward.plan;
-      if (fwd.hostsName) {
+      if (sandbox.hostsFile) {
         const original = await Deno.readTextFile("/etc/hosts").catch(() => "");
-        await Deno.writeTextFile(join(runDir, "hosts"), hostsFile(original, fwd.hostsName));
+        await Deno.writeTextFile(sandbox.hostsFile, hostsFile(original, fwd.hostsName!));
       }
       forwarder = await startHostForwarder(plan.forward.socat, sandbox.apiSocket!, fwd);
     }

@@ -10,7 +10,7 @@
  *   read-only binds (the system tree, `.dispatch-logs`, the agent's config), in any tool result, failed
  *   or not. A command that hides its error output (`2>/dev/null`) is refused all the same, but not seen.
  */
-import type { Denial } from "../runner/claude_code.ts";
+import type { Denial } from "../agents/events.ts";
 import type { OutsideWrite } from "./bwrap.ts";
 import type { SandboxKind } from "./choice.ts";
 

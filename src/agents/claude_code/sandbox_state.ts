@@ -1,10 +1,13 @@
 /**
- * What Claude Code needs of its own state inside the OS sandbox: the one function the generic sandbox
- * (bwrap.ts) asks an agent for. Another specialist CLI provides the same shape for its own folders.
+ * What Claude Code needs of its own state inside the OS sandbox: the function the generic sandbox
+ * (src/sandbox/bwrap.ts) asks an agent for (`Agent.sandboxState`). Another specialist CLI provides the
+ * same shape for its own folders.
+ *
+ * @module
  */
-import { join, normalize } from "../paths.ts";
-import { claudeProjectFolder } from "../runner/claude_code.ts";
-import type { AgentState } from "./bwrap.ts";
+import { join, normalize } from "../../paths.ts";
+import type { AgentState } from "../../sandbox/bwrap.ts";
+import { claudeProjectFolder, claudeStateDir } from "./sessions.ts";
 
 /**
  * Subfolders of the state folder Claude Code writes during a run and that only that run needs: the session
@@ -44,11 +47,6 @@ export const CLAUDE_READONLY_ENTRIES: readonly string[] = [
   "plugins",
 ];
 
-/** Claude Code's state folder of an environment: `$CLAUDE_CONFIG_DIR`, or `$HOME/.claude`. */
-export function claudeStateFolder(env: Record<string, string>): string {
-  return env.CLAUDE_CONFIG_DIR || join(env.HOME ?? "", ".claude");
-}
-
 /**
  * Where Claude Code keeps its global config: `$HOME/.claude.json`, or `.claude.json` inside
  * `$CLAUDE_CONFIG_DIR` when that is set (recognised as a state folder other than `$HOME/.claude`).
@@ -80,8 +78,8 @@ export function ownGlobalConfig(text: string | null, projectDir: string): string
 
 /**
  * Claude Code's state inside the sandbox for one project:
- * - writable and kept: `projects/<folder>` of this project (its sessions), plus `sessionFolders` (the
- *   folder of a resumed session that began elsewhere, where Claude Code keeps appending);
+ * - writable and kept: `projects/<folder>` of this project (its sessions), plus `sessionFolders` (from
+ *   `claudeSessionFolders`: also the folder of a resumed session that began elsewhere);
  * - private per run: {@linkcode CLAUDE_SCRATCH_SUBDIRS};
  * - read-only: {@linkcode CLAUDE_READONLY_ENTRIES};
  * - `.claude.json`: a copy in the run's own root ({@linkcode ownGlobalConfig}), which Claude Code rewrites
@@ -99,7 +97,7 @@ export function claudeCodeState(
   sessionFolders: string[],
 ): AgentState {
   const home = env.HOME ?? "";
-  const state = claudeStateFolder(env);
+  const state = claudeStateDir(env);
   const config = claudeGlobalConfig(home, state);
   const own = join(state, "projects", claudeProjectFolder(realProjectDir));
   return {
