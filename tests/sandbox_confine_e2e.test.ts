@@ -149,6 +149,22 @@ Deno.test("a symlinked project folder or .dispatch-logs is refused; nothing is c
     assert.match(logs.json.error.message, /\.dispatch-logs.*symbolic link/);
     assert.deepEqual([...Deno.readDirSync(target)], [], "nothing created in the target");
     assert.equal(e.api.mainRequests().length, 0);
+
+    // A real project whose run index runs.jsonl (appended after every run) links out: refused before the run.
+    const ok = await runCli(["run", "--slug", "histlink", "--prompt", "w [[mock:ok]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    const history = join(e.projects, "histlink", ".dispatch-logs", "runs.jsonl");
+    await Deno.remove(history).catch(() => {});
+    await Deno.writeTextFile(join(target, "victim"), "unchanged\n");
+    await Deno.symlink(join(target, "victim"), history);
+    const hist = await runCli(["resume", "--slug", "histlink", "--prompt", "w [[mock:ok]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(hist.code, 2, hist.stdout + hist.stderr);
+    assert.match(hist.json.error.message, /runs\.jsonl is a symbolic link/);
+    assert.equal(await Deno.readTextFile(join(target, "victim")), "unchanged\n");
   } finally {
     await Deno.remove(target, { recursive: true }).catch(() => {});
     await e.cleanup();

@@ -57,6 +57,19 @@ export function checkProjectFolder(projectsDir: string, slug: string): void {
         `Remove it (dispatch-cc creates a real .dispatch-logs folder).`,
     );
   }
+  // A link among the records (history.jsonl, a run's files) would carry an append out of the project.
+  try {
+    for (const e of Deno.readDirSync(logs)) {
+      if (e.isSymlink) {
+        throw new UsageError(
+          `${join(logs, e.name)} is a symbolic link: refused, a run would write through it. Nothing was ` +
+            `written. Remove it (a tool of an earlier run may have planted it).`,
+        );
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
 }
 
 /**
