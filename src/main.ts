@@ -29,6 +29,8 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   logs: () => import("./cli/logs.ts").then((m) => m.logsCommand),
   cancel: () => import("./cli/cancel.ts").then((m) => m.cancelCommand),
   history: () => import("./cli/history.ts").then((m) => m.historyCommand),
+  guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
+  doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
 };
 
 /** Every command, loaded (for the main help). */
@@ -154,9 +156,9 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? EXIT.usage : EXIT.success;
   }
   if (name === "--version" || name === "version") {
-    writeStdout(
-      json ? JSON.stringify({ version: JSON_VERSION, dispatch_cc: VERSION }) : `dispatch-cc ${VERSION}`,
-    );
+    const { versionInfo, versionLine } = await import("./version_info.ts");
+    const v = await versionInfo();
+    writeStdout(json ? JSON.stringify({ version: JSON_VERSION, ...v }) : versionLine(v));
     return EXIT.success;
   }
   const command = Object.hasOwn(COMMAND_LOADERS, name) ? await COMMAND_LOADERS[name]() : undefined;
@@ -192,8 +194,11 @@ export async function main(argv: string[]): Promise<number> {
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let result: CommandResult;
   try {
-    const config = loadConfig(Deno.env.toObject(), Deno.cwd());
-    await checkProjectsDir(config.projectsDir);
+    // A command that reports on the settings (doctor) reads them itself, and must run when they are wrong.
+    const config = command.configure
+      ? command.configure(Deno.env.toObject(), Deno.cwd())
+      : loadConfig(Deno.env.toObject(), Deno.cwd());
+    if (!command.configure) await checkProjectsDir(config.projectsDir);
     const ctx: CommandContext = {
       config,
       reporter,
