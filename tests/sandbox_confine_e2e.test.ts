@@ -380,14 +380,23 @@ Deno.test({
 });
 
 Deno.test({
-  name: "--no-network: the run reaches the model API and succeeds, a tool reaches no other local listener",
+  name:
+    "--no-network: the run reaches the model API and succeeds, a tool reaches no other local listener nor an abstract socket",
   ignore: noBwrap || noSocat,
   async fn() {
     const e = await startE2E();
     const other = countingListener();
+    // An abstract unix socket (no file: it belongs to the network namespace).
+    const abstract = `dispatch-test-${crypto.randomUUID().slice(0, 8)}`;
+    const service = new Deno.Command("socat", {
+      args: [`ABSTRACT-LISTEN:${abstract},fork`, "SYSTEM:echo HOST-SERVICE"],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
     try {
       e.api.scenario("net", [
         bash(`socat -u /dev/null TCP:127.0.0.1:${other.port},connect-timeout=2; echo TRIED`),
+        bash(`echo x | socat - ABSTRACT-CONNECT:${abstract}; echo TRIED2`),
         { text: "Offline." },
       ]);
       const r = await runCli([
@@ -407,10 +416,14 @@ Deno.test({
       assert.equal(r.json.status, "success");
       assert.equal(r.json.result, "Offline.");
       assert.deepEqual(r.json.sandbox, { kind: "bwrap", network: false });
-      const [tried] = await toolResults(r.json.transcript_file);
+      const [tried, tried2] = await toolResults(r.json.transcript_file);
       assert.match(tried, /TRIED/);
       assert.equal(other.accepted(), 0, "the second listener was never reached");
+      assert.match(tried2, /TRIED2/);
+      assert.doesNotMatch(tried2, /HOST-SERVICE/);
     } finally {
+      service.kill("SIGKILL");
+      await service.status;
       await other.close();
       await e.cleanup();
     }
