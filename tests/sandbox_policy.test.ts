@@ -1,3 +1,4 @@
+import { codexAgent } from "../src/agents/codex/agent.ts";
 /**
  * Layer 3 without processes: the permission ceiling, bypassPermissions as root, the sandbox choice,
  * sandbox refusals, and the launch plan that puts them together.
@@ -197,6 +198,11 @@ Deno.test({
       assert.deepEqual(nonet.args.slice(at + 4, at + 6), ["sh", "/opt/claude/claude"]);
       assert.equal(nonet.env.ANTHROPIC_BASE_URL, "http://127.0.0.1:18080");
       assert.equal(nonet.forward?.plan.port, 4000);
+      await assert.rejects(
+        planLaunch(input({ agent: codexAgent, parentEnv, sandbox: { kind: "bwrap", network: false } })),
+        (e) =>
+          e instanceof UsageError && /--no-network keeps only Claude Code's API reachable/.test(e.message),
+      );
       await assert.rejects(
         planLaunch(
           input({

@@ -123,7 +123,8 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   if ((input.envNames ?? []).includes("IS_SANDBOX")) {
     throw new UsageError("IS_SANDBOX cannot be passed with --env: the OS sandbox sets it, and only there");
   }
-  checkRootBypass(input.permission, sandbox.kind, input.uid);
+  // Claude Code's own refusal of bypassPermissions as root (Codex and Gemini have none).
+  if (input.agent.name === "claude") checkRootBypass(input.permission, sandbox.kind, input.uid);
   if (sandbox.kind === "none") return null;
   if (sandbox.kind === "claude" && !input.agent.hasOwnSandbox) {
     throw new UsageError(`${input.agent.displayName} has no sandbox of its own: use --sandbox instead`);
@@ -159,7 +160,15 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
 export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   const sandbox = input.sandbox ?? NO_SANDBOX;
   const program = await checkLaunch(input);
-  const env = childEnv(input.parentEnv, { extraNames: input.envNames, set: input.set });
+  const env = childEnv(input.parentEnv, {
+    extraNames: input.envNames,
+    set: input.set,
+    agent: {
+      claude: input.agent.name === "claude",
+      names: input.agent.envNames,
+      prefixes: input.agent.envPrefixes,
+    },
+  });
   const common = {
     cwd: input.projectDir,
     env,
@@ -201,6 +210,13 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       ownWrites: [],
     };
     const runDir = join(input.runBase ?? tempBase(), `dispatch-cc-sandbox-${crypto.randomUUID()}`);
+    if (!sandbox.network && input.agent.name !== "claude") {
+      // Its endpoint is not forwarded (Codex reads it from config.toml): it would only retry for minutes.
+      throw new UsageError(
+        `--no-network keeps only Claude Code's API reachable; ${input.agent.displayName}'s endpoint is not ` +
+          `forwarded, so it could not work. Nothing was run. Use --sandbox (with network).`,
+      );
+    }
     const fwd = sandbox.network ? null : planApiForward(env);
     const socat = fwd ? await which("socat", input.parentEnv.PATH) : null;
     if (fwd && socat === null) throw new NotInstalledError(SOCAT_NONET_HINT);
