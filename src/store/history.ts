@@ -162,7 +162,7 @@ export async function readIndex(
 export async function readHistory(
   logsDir: string,
   runIds?: string[],
-): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean }> {
+): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean; read: RunSummary[] }> {
   const index = await readIndex(logsDir);
   const byId = new Map<string, HistoryEntry>();
   for (const e of index?.entries ?? []) byId.set(e.run_id, e);
@@ -184,7 +184,7 @@ export async function readHistory(
     (order.get(a.run_id) ?? Infinity) - (order.get(b.run_id) ?? Infinity) ||
     (a.started ?? "").localeCompare(b.started ?? "")
   );
-  return { entries: correctCosts(entries), problems, indexed: index !== null };
+  return { entries: correctCosts(entries), problems, indexed: index !== null, read };
 }
 
 const roundUsd = (x: number) => Math.round(x * 1e8) / 1e8;

@@ -94,7 +94,7 @@ export function joinKeys(keys: (StatKey | null)[]): StatKey | null {
 const cacheable = (k: StatKey | null, scanStart: number, racyMs: number): k is StatKey =>
   k !== null && k.changed < scanStart - racyMs;
 
-const VERSION = 1;
+const VERSION = 2;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS projects(slug TEXT PRIMARY KEY, list_key INTEGER, indexed INTEGER, line TEXT,
@@ -105,7 +105,8 @@ CREATE TABLE IF NOT EXISTS texts(id INTEGER PRIMARY KEY, slug TEXT NOT NULL, ord
   problem TEXT, body TEXT);
 CREATE INDEX IF NOT EXISTS texts_slug ON texts(slug);
 CREATE INDEX IF NOT EXISTS texts_problems ON texts(slug) WHERE problem IS NOT NULL;
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', contentless_delete=1, tokenize='trigram');
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(body, content='', contentless_delete=1, detail=none,
+  tokenize='trigram case_sensitive 1');
 PRAGMA user_version = ${VERSION};`;
 
 /** SQLite's result codes for a file that is not a usable database (it is then rebuilt). */
@@ -518,6 +519,16 @@ const SEARCH: Part<SearchSource> = {
   },
 };
 
+/**
+ * The FTS5 query for the texts holding every trigram of `needle`: the index keeps no positions (detail=none,
+ * a fraction of the size), so it may also hand back a text that holds them apart; matchProject checks.
+ */
+const trigrams = (needle: string) => {
+  const c = [...needle];
+  return [...new Set(c.slice(2).map((_, i) => `"${c.slice(i, i + 3).join("").replaceAll('"', '""')}"`))]
+    .join(" AND ");
+};
+
 type Text = { slug: string; ord: number; run_id: string; problem: string | null; body: string | null };
 
 /**
@@ -539,7 +550,7 @@ export function scanSearchSources(
     const cols = "t.slug, t.ord, t.run_id, t.problem, t.body";
     const texts = [...needle].length >= 3 && !inMemory.has(db)
       ? q(db, `SELECT ${cols} FROM fts JOIN texts t ON t.id = fts.rowid WHERE fts MATCH ?`)
-        .all(`"${needle.replaceAll('"', '""')}"`) as Text[]
+        .all(trigrams(needle)) as Text[]
       : (q(db, `SELECT ${cols} FROM texts t WHERE body IS NOT NULL`).all() as Text[])
         .filter((t) => t.body!.toLowerCase().includes(needle));
     texts.push(

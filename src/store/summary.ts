@@ -60,10 +60,14 @@ export async function readListEntry(
   if (planted) problems.push(planted);
   const [metaRead, history] = await Promise.all([
     readProjectMeta(paths),
-    readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false })),
+    readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false, read: [] })),
   ]);
   if (metaRead.problem) problems.push(metaRead.problem);
-  let run = runIds.length ? await readRun(paths.logsDir, runIds[runIds.length - 1]) : null;
+  // The last run as the history read it (a run runs.jsonl lacks), else read now.
+  const lastId = runIds.at(-1);
+  let run = lastId
+    ? history.read.find((s) => s.run_id === lastId) ?? await readRun(paths.logsDir, lastId)
+    : null;
   if (run?.problem) problems.push(run.problem);
   // Only an existing lock file needs a look at its holder (a stat for every project would cost more).
   const lock = (run && isGoingOn(run.status)) || (await hasLockFile(paths))
