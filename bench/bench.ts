@@ -201,6 +201,8 @@ async function scale(root: string) {
       );
     }
     if (only.has("status")) {
+      // What no command can go below: starting Deno and the CLI (the floor under every figure here).
+      await measure("start-up only (--version)", label, ["--version"], env, n);
       await measure("status", label, ["status", "--slug", slugOf(1), "--json"], env, n, {
         target: targetFor("status", size),
       });
