@@ -38,6 +38,8 @@ import {
   toolUses,
 } from "./claude_code.ts";
 import { supervise } from "./supervise.ts";
+import type { Changes } from "../git/changes.ts";
+import { beginRepoRun } from "../git/run.ts";
 import type { SweptProcess } from "./sweep.ts";
 
 export type DispatchCommand = "run" | "resume" | "review" | "apply";
@@ -128,6 +130,8 @@ export interface RunRecord {
   /** Refused tool calls: by the permission mode, or (`source: "sandbox"`) by the OS sandbox. */
   permission_denials: Denial[];
   tool_errors: { tool_use_id: string; text: string }[];
+  /** A project in a repository: the files this run added, modified or deleted (absent otherwise). */
+  changes?: Changes | null;
   tool_calls: number;
   files_touched: string[];
   started: string;
@@ -441,7 +445,12 @@ async function runLocked(
     };
 
     const marker = `${files.runId}-${crypto.randomUUID()}`;
-    const launch = await planLaunch(launchInput(req, deps, paths, args, { [MARKER]: marker }));
+    // A project in a repository: its content before the run, and the sandbox binds its git needs.
+    const repoRun = await beginRepoRun(paths, { sandboxed: (req.sandbox ?? NO_SANDBOX).kind === "bwrap" });
+    const launch = await planLaunch({
+      ...launchInput(req, deps, paths, args, { [MARKER]: marker }),
+      ...repoRun?.launch,
+    });
     await prepareLaunch(launch);
     record.env_names = launch.envNames;
     reporter.progress(
@@ -523,6 +532,12 @@ async function runLocked(
       claude_exit: supervised.pid === null ? null : { code: supervised.exitCode, signal: supervised.signal },
       ended_processes: supervised.swept,
     });
+    if (repoRun) {
+      record.changes = await repoRun.finish().catch((err) => {
+        warn(`could not list the run's changes: ${err instanceof Error ? err.message : err}`);
+        return null;
+      });
+    }
     if (supervised.swept.length > 0) {
       warn(
         `ended ${supervised.swept.length} process(es) the run left behind: ` +

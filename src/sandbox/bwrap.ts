@@ -16,6 +16,8 @@ export interface SandboxPlan {
   claudeStateDir: string;
   /** More paths to keep visible read-only (for example a toolchain installed under /tmp). */
   extraReadOnly?: string[];
+  /** More paths to make writable (existing folders; a repository's `.git` parts its worktree's git needs). */
+  extraWritable?: string[];
   /** Keep the network (the API endpoint) reachable; false adds `--unshare-net`. */
   network: boolean;
   /** The child's `$TMPDIR` when it is not /tmp: it gets a private tmpfs too. */
@@ -240,6 +242,10 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
   for (const p of plan.extraReadOnly ?? []) {
     const real = realPath(p);
     mounts.push({ kind: "ro-bind-try", src: real, dest: real });
+  }
+  for (const p of plan.extraWritable ?? []) {
+    const real = realPath(p);
+    mounts.push({ kind: "bind", src: real, dest: real });
   }
 
   const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"];

@@ -37,6 +37,9 @@ export interface LaunchInput {
   uid: number | null;
   /** `Deno.build.os`, for tests. */
   os?: string;
+  /** Paths the OS sandbox keeps visible read-only / makes writable besides the project (a repository's `.git`). */
+  extraReadOnly?: string[];
+  extraWritable?: string[];
 }
 
 /** What a run will be: enough to execute it, and to show it (`--dry-run`, apply's plan). */
@@ -152,6 +155,8 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
       ...(elsewhere ? { sessionFolders: [elsewhere] } : {}),
+      ...(input.extraReadOnly?.length ? { extraReadOnly: input.extraReadOnly } : {}),
+      ...(input.extraWritable?.length ? { extraWritable: input.extraWritable } : {}),
     };
     return {
       ...common,
