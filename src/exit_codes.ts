@@ -23,6 +23,11 @@ export const EXIT = {
   limitReached: 6,
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
+  /**
+   * `merge` refused, nothing changed: the merge would conflict, the checkout has uncommitted changes to
+   * tracked files, or it would overwrite untracked files.
+   */
+  mergeConflict: 9,
   /** dispatch-cc itself failed (a bug or an unexpected file system error). */
   internal: 70,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */

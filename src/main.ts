@@ -29,6 +29,9 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   logs: () => import("./cli/logs.ts").then((m) => m.logsCommand),
   cancel: () => import("./cli/cancel.ts").then((m) => m.cancelCommand),
   history: () => import("./cli/history.ts").then((m) => m.historyCommand),
+  diff: () => import("./cli/diff.ts").then((m) => m.diffCommand),
+  merge: () => import("./cli/merge.ts").then((m) => m.mergeCommand),
+  remove: () => import("./cli/remove.ts").then((m) => m.removeCommand),
 };
 
 /** Every command, loaded (for the main help). */
@@ -51,8 +54,8 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 70 internal, 124 timeout, 127 Claude Code missing,",
-    "            130 interrupted or cancelled",
+    "            6 turn/budget limit, 7 still running, 9 merge refused, 70 internal, 124 timeout,",
+    "            127 Claude Code missing, 130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -139,7 +142,7 @@ export async function main(argv: string[]): Promise<number> {
           version: JSON_VERSION,
           status: "failed",
           exit_code: err.exitCode,
-          error: { kind: err.kind, message: err.message },
+          error: { kind: err.kind, message: err.message, ...("files" in err ? { files: err.files } : {}) },
         },
         null,
         2,
