@@ -7,6 +7,7 @@ import { inspectLock, type LockState } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
+import { repoOf } from "./summary.ts";
 
 export interface ProjectView {
   slug: string;
@@ -22,6 +23,9 @@ export interface ProjectView {
   lock: { held: boolean; reason: string } | null;
   /** One line per missing, empty or corrupt file. */
   problems: string[];
+  /** A project in a repository (`run --repo`): the repository and the project's branch (absent otherwise). */
+  repo?: string;
+  branch?: string;
 }
 
 /**
@@ -77,5 +81,6 @@ export async function inspectProject(
     last_result: lastResult,
     lock: lock ? { held: lock.held, reason: lock.reason } : null,
     problems,
+    ...repoOf(metaRead.meta),
   };
 }

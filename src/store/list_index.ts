@@ -59,7 +59,10 @@ const isRow = (r: unknown): r is Row<unknown> =>
  * at 100,000 projects): updated, status, description, problems, then the totals' runs, cost and runs
  * without cost.
  */
-type Line = [string | null, string, string | null, string[], number, number, number];
+type Line =
+  | [string | null, string, string | null, string[], number, number, number]
+  // A project in a repository: then its repository and branch.
+  | [string | null, string, string | null, string[], number, number, number, string, string];
 
 const LINES: Codec<Line> = {
   file: "list-v3.json",
@@ -73,10 +76,21 @@ const LINES: Codec<Line> = {
   format: (index) => JSON.stringify({ v: 3, ...index }),
   payloadOf(e) {
     const t = e.totals;
-    return [e.updated, e.status, e.description, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
+    const line: Line = [
+      e.updated,
+      e.status,
+      e.description,
+      e.problems,
+      t.runs,
+      t.cost_usd,
+      t.runs_without_cost,
+    ];
+    return e.repo !== undefined && e.branch !== undefined ? [...line, e.repo, e.branch] as Line : line;
   },
   usable: (l): l is Line =>
-    Array.isArray(l) && l.length === 7 && (l[0] === null || typeof l[0] === "string") &&
+    Array.isArray(l) &&
+    (l.length === 7 || l.length === 9 && typeof l[7] === "string" && typeof l[8] === "string") &&
+    (l[0] === null || typeof l[0] === "string") &&
     typeof l[1] === "string" && (l[2] === null || typeof l[2] === "string") && Array.isArray(l[3]) &&
     l[3].every((p) => typeof p === "string") && typeof l[4] === "number" && typeof l[5] === "number" &&
     typeof l[6] === "number",
@@ -90,6 +104,7 @@ const lineEntry = (slug: string, dir: string, l: Line): ListLine => ({
   status: l[1],
   totals: { runs: l[4], cost_usd: l[5], runs_without_cost: l[6] },
   problems: l[3],
+  ...(l.length === 9 ? { repo: l[7], branch: l[8] } : {}),
 });
 
 /**
