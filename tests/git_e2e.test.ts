@@ -119,3 +119,196 @@ Deno.test("run --repo works in a new worktree on dispatch/SLUG; the user's check
     await e.cleanup();
   }
 });
+
+/** Everything a failed `run --repo` could have created: project folders, branches, worktrees. */
+async function footprint(e: { projects: string }, repo: string) {
+  const projects = await Array.fromAsync(Deno.readDir(e.projects)).then(
+    (l) => l.map((x) => x.name).sort(),
+    () => [],
+  );
+  return {
+    projects,
+    branches: (await gitIn(repo, "branch", "--list", "--format=%(refname)")).trim(),
+    worktrees: (await gitIn(repo, "worktree", "list", "--porcelain")).trim(),
+    status: await statusOf(repo),
+    head: await headOf(repo),
+  };
+}
+
+Deno.test("run --repo with bad input is a usage error (2) and creates nothing", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    await Deno.mkdir(e.projects, { recursive: true });
+    const plain = join(e.root, "plain");
+    await Deno.mkdir(plain);
+    const empty = await makeRepo(join(e.root, "empty"), null);
+    await gitIn(e.root, "init", "-q", "--bare", "bare.git");
+    // A branch dispatch/taken checked out in a worktree of the user's own; dispatch/left with none.
+    await gitIn(repo, "worktree", "add", "-q", "-b", "dispatch/taken", join(e.root, "own-wt"));
+    await gitIn(repo, "branch", "dispatch/left");
+    const before = await footprint(e, repo);
+    const cases: [string[], RegExp][] = [
+      [["--repo", plain], /is not a git repository/],
+      [["--repo", join(e.root, "missing")], /no such folder/],
+      [["--repo", join(e.root, "bare.git")], /bare repository/],
+      [["--repo", empty], /has no commit yet/],
+      [["--repo", repo, "--base", "no-such-ref"], /--base no-such-ref: no such commit/],
+      [["--repo", repo, "--base", "--upload-pack=x"], /not a git revision/],
+      [["--base", "main"], /--base needs --repo/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await runCli(["run", "--slug", "x", ...args, "--prompt", "p", "--json"], { env: e.env });
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.json.error.message, message);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    const taken = await runCli(["run", "--slug", "taken", "--repo", repo, "--prompt", "p"], { env: e.env });
+    assert.equal(taken.code, 2);
+    assert.match(taken.stderr, /branch dispatch\/taken already exists .* checked out in .*own-wt/);
+    const left = await runCli(["run", "--slug", "left", "--repo", repo, "--prompt", "p"], { env: e.env });
+    assert.equal(left.code, 2);
+    assert.match(left.stderr, /branch dispatch\/left already exists/);
+    const badName = await runCli(["run", "--slug", "x.lock", "--repo", repo, "--prompt", "p"], {
+      env: e.env,
+    });
+    assert.equal(badName.code, 2);
+    assert.match(badName.stderr, /cannot name a git branch/);
+    assert.deepEqual(await footprint(e, repo), before);
+    // --dry-run checks the repository too, and creates nothing either.
+    const dry = await runCli(["run", "--slug", "ok", "--repo", repo, "--prompt", "p", "--dry-run"], {
+      env: e.env,
+    });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.deepEqual(await footprint(e, repo), before);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+/** A repository project `slug` whose run wrote `files` (through the Write tool). */
+async function projectWith(
+  e: Awaited<ReturnType<typeof startE2E>>,
+  repo: string,
+  slug: string,
+  files: Record<string, string>,
+  extra: string[] = [],
+) {
+  e.api.scenario(`w-${slug}`, [
+    ...Object.entries(files).map(([file_path, content]) => ({
+      toolUse: { name: "Write", input: { file_path, content } },
+    })),
+    { text: "Written." },
+  ]);
+  const r = await runCli(
+    ["run", "--slug", slug, "--repo", repo, ...extra, "--prompt", `Write [[mock:w-${slug}]]`, "--json"],
+    { env: e.env },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  return r;
+}
+
+Deno.test("merge is refused with nothing changed: a dirty checkout, a conflict, an untracked file in the way (9); no identity (2)", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    await projectWith(e, repo, "m", { "app.py": "print('theirs')\n", "new.txt": "new\n" });
+    const wt = join(e.projects, "m");
+    const tip = await headOf(repo, "dispatch/m");
+    const snapshot = async () => ({
+      head: await headOf(repo),
+      tip: await headOf(repo, "dispatch/m"),
+      status: await statusOf(repo),
+      wt: await statusOf(wt),
+    });
+
+    // 1. The user's checkout has a modified tracked file.
+    await Deno.writeTextFile(join(repo, "README.md"), "# mine, not committed\n");
+    let before = await snapshot();
+    let r = await runCli(["merge", "--slug", "m", "--json"], { env: e.env });
+    assert.equal(r.code, 9, r.stderr);
+    assert.equal(r.json.error.kind, "dirty_checkout");
+    assert.deepEqual(r.json.error.files, ["README.md"]);
+    assert.match(r.stderr, /uncommitted changes to README\.md/);
+    assert.deepEqual(await snapshot(), before);
+    await gitIn(repo, "checkout", "--", "README.md");
+
+    // 2. An untracked file where the merge would add one.
+    await Deno.writeTextFile(join(repo, "new.txt"), "my own\n");
+    before = await snapshot();
+    r = await runCli(["merge", "--slug", "m", "--json"], { env: e.env });
+    assert.equal(r.code, 9, r.stderr);
+    assert.equal(r.json.error.kind, "would_overwrite");
+    assert.deepEqual(r.json.error.files, ["new.txt"]);
+    assert.deepEqual(await snapshot(), before);
+    assert.equal(await Deno.readTextFile(join(repo, "new.txt")), "my own\n");
+    await Deno.remove(join(repo, "new.txt"));
+    // Other untracked files are fine (checked at the end).
+    await Deno.writeTextFile(join(repo, "notes.txt"), "untracked, unrelated\n");
+
+    // 3. main moved on and changed the same line: a conflict.
+    await Deno.writeTextFile(join(repo, "app.py"), "print('ours')\n");
+    await gitIn(repo, "commit", "-qam", "ours");
+    before = await snapshot();
+    r = await runCli(["merge", "--slug", "m", "--json"], { env: e.env });
+    assert.equal(r.code, 9, r.stderr);
+    assert.equal(r.json.error.kind, "merge_conflict");
+    assert.deepEqual(r.json.error.files, ["app.py"]);
+    assert.match(r.stderr, /would conflict in app\.py/);
+    assert.deepEqual(await snapshot(), before);
+    assert.equal(await headOf(repo, "dispatch/m"), tip, "the branch got no commit either");
+
+    // 4. No identity: HOME has no git config and the repository none either.
+    await gitIn(repo, "reset", "-q", "--hard", "HEAD~1");
+    await gitIn(repo, "config", "--unset", "user.name");
+    await gitIn(repo, "config", "--unset", "user.email");
+    before = await snapshot();
+    r = await runCli(["merge", "--slug", "m", "--json"], { env: e.env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.json.error.message, /no git identity.*user\.name/);
+    assert.deepEqual(await snapshot(), before);
+
+    // With an identity (from the environment here) the same merge goes through.
+    r = await runCli(["merge", "--slug", "m", "--json"], {
+      env: {
+        ...e.env,
+        GIT_AUTHOR_NAME: "Env User",
+        GIT_AUTHOR_EMAIL: "env@example.com",
+        GIT_COMMITTER_NAME: "Env User",
+        GIT_COMMITTER_EMAIL: "env@example.com",
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.merge, "fast-forward");
+    assert.equal(await Deno.readTextFile(join(repo, "notes.txt")), "untracked, unrelated\n");
+    assert.equal((await gitIn(repo, "log", "-1", "--format=%an")).trim(), "Env User");
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("merge makes a merge commit when the checkout's branch moved on without conflict; merging again is up to date", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    await projectWith(e, repo, "mc", { "feature.txt": "feature\n" });
+    await Deno.writeTextFile(join(repo, "other.txt"), "main's own work\n");
+    await gitIn(repo, "add", "other.txt");
+    await gitIn(repo, "commit", "-qm", "main moves on");
+    const ours = await headOf(repo);
+    const r = await runCli(["merge", "--slug", "mc", "--json"], { env: e.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.merge, "merge-commit");
+    assert.deepEqual(r.json.files.map((f: { path: string }) => f.path), ["feature.txt"]);
+    const parents = (await gitIn(repo, "log", "-1", "--format=%P")).trim().split(" ");
+    assert.deepEqual(parents, [ours, r.json.committed]);
+    assert.equal(await statusOf(repo), "");
+    assert.equal(await Deno.readTextFile(join(repo, "feature.txt")), "feature\n");
+    const again = await runCli(["merge", "--slug", "mc", "--json"], { env: e.env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.json.merge, "up-to-date");
+    assert.equal(again.json.committed, null);
+  } finally {
+    await e.cleanup();
+  }
+});
