@@ -312,3 +312,153 @@ Deno.test("merge makes a merge commit when the checkout's branch moved on withou
     await e.cleanup();
   }
 });
+
+Deno.test("two runs on one repository at once (one detached) stay apart: each worktree and each run's changes hold only its own work", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    const script = (name: string) => [
+      { toolUse: { name: "Write", input: { file_path: `${name}.txt`, content: `${name}\n` } } },
+      // Slow enough that both runs are under way at once.
+      { toolUse: { name: "Bash", input: { command: `sleep 1; echo ${name} >> app.py`, description: "x" } } },
+      { text: `${name} done.` },
+    ];
+    e.api.scenario("pa", script("a"));
+    e.api.scenario("pb", script("b"));
+    const detached = await runCli(
+      [
+        "run",
+        "--slug",
+        "pa",
+        "--repo",
+        repo,
+        "--prompt",
+        "A [[mock:pa]]",
+        "--allowed-tools",
+        "Bash",
+        "--detach",
+        "--json",
+      ],
+      { env: e.env },
+    );
+    assert.equal(detached.code, 0, detached.stderr);
+    const b = await runCli(
+      [
+        "run",
+        "--slug",
+        "pb",
+        "--repo",
+        repo,
+        "--prompt",
+        "B [[mock:pb]]",
+        "--allowed-tools",
+        "Bash",
+        "--json",
+      ],
+      { env: e.env },
+    );
+    assert.equal(b.code, 0, b.stderr);
+    const a = await runCli(["wait", "--slug", "pa", "--json"], { env: e.env });
+    assert.equal(a.code, 0, a.stderr);
+    const aRecord = await readJson(a.json.record_file ?? detached.json.record_file);
+    for (
+      const [slug, other, changes] of [["pa", "b", aRecord.changes], ["pb", "a", b.json.changes]] as const
+    ) {
+      const name = slug.slice(1);
+      const dir = join(e.projects, slug);
+      assert.equal(await Deno.readTextFile(join(dir, `${name}.txt`)), `${name}\n`);
+      assert.equal(await Deno.readTextFile(join(dir, "app.py")), `print('v1')\n${name}\n`);
+      assert.equal(await exists(join(dir, `${other}.txt`)), false);
+      assert.deepEqual(changes.files.map((f: { path: string }) => f.path), [`${name}.txt`, "app.py"].sort());
+    }
+    assert.equal(await statusOf(repo), "");
+    assert.deepEqual(
+      (await gitIn(repo, "branch", "--list", "dispatch/*", "--format=%(refname:short)")).trim().split("\n"),
+      ["dispatch/pa", "dispatch/pb"],
+    );
+  } finally {
+    await e.cleanup();
+  }
+});
+
+const noBwrap =
+  (await new Deno.Command("sh", { args: ["-c", "command -v bwrap"], stdout: "null" }).output()).code !== 0;
+
+Deno.test({
+  name:
+    "under --sandbox the specialist commits on its branch, but cannot plant a hook, change the config, or move other branches",
+  ignore: noBwrap,
+  async fn() {
+    const e = await startE2E();
+    try {
+      const repo = await makeRepo(join(e.root, "repo"));
+      await gitIn(repo, "branch", "dispatch/other");
+      const common = join(await Deno.realPath(repo), ".git");
+      const configBefore = await Deno.readTextFile(join(common, "config"));
+      const main = await headOf(repo);
+      const bash = (command: string) => ({ toolUse: { name: "Bash", input: { command, description: "x" } } });
+      e.api.scenario("hook", [
+        bash(
+          `printf '#!/bin/sh\\ntouch ${e.root}/pwned\\n' > ${common}/hooks/post-merge; chmod +x ${common}/hooks/post-merge`,
+        ),
+        bash("git config core.hooksPath /tmp/evil-hooks"),
+        bash(`printf 'gitdir: ${e.root}/fake\\n' > .git`),
+        bash(`echo ${e.root}/fake > "$(git rev-parse --git-dir)/commondir"`),
+        bash(
+          "git update-ref refs/heads/main HEAD~0^{tree} 2>&1; git update-ref refs/heads/dispatch/other HEAD~0",
+        ),
+        bash(
+          "echo inside > inside.txt && git add inside.txt && git commit -qm 'inside the sandbox' && git log -1 --format=%s",
+        ),
+        { text: "Tried." },
+      ]);
+      const r = await runCli(
+        [
+          "run",
+          "--slug",
+          "s",
+          "--repo",
+          repo,
+          "--prompt",
+          "Try [[mock:hook]]",
+          "--sandbox",
+          "--allowed-tools",
+          "Bash",
+          "--json",
+        ],
+        { env: e.env },
+      );
+      assert.equal(r.json?.num_turns, 7, r.stderr + JSON.stringify(r.json));
+      // Nothing of the repository's own changed.
+      assert.equal(await exists(join(common, "hooks", "post-merge")), false);
+      assert.equal(await Deno.readTextFile(join(common, "config")), configBefore);
+      assert.equal(await headOf(repo), main);
+      assert.equal(await headOf(repo, "dispatch/other"), main);
+      assert.match(
+        await Deno.readTextFile(join(e.projects, "s", ".git")),
+        /^gitdir: .*\.git\/worktrees\/s\n$/,
+      );
+      assert.equal((await Deno.readTextFile(join(common, "worktrees", "s", "commondir"))).trim(), "../..");
+      assert.equal(await statusOf(repo), "");
+      // The commit on the project's branch worked.
+      assert.equal(
+        (await gitIn(repo, "log", "-1", "--format=%s|%P", "dispatch/s")).trim(),
+        `inside the sandbox|${main}`,
+      );
+      assert.deepEqual(r.json.changes.files, [{
+        path: "inside.txt",
+        status: "added",
+        insertions: 1,
+        deletions: 0,
+      }]);
+      // No placeholder of the sandbox's is left in the worktree as a change.
+      assert.equal(await statusOf(join(e.projects, "s")), "");
+      // A merge in the user's checkout runs no hook of the specialist's.
+      const m = await runCli(["merge", "--slug", "s", "--json"], { env: e.env });
+      assert.equal(m.code, 0, m.stderr);
+      assert.equal(await exists(join(e.root, "pwned")), false);
+    } finally {
+      await e.cleanup();
+    }
+  },
+});
