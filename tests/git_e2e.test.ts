@@ -462,3 +462,133 @@ Deno.test({
     }
   },
 });
+
+Deno.test("remove: refused for an unmerged branch or uncommitted work unless --force, and while the lock is held (5); plain projects go whole", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    await projectWith(e, repo, "r", { "work.txt": "work\n" });
+    const dir = join(e.projects, "r");
+    // Uncommitted work in the worktree.
+    let r = await runCli(["remove", "--slug", "r", "--json"], { env: e.env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.json.error.message, /changes not committed on dispatch\/r \(work\.txt\)/);
+    assert.ok(await exists(join(dir, "work.txt")));
+    // Committed on the branch but not merged anywhere.
+    await gitIn(dir, "add", "work.txt");
+    await gitIn(dir, "commit", "-qm", "work");
+    r = await runCli(["remove", "--slug", "r", "--json"], { env: e.env });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.json.error.message, /not merged into any branch/);
+    assert.ok(await exists(dir));
+    // While a run holds the lock.
+    await Deno.writeTextFile(
+      join(dir, ".dispatch-logs", "lock"),
+      JSON.stringify({
+        pid: Deno.pid,
+        host: Deno.hostname(),
+        started: new Date().toISOString(),
+        command: "run",
+        run_id: "",
+        token: "t",
+      }),
+    );
+    r = await runCli(["remove", "--slug", "r", "--force", "--json"], { env: e.env });
+    assert.equal(r.code, 5, r.stderr);
+    assert.ok(await exists(dir));
+    await Deno.remove(join(dir, ".dispatch-logs", "lock"));
+    // --force: worktree and branch go; the user's checkout is as it was.
+    r = await runCli(["remove", "--slug", "r", "--force", "--json"], { env: e.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.branch_deleted, true);
+    assert.equal(await exists(dir), false);
+    assert.equal((await gitIn(repo, "branch", "--list", "dispatch/r")).trim(), "");
+    assert.equal(await statusOf(repo), "");
+    // A project with no commits of its own and no changes goes without --force.
+    e.api.scenario("noop", [{ text: "Nothing to do." }]);
+    const noop = await runCli(
+      ["run", "--slug", "n", "--repo", repo, "--prompt", "x [[mock:noop]]", "--json"],
+      {
+        env: e.env,
+      },
+    );
+    assert.equal(noop.code, 0, noop.stderr);
+    assert.deepEqual(noop.json.changes, { files: [], insertions: 0, deletions: 0 });
+    r = await runCli(["remove", "--slug", "n", "--json"], { env: e.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.branch_reason, "no commits of its own");
+    // A plain project: the folder goes.
+    const plain = await runCli(["run", "--slug", "plain", "--prompt", "x [[mock:noop]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(plain.json.changes, undefined);
+    r = await runCli(["remove", "--slug", "plain", "--json"], { env: e.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await exists(join(e.projects, "plain")), false);
+    // Not a project, a missing one, a symlink: refused, nothing removed.
+    await Deno.mkdir(join(e.projects, "stranger"));
+    await Deno.writeTextFile(join(e.projects, "stranger", "keep.txt"), "keep\n");
+    r = await runCli(["remove", "--slug", "stranger"], { env: e.env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not a dispatch-cc project/);
+    assert.ok(await exists(join(e.projects, "stranger", "keep.txt")));
+    await Deno.symlink(join(e.projects, "stranger"), join(e.projects, "link"));
+    r = await runCli(["remove", "--slug", "link"], { env: e.env });
+    assert.equal(r.code, 2);
+    assert.ok(await exists(join(e.projects, "stranger", "keep.txt")));
+    r = await runCli(["remove", "--slug", "nope"], { env: e.env });
+    assert.equal(r.code, 3);
+    // diff and merge of a plain or missing project.
+    r = await runCli(["diff", "--slug", "nope"], { env: e.env });
+    assert.equal(r.code, 3);
+    await runCli(["run", "--slug", "plain2", "--prompt", "x [[mock:noop]]"], { env: e.env });
+    r = await runCli(["merge", "--slug", "plain2"], { env: e.env });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /not in a repository/);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("resume and review work in a repository project unchanged; each run's changes are its own", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    await projectWith(e, repo, "rr", { "one.txt": "1\n" });
+    e.api.scenario("more", [
+      { toolUse: { name: "Write", input: { file_path: "one.txt", content: "1\n2\n" } } },
+      { toolUse: { name: "Write", input: { file_path: "two.txt", content: "2\n" } } },
+      { text: "More." },
+    ]);
+    const r = await runCli(["resume", "--slug", "rr", "--prompt", "more [[mock:more]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.session_mode, "resume");
+    assert.deepEqual(r.json.changes.files, [
+      { path: "one.txt", status: "modified", insertions: 1, deletions: 0 },
+      { path: "two.txt", status: "added", insertions: 1, deletions: 0 },
+    ]);
+    e.api.scenario("rev", [{ text: "Looks fine." }]);
+    const rev = await runCli(["review", "--slug", "rr", "--prompt", "review [[mock:rev]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(rev.code, 0, rev.stderr);
+    assert.deepEqual(rev.json.changes.files, []);
+    const text = await runCli(["run", "--slug", "rr", "--repo", repo, "--prompt", "again [[mock:rev]]"], {
+      env: e.env,
+    });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /Changes: 0 files changed/);
+    // `run --repo` on the project with another repository is refused.
+    const other = await makeRepo(join(e.root, "other"));
+    const wrong = await runCli(["run", "--slug", "rr", "--repo", other, "--prompt", "x"], { env: e.env });
+    assert.equal(wrong.code, 2);
+    assert.match(wrong.stderr, /is a worktree of .*repo, not of .*other/);
+    const hist = await runCli(["history", "--slug", "rr", "--json"], { env: e.env });
+    assert.equal(hist.code, 0, hist.stderr);
+  } finally {
+    await e.cleanup();
+  }
+});
