@@ -592,3 +592,43 @@ Deno.test("resume and review work in a repository project unchanged; each run's 
     await e.cleanup();
   }
 });
+
+Deno.test("a task file's repo: (relative to the file) and base: make the project a worktree; apply runs in it", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    const first = await headOf(repo);
+    await Deno.writeTextFile(join(repo, "later.txt"), "later\n");
+    await gitIn(repo, "add", "later.txt");
+    await gitIn(repo, "commit", "-qm", "later");
+    e.api.scenario("task", [
+      { toolUse: { name: "Write", input: { file_path: "from-task.txt", content: "t\n" } } },
+      { text: "Task done." },
+    ]);
+    await Deno.mkdir(join(e.root, "tasks"));
+    const file = join(e.root, "tasks", "t.yaml");
+    await Deno.writeTextFile(
+      file,
+      `slug: fromfile\nrepo: ../repo\nbase: ${first}\nprompt: "Do it [[mock:task]]"\n`,
+    );
+    const r = await runCli(["apply", file, "--json"], { env: e.env });
+    assert.equal(r.code, 0, r.stderr);
+    const dir = join(e.projects, "fromfile");
+    assert.equal(await headOf(dir), first);
+    assert.equal(await exists(join(dir, "later.txt")), false);
+    assert.equal(await Deno.readTextFile(join(dir, "from-task.txt")), "t\n");
+    const rec = await readJson(join(dir, ".dispatch-logs", "project.json"));
+    assert.equal(rec.base, first);
+    assert.equal(rec.base_ref, first);
+    const d = await runCli(["diff", "--slug", "fromfile", "--json"], { env: e.env });
+    assert.deepEqual(d.json.files.map((f: { path: string }) => f.path), ["from-task.txt"]);
+    // base: without repo: is refused before anything runs.
+    await Deno.writeTextFile(file, `slug: nobase\nbase: main\nprompt: "x"\n`);
+    const bad = await runCli(["apply", file], { env: e.env });
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /base needs repo/);
+    assert.equal(await exists(join(e.projects, "nobase")), false);
+  } finally {
+    await e.cleanup();
+  }
+});
