@@ -325,38 +325,25 @@ Deno.test("two runs on one repository at once (one detached) stay apart: each wo
     ];
     e.api.scenario("pa", script("a"));
     e.api.scenario("pb", script("b"));
-    const detached = await runCli(
-      [
-        "run",
-        "--slug",
-        "pa",
-        "--repo",
-        repo,
-        "--prompt",
-        "A [[mock:pa]]",
-        "--allowed-tools",
-        "Bash",
-        "--detach",
-        "--json",
-      ],
-      { env: e.env },
-    );
+    // Both started at once: their worktrees are created concurrently too.
+    const args = (slug: string, mock: string, extra: string[]) => [
+      "run",
+      "--slug",
+      slug,
+      "--repo",
+      repo,
+      "--prompt",
+      `go [[mock:${mock}]]`,
+      "--allowed-tools",
+      "Bash",
+      ...extra,
+      "--json",
+    ];
+    const [detached, b] = await Promise.all([
+      runCli(args("pa", "pa", ["--detach"]), { env: e.env }),
+      runCli(args("pb", "pb", []), { env: e.env }),
+    ]);
     assert.equal(detached.code, 0, detached.stderr);
-    const b = await runCli(
-      [
-        "run",
-        "--slug",
-        "pb",
-        "--repo",
-        repo,
-        "--prompt",
-        "B [[mock:pb]]",
-        "--allowed-tools",
-        "Bash",
-        "--json",
-      ],
-      { env: e.env },
-    );
     assert.equal(b.code, 0, b.stderr);
     const a = await runCli(["wait", "--slug", "pa", "--json"], { env: e.env });
     assert.equal(a.code, 0, a.stderr);
@@ -628,6 +615,23 @@ Deno.test("a task file's repo: (relative to the file) and base: make the project
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /base needs repo/);
     assert.equal(await exists(join(e.projects, "nobase")), false);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("two runs of one new slug with --repo at once: one runs, the other is refused as lock held (5)", async () => {
+  const e = await startE2E();
+  try {
+    const repo = await makeRepo(join(e.root, "repo"));
+    e.api.scenario("same", [{ text: "Slow.", delayMs: 3000 }]);
+    const go = () =>
+      runCli(["run", "--slug", "same", "--repo", repo, "--prompt", "x [[mock:same]]", "--json"], {
+        env: e.env,
+      });
+    const codes = (await Promise.all([go(), go()])).map((r) => r.code).sort();
+    assert.deepEqual(codes, [0, 5]);
+    assert.equal((await gitIn(repo, "worktree", "list")).trim().split("\n").length, 2);
   } finally {
     await e.cleanup();
   }
