@@ -138,3 +138,9 @@ Deno.test("the sandbox binds: .git read-only first, then the writable parts, the
     assert.ok(at("--ro-bind-try", join(p.worktree, ".git")) > at("--bind", p.worktree));
   });
 });
+
+Deno.test("checkGit reports git's version and whether merge can work with it", async () => {
+  const g = await (await import("../src/git/exec.ts")).checkGit();
+  assert.equal(g.ok, true, g.message);
+  assert.match(g.version ?? "", /^\d+\.\d+/);
+});

@@ -131,3 +131,37 @@ export async function gitRetrying(args: string[], opts: GitOptions = {}, tries =
     await new Promise((res) => setTimeout(res, 50 * 2 ** Math.min(i, 5)));
   }
 }
+
+/** The oldest git `merge` works with (`git merge-tree --write-tree`). */
+export const GIT_MIN_VERSION = "2.38";
+
+/**
+ * Whether git is there and new enough, for `doctor`: its version, and a message saying what to do when not.
+ *
+ * @example
+ * ```ts
+ * const g = await checkGit();
+ * if (!g.ok) console.log(g.message);
+ * ```
+ */
+export async function checkGit(): Promise<{ ok: boolean; version: string | null; message: string }> {
+  let r: GitResult;
+  try {
+    r = await git(["--version"]);
+  } catch {
+    return { ok: false, version: null, message: GIT_INSTALL_HINT };
+  }
+  const version = /(\d+)\.(\d+)(\.\d+)?/.exec(r.stdout)?.[0] ?? null;
+  const [major, minor] = (version ?? "0.0").split(".").map(Number);
+  const [needMajor, needMinor] = GIT_MIN_VERSION.split(".").map(Number);
+  const ok = r.code === 0 && (major > needMajor || major === needMajor && minor >= needMinor);
+  return {
+    ok,
+    version,
+    message: ok
+      ? `git ${version} (needed for --repo, diff, merge)`
+      : `git ${
+        version ?? "of unknown version"
+      } is older than ${GIT_MIN_VERSION}, which merge needs: update git`,
+  };
+}

@@ -9,7 +9,7 @@
 import { MergeRefusedError, UsageError } from "../errors.ts";
 import { join } from "../paths.ts";
 import { type Changes, changesBetween, snapshotTree } from "./changes.ts";
-import { firstLine, git, gitOk, gitRetrying } from "./exec.ts";
+import { firstLine, git, GIT_MIN_VERSION, gitOk, gitRetrying } from "./exec.ts";
 import { type RepoProject, worktreeEnv } from "./repo.ts";
 
 export interface MergeOutcome extends Changes {
@@ -159,7 +159,12 @@ async function mergeOnce(
         files,
       );
     }
-    if (mt.code !== 0) throw new UsageError(`git merge-tree failed: ${firstLine(mt.stderr)}`);
+    if (mt.code !== 0) {
+      throw new UsageError(
+        `git merge-tree failed: ${firstLine(mt.stderr)}` +
+          (/usage|unknown option/i.test(mt.stderr) ? ` (merge needs git ${GIT_MIN_VERSION} or later)` : ""),
+      );
+    }
     target = await commitTree(repo, lines[0], [ours, theirs], `Merge branch '${p.branch}'`);
     merge = "merge-commit";
   }

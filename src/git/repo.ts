@@ -98,9 +98,13 @@ async function refuseExistingBranch(repo: string, branch: string): Promise<void>
   const exists = await git(["show-ref", "--verify", "--quiet", `refs/heads/${branch}`], { cwd: repo });
   if (exists.code !== 0) return;
   const where = await worktreeOf(repo, branch);
+  const gone = where !== null && !(await Deno.lstat(where).then(() => true, () => false));
   throw new UsageError(
     where
-      ? `branch ${branch} already exists in ${repo}, checked out in ${where}: choose another slug`
+      ? `branch ${branch} already exists in ${repo}, checked out in ${where}` +
+        (gone
+          ? ` (that folder is gone: git worktree prune, then git branch -D ${branch}, or choose another slug)`
+          : ": choose another slug")
       : `branch ${branch} already exists in ${repo}: choose another slug, or delete it (git branch -D ${branch})`,
   );
 }
