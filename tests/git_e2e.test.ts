@@ -175,6 +175,14 @@ Deno.test("run --repo with bad input is a usage error (2) and creates nothing", 
     assert.equal(badName.code, 2);
     assert.match(badName.stderr, /cannot name a git branch/);
     assert.deepEqual(await footprint(e, repo), before);
+    // A projects folder inside the repository would show its worktrees in the user's checkout.
+    const inside = await runCli(["run", "--slug", "in", "--repo", repo, "--prompt", "p"], {
+      env: { ...e.env, DISPATCH_PROJECTS_DIR: join(repo, "projects") },
+    });
+    assert.equal(inside.code, 2);
+    assert.match(inside.stderr, /is inside the repository/);
+    assert.equal(await exists(join(repo, "projects")), false);
+    assert.deepEqual(await footprint(e, repo), before);
     // --dry-run checks the repository too, and creates nothing either.
     const dry = await runCli(["run", "--slug", "ok", "--repo", repo, "--prompt", "p", "--dry-run"], {
       env: e.env,

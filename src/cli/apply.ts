@@ -214,7 +214,6 @@ export const applyCommand: Command = {
         if (t.spec.repo === undefined) {
           throw new UsageError(`${t.file}: task ${t.spec.slug}: base needs repo`);
         }
-        if (!checkOnly) await Deno.mkdir(ctx.config.projectsDir, { recursive: true });
         await ensureRepoProject(projectPaths(ctx.config.projectsDir, t.spec.slug), {
           repo: t.spec.repo,
           base: t.spec.base,

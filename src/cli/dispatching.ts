@@ -32,7 +32,6 @@ export async function runDispatch(
   const prepareRepo = async (checkOnly: boolean) => {
     if (!repo) return;
     const { ensureRepoProject } = await import("../git/repo.ts");
-    if (!checkOnly) await Deno.mkdir(ctx.config.projectsDir, { recursive: true });
     await ensureRepoProject(projectPaths(ctx.config.projectsDir, req.slug), {
       repo: repo.path,
       base: repo.base,

@@ -5,7 +5,7 @@
  * @module
  */
 import { NotFoundError, UsageError } from "../errors.ts";
-import { isAbsolute, join, resolve } from "../paths.ts";
+import { basename, isAbsolute, join, resolve } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "../store/atomic.ts";
 import { type ProjectMeta, type ProjectPaths, readProjectMeta, utcStamp } from "../store/project.ts";
 import { firstLine, git, gitOk, gitRetrying } from "./exec.ts";
@@ -107,6 +107,17 @@ async function refuseExistingBranch(repo: string, branch: string): Promise<void>
           : ": choose another slug")
       : `branch ${branch} already exists in ${repo}: choose another slug, or delete it (git branch -D ${branch})`,
   );
+}
+
+/** The real path of `path`, or of its nearest existing parent with the rest appended. */
+async function realPathOfExisting(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await Deno.realPath(abs);
+  } catch {
+    const parent = resolve(abs, "..");
+    return parent === abs ? abs : join(await realPathOfExisting(parent), basename(abs));
+  }
 }
 
 /** The worktree that has `branch` checked out, or null. */
@@ -256,6 +267,13 @@ export async function ensureRepoProject(
   if (existing) return await existingRepoProject(paths, opts);
   try {
     const target = await resolveRepo(opts.repo, opts.base, paths.slug, opts.cwd);
+    const projects = await realPathOfExisting(join(paths.dir, ".."));
+    if (projects === target.repo || projects.startsWith(target.repo + "/")) {
+      throw new UsageError(
+        `the projects folder ${projects} is inside the repository ${target.repo}: its worktrees would show ` +
+          "in your checkout; set DISPATCH_PROJECTS_DIR to a folder outside it",
+      );
+    }
     if (opts.checkOnly) return target;
     return await createWorktree(paths, target, opts);
   } catch (err) {
