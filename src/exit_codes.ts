@@ -28,6 +28,11 @@ export const EXIT = {
    * tracked files, or it would overwrite untracked files.
    */
   mergeConflict: 9,
+  /**
+   * The run's outcome cannot be trusted: the CLI's output was added to after its final result, or named
+   * another session (status `tampered`).
+   */
+  tampered: 10,
   /** dispatch-cc itself failed (a bug or an unexpected file system error). */
   internal: 70,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */

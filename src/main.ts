@@ -54,8 +54,8 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 9 merge refused, 70 internal, 124 timeout,",
-    "            127 Claude Code missing, 130 interrupted or cancelled",
+    "            6 turn/budget limit, 7 still running, 9 merge refused, 10 tampered outcome, 70 internal,",
+    "            124 timeout, 127 Claude Code missing, 130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -113,6 +113,20 @@ function writeStdout(text: string): void {
   } catch { /* broken pipe */ }
 }
 
+/** The `--json` document of a command that failed before it had a result (README "JSON output"). */
+function failureDocument(
+  exitCode: number,
+  kind: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): string {
+  return JSON.stringify(
+    { version: JSON_VERSION, status: "failed", exit_code: exitCode, error: { kind, message, ...extra } },
+    null,
+    2,
+  );
+}
+
 /** Runs the program on argv; returns the exit code. Separated from Deno.exit for tests. */
 export async function main(argv: string[]): Promise<number> {
   // A detached run's supervisor (started by --detach): no terminal, one handler per request kind.
@@ -137,16 +151,9 @@ export async function main(argv: string[]): Promise<number> {
   });
   const fail = (err: DispatchError): number => {
     if (json) {
-      writeStdout(JSON.stringify(
-        {
-          version: JSON_VERSION,
-          status: "failed",
-          exit_code: err.exitCode,
-          error: { kind: err.kind, message: err.message, ...("files" in err ? { files: err.files } : {}) },
-        },
-        null,
-        2,
-      ));
+      writeStdout(
+        failureDocument(err.exitCode, err.kind, err.message, "files" in err ? { files: err.files } : {}),
+      );
     }
     reporter.warn(`error: ${err.message}`);
     return err.exitCode;
@@ -210,16 +217,9 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof DispatchError) return fail(err);
     const message = err instanceof Error ? err.stack ?? err.message : String(err);
     if (json) {
-      writeStdout(JSON.stringify(
-        {
-          version: JSON_VERSION,
-          status: "failed",
-          exit_code: EXIT.internal,
-          error: { kind: "internal", message: String(err instanceof Error ? err.message : err) },
-        },
-        null,
-        2,
-      ));
+      writeStdout(
+        failureDocument(EXIT.internal, "internal", String(err instanceof Error ? err.message : err)),
+      );
     }
     reporter.warn(`internal error (please report): ${message}`);
     return EXIT.internal;

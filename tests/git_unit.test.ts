@@ -122,6 +122,7 @@ Deno.test("the sandbox binds: .git read-only first, then the writable parts, the
       home: "/root",
       claudeBin: "/usr/bin/true",
       claudeStateDir: "/root/.claude",
+      sessionFolders: [],
       network: true,
       extraReadOnly: binds.readOnly,
       extraWritable: binds.writable,
