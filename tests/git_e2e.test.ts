@@ -355,9 +355,10 @@ Deno.test("two runs on one repository at once (one detached) stay apart: each wo
     assert.equal(b.code, 0, b.stderr);
     const a = await runCli(["wait", "--slug", "pa", "--json"], { env: e.env });
     assert.equal(a.code, 0, a.stderr);
-    const aRecord = await readJson(a.json.record_file ?? detached.json.record_file);
+    // wait --json shows the detached run's changes as its record holds them.
+    assert.deepEqual(a.json.changes, (await readJson(detached.json.record_file)).changes);
     for (
-      const [slug, other, changes] of [["pa", "b", aRecord.changes], ["pb", "a", b.json.changes]] as const
+      const [slug, other, changes] of [["pa", "b", a.json.changes], ["pb", "a", b.json.changes]] as const
     ) {
       const name = slug.slice(1);
       const dir = join(e.projects, slug);
