@@ -403,6 +403,7 @@ Deno.test({
         bash(
           "git update-ref refs/heads/main HEAD~0^{tree} 2>&1; git update-ref refs/heads/dispatch/other HEAD~0",
         ),
+        bash(`rm -rf ${common}/objects/?? 2>&1; ls ${common}/objects | wc -l`),
         bash(
           "echo inside > inside.txt && git add inside.txt && git commit -qm 'inside the sandbox' && git log -1 --format=%s",
         ),
@@ -424,7 +425,7 @@ Deno.test({
         ],
         { env: e.env },
       );
-      assert.equal(r.json?.num_turns, 7, r.stderr + JSON.stringify(r.json));
+      assert.equal(r.json?.num_turns, 8, r.stderr + JSON.stringify(r.json));
       // Nothing of the repository's own changed.
       assert.equal(await exists(join(common, "hooks", "post-merge")), false);
       assert.equal(await Deno.readTextFile(join(common, "config")), configBefore);
@@ -436,6 +437,9 @@ Deno.test({
       );
       assert.equal((await Deno.readTextFile(join(common, "worktrees", "s", "commondir"))).trim(), "../..");
       assert.equal(await statusOf(repo), "");
+      // The repository's objects are all there (none deleted or replaced) and hold the run's commit too.
+      await gitIn(repo, "fsck", "--no-dangling", "--strict");
+      assert.deepEqual([...Deno.readDirSync(join(common, "worktrees", "s", "dispatch-objects"))], []);
       // The commit on the project's branch worked.
       assert.equal(
         (await gitIn(repo, "log", "-1", "--format=%s|%P", "dispatch/s")).trim(),

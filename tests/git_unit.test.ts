@@ -109,7 +109,7 @@ Deno.test("dispatch-cc's git calls on a worktree ignore a rewritten .git file (n
   });
 });
 
-Deno.test("the sandbox binds: .git read-only first, then the writable parts, then the pointer files read-only again", async () => {
+Deno.test("the sandbox binds: .git read-only first, then the writable parts, then the pointer files read-only again; objects read-only", async () => {
   await withRepoProject(async (p) => {
     await gitIn(p.repo, "branch", "dispatch/other");
     const binds = await gitSandboxBinds(p);
@@ -135,7 +135,11 @@ Deno.test("the sandbox binds: .git read-only first, then the writable parts, the
     const gitDir = at("--bind", p.gitDir);
     const commondir = at("--ro-bind-try", join(p.gitDir, "commondir"));
     const objects = at("--bind", join(p.commonDir, "objects"));
-    assert.ok(common >= 0 && objects > common && gitDir > common && commondir > gitDir, args.join(" "));
+    assert.ok(common >= 0 && gitDir > common && commondir > gitDir, args.join(" "));
+    // The repository's objects stay read-only: the run writes its own store, moved in afterwards.
+    assert.equal(objects, -1);
+    assert.equal(binds.env.GIT_OBJECT_DIRECTORY, join(p.gitDir, "dispatch-objects"));
+    assert.equal(binds.env.GIT_ALTERNATE_OBJECT_DIRECTORIES, join(p.commonDir, "objects"));
     assert.ok(at("--ro-bind-try", join(p.worktree, ".git")) > at("--bind", p.worktree));
   });
 });
@@ -144,4 +148,36 @@ Deno.test("checkGit reports git's version and whether merge can work with it", a
   const g = await (await import("../src/git/exec.ts")).checkGit();
   assert.equal(g.ok, true, g.message);
   assert.match(g.version ?? "", /^\d+\.\d+/);
+});
+
+Deno.test("objects a sandboxed run wrote to its own store are moved into the repository by content, never replacing one", async () => {
+  const { adoptPrivateObjects, privateObjects } = await import("../src/git/objects.ts");
+  await withRepoProject(async (p) => {
+    const store = privateObjects(p);
+    await Deno.mkdir(store, { recursive: true });
+    const env = { GIT_DIR: p.gitDir, GIT_OBJECT_DIRECTORY: store, GIT_CONFIG_NOSYSTEM: "1", HOME: p.repo };
+    const hash = async (text: string) => {
+      const c = new Deno.Command("git", {
+        args: ["hash-object", "-w", "--stdin"],
+        env,
+        stdin: "piped",
+        stdout: "piped",
+      })
+        .spawn();
+      const w = c.stdin.getWriter();
+      await w.write(new TextEncoder().encode(text));
+      await w.close();
+      return new TextDecoder().decode((await c.output()).stdout).trim();
+    };
+    const id = await hash("made in the sandbox\n");
+    assert.equal(await gitIn(p.repo, "cat-file", "-e", id).then(() => true, () => false), false);
+    assert.equal(await adoptPrivateObjects(p), 1);
+    assert.equal(await gitIn(p.repo, "cat-file", "-p", id), "made in the sandbox\n");
+    assert.deepEqual([...Deno.readDirSync(store)], []);
+    // Alternates planted in the private store are not followed.
+    await Deno.mkdir(join(store, "info"), { recursive: true });
+    await Deno.writeTextFile(join(store, "info", "alternates"), join(p.commonDir, "objects") + "\n");
+    assert.equal(await adoptPrivateObjects(p), 0);
+    await gitIn(p.repo, "fsck", "--no-dangling");
+  });
 });

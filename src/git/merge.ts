@@ -10,6 +10,7 @@ import { MergeRefusedError, UsageError } from "../errors.ts";
 import { join } from "../paths.ts";
 import { type Changes, changesBetween, snapshotTree } from "./changes.ts";
 import { firstLine, git, GIT_MIN_VERSION, gitOk, gitRetrying } from "./exec.ts";
+import { adoptPrivateObjects } from "./objects.ts";
 import { type RepoProject, worktreeEnv } from "./repo.ts";
 
 export interface MergeOutcome extends Changes {
@@ -91,6 +92,8 @@ async function mergeOnce(
   opts: { logsDir: string; message?: string; description?: string },
 ): Promise<MergeOutcome> {
   const repo = p.repo;
+  // Commits a killed sandboxed run left in the worktree's own object store.
+  await adoptPrivateObjects(p);
   const head = await git(["symbolic-ref", "--quiet", "HEAD"], { cwd: repo });
   if (head.code !== 0) {
     throw new UsageError(

@@ -9,6 +9,7 @@ import { join } from "../paths.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { changesBetween, snapshotTree } from "./changes.ts";
 import { firstLine, git, gitRetrying } from "./exec.ts";
+import { adoptPrivateObjects } from "./objects.ts";
 import type { RepoProject } from "./repo.ts";
 
 export interface RemoveOutcome {
@@ -50,6 +51,7 @@ export async function removeRepoProject(
     await removePlainFolder(paths);
     return outcome(paths, p, false, "the repository is gone");
   }
+  await adoptPrivateObjects(p).catch(() => 0);
   const tip = await git(["rev-parse", "--verify", "--quiet", `refs/heads/${p.branch}`], { cwd: p.repo });
   const branchTip = tip.code === 0 ? tip.stdout.trim() : null;
   let reason: string;

@@ -9,6 +9,7 @@ import { PROJECT_CONTROL_PATHS } from "../sandbox/bwrap.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { type Changes, changesBetween, snapshotTree } from "./changes.ts";
 import { git } from "./exec.ts";
+import { adoptPrivateObjects } from "./objects.ts";
 import { ensureLogsIgnored, readRepoProject, type RepoProject, worktreeEnv } from "./repo.ts";
 import { gitSandboxBinds } from "./sandbox.ts";
 
@@ -16,7 +17,7 @@ import { gitSandboxBinds } from "./sandbox.ts";
 export interface RepoRun {
   project: RepoProject;
   /** Extra sandbox binds (for `LaunchInput`); empty without the OS sandbox. */
-  launch: { extraReadOnly: string[]; extraWritable: string[] };
+  launch: { extraReadOnly: string[]; extraWritable: string[]; set: Record<string, string> };
   /** What the run changed, from the worktree's content before and now. */
   finish(): Promise<Changes>;
 }
@@ -40,13 +41,18 @@ export async function beginRepoRun(
   const project = await readRepoProject(paths);
   if (!project) return null;
   await ensureLogsIgnored(paths);
+  // Objects an earlier sandboxed run left in its own store (it was killed before they were moved).
+  await adoptPrivateObjects(project);
   const before = await snapshotTree(project, paths.logsDir);
-  const binds = opts.sandboxed ? await gitSandboxBinds(project) : { readOnly: [], writable: [] };
+  const binds = opts.sandboxed ? await gitSandboxBinds(project) : { readOnly: [], writable: [], env: {} };
   return {
     project,
-    launch: { extraReadOnly: binds.readOnly, extraWritable: binds.writable },
+    launch: { extraReadOnly: binds.readOnly, extraWritable: binds.writable, set: binds.env },
     async finish() {
-      if (opts.sandboxed) await removeSandboxPlaceholders(project);
+      if (opts.sandboxed) {
+        await adoptPrivateObjects(project);
+        await removeSandboxPlaceholders(project);
+      }
       return await changesBetween(project, before, await snapshotTree(project, paths.logsDir));
     },
   };

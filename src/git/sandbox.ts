@@ -6,17 +6,20 @@
  * @module
  */
 import { join } from "../paths.ts";
+import { privateObjects, privateObjectsEnv } from "./objects.ts";
 import type { RepoProject } from "./repo.ts";
 
 /** Extra paths for the sandbox plan: bound read-only or writable over the read-only root. */
 export interface GitBinds {
   readOnly: string[];
   writable: string[];
+  /** Variables for the specialist's environment (where git there writes objects). */
+  env: Record<string, string>;
 }
 
 /**
- * The binds of a worktree's run. Writable: the worktree's own git folder (its index, HEAD, logs), the
- * object store, and the folders of the `dispatch/` branches and their logs (a ref is written as a
+ * The binds of a worktree's run. Writable: the worktree's own git folder (its index, HEAD, logs, and
+ * the run's own object store: {@linkcode privateObjectsEnv}), and the folders of the `dispatch/` branches and their logs (a ref is written as a
  * `.lock` file beside it, then renamed). Read-only on top: the whole common folder (visible even under
  * a private /tmp), the files that say where the repository is (the worktree's `.git`, `commondir`,
  * `gitdir`, `config.worktree`: rewritten, they would point git at a config of the specialist's) and
@@ -30,6 +33,8 @@ export async function gitSandboxBinds(p: RepoProject): Promise<GitBinds> {
   const logsDir = join(p.commonDir, "logs", "refs", "heads", "dispatch");
   await Deno.mkdir(refsDir, { recursive: true });
   await Deno.mkdir(logsDir, { recursive: true });
+  await Deno.mkdir(join(privateObjects(p), "info"), { recursive: true });
+  await Deno.mkdir(join(privateObjects(p), "pack"), { recursive: true });
   const worktreeConfig = join(p.gitDir, "config.worktree");
   await Deno.writeTextFile(worktreeConfig, "", { createNew: true }).catch((err) => {
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
@@ -48,6 +53,8 @@ export async function gitSandboxBinds(p: RepoProject): Promise<GitBinds> {
       worktreeConfig,
       ...others.sort(),
     ],
-    writable: [p.gitDir, join(p.commonDir, "objects"), refsDir, logsDir],
+    // Objects go to the worktree's own store (inside p.gitDir), moved into the repository after the run.
+    writable: [p.gitDir, refsDir, logsDir],
+    env: privateObjectsEnv(p),
   };
 }

@@ -76,7 +76,7 @@ export async function planRun(
   session: AgentInvocation["session"],
   marker: string,
   /** More OS sandbox binds (a repository's `.git` parts, from `src/git/`). */
-  binds: Pick<LaunchInput, "extraReadOnly" | "extraWritable"> = {},
+  binds: Pick<LaunchInput, "extraReadOnly" | "extraWritable"> & { set?: Record<string, string> } = {},
 ): Promise<RunPlan> {
   const agent = agentOf(req);
   const cmd = agent.command(invocationFor(req, session, paths), req.prompt);
@@ -89,14 +89,15 @@ export async function planRun(
     logsDir: paths.logsDir,
     parentEnv: deps.config.env,
     envNames: req.envNames,
-    set: { ...cmd.env, [MARKER]: marker },
+    set: { ...cmd.env, ...binds.set, [MARKER]: marker },
     permission: req.permission,
     permissionSource: req.permissionSource,
     ceiling: deps.config.ceiling,
     allowDangerous: req.allowDangerous,
     sandbox: req.sandbox,
     uid: Deno.build.os === "windows" ? null : Deno.uid(),
-    ...binds,
+    extraReadOnly: binds.extraReadOnly,
+    extraWritable: binds.extraWritable,
   });
   return { ...launch, agent, stdin: cmd.stdin };
 }
