@@ -8,6 +8,7 @@ import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
 import { DispatchError, InterruptedError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
+import { escapeJsonControls, visibleControls } from "./render/visible.ts";
 import { stderrReporter } from "./report.ts";
 import { VERSION } from "./version.ts";
 
@@ -32,6 +33,8 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   diff: () => import("./cli/diff.ts").then((m) => m.diffCommand),
   merge: () => import("./cli/merge.ts").then((m) => m.mergeCommand),
   remove: () => import("./cli/remove.ts").then((m) => m.removeCommand),
+  guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
+  doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
 };
 
 /** Every command, loaded (for the main help). */
@@ -104,9 +107,13 @@ async function checkProjectsDir(dir: string): Promise<void> {
  */
 const STOPS_ON_SIGNAL = new Set(["run", "resume", "review", "apply", "wait", "logs"]);
 
-/** Writes all of `text` to stdout, tolerating a closed pipe (a caller that stopped reading). */
-function writeStdout(text: string): void {
-  const data = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
+/**
+ * Writes all of `text` to stdout, tolerating a closed pipe (a caller that stopped reading). Text for people
+ * (`json` false) shows control characters visibly: this is the one place text output leaves.
+ */
+function writeStdout(text: string, json: boolean): void {
+  const shown = json ? escapeJsonControls(text) : visibleControls(text);
+  const data = new TextEncoder().encode(shown.endsWith("\n") ? shown : shown + "\n");
   try {
     let off = 0;
     while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
@@ -153,6 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     if (json) {
       writeStdout(
         failureDocument(err.exitCode, err.kind, err.message, "files" in err ? { files: err.files } : {}),
+        true,
       );
     }
     reporter.warn(`error: ${err.message}`);
@@ -161,13 +169,13 @@ export async function main(argv: string[]): Promise<number> {
 
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    writeStdout(mainHelp(await loadCommands()));
+    writeStdout(mainHelp(await loadCommands()), false);
     return name === undefined ? EXIT.usage : EXIT.success;
   }
   if (name === "--version" || name === "version") {
-    writeStdout(
-      json ? JSON.stringify({ version: JSON_VERSION, dispatch_cc: VERSION }) : `dispatch-cc ${VERSION}`,
-    );
+    const { versionInfo, versionLine } = await import("./version_info.ts");
+    const v = await versionInfo();
+    writeStdout(json ? JSON.stringify({ version: JSON_VERSION, ...v }) : versionLine(v), json);
     return EXIT.success;
   }
   const command = Object.hasOwn(COMMAND_LOADERS, name) ? await COMMAND_LOADERS[name]() : undefined;
@@ -186,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     quiet: has("--quiet", "-q"),
   });
   if (has("--help", "-h")) {
-    writeStdout(commandHelp(command));
+    writeStdout(commandHelp(command), false);
     return EXIT.success;
   }
 
@@ -203,14 +211,17 @@ export async function main(argv: string[]): Promise<number> {
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let result: CommandResult;
   try {
-    const config = loadConfig(Deno.env.toObject(), Deno.cwd());
-    await checkProjectsDir(config.projectsDir);
+    // A command that reports on the settings (doctor) reads them itself, and must run when they are wrong.
+    const config = command.configure
+      ? command.configure(Deno.env.toObject(), Deno.cwd())
+      : loadConfig(Deno.env.toObject(), Deno.cwd());
+    if (!command.configure) await checkProjectsDir(config.projectsDir);
     const ctx: CommandContext = {
       config,
       reporter,
       signal: controller.signal,
       readStdin: () => readAllStdin(controller.signal),
-      write: (text) => writeStdout(text),
+      write: (text) => writeStdout(text, json),
     };
     result = await command.run(rest, ctx);
   } catch (err) {
@@ -219,6 +230,7 @@ export async function main(argv: string[]): Promise<number> {
     if (json) {
       writeStdout(
         failureDocument(EXIT.internal, "internal", String(err instanceof Error ? err.message : err)),
+        true,
       );
     }
     reporter.warn(`internal error (please report): ${message}`);
@@ -227,7 +239,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
   if (!result.printed) {
-    writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text);
+    writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text, json);
   }
   return result.exitCode;
 }

@@ -16,7 +16,7 @@ import { applyPlans, type SlugPlan } from "../spec/apply.ts";
 import { startDetachedApply } from "../spec/detached_apply.ts";
 import { dryRun } from "../spec/dry_run.ts";
 import { taskJsonSchema } from "../spec/json_schema.ts";
-import { type LoadedTask, loadTaskFiles } from "../spec/load.ts";
+import { type LoadedTask, loadTaskFiles, type TaskFileTrust } from "../spec/load.ts";
 import { parseDuration } from "../spec/schema.ts";
 import { type FlagOverrides, planSlugSteps } from "../spec/steps.ts";
 import { closestMatch } from "../suggest.ts";
@@ -40,8 +40,60 @@ const {
   ...shared
 } = DISPATCH_OPTIONS;
 
+/** What the caller lets task files reach (apply and validate take the same flags). */
+export const TRUST_OPTIONS: OptionSpecs = {
+  "allow-env": {
+    type: "string",
+    multiple: true,
+    arg: "NAME[,NAME]",
+    help: "let the task files pass these variables of yours (their `env:`); others are refused",
+  },
+  "allow-path": {
+    type: "string",
+    multiple: true,
+    arg: "DIR",
+    help: "let the task files read prompt files in DIR too (default: only each file's own folder)",
+  },
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The caller's leave for task files: `--allow-env` names (comma-separated, repeatable) and `--env` names
+ * (passed to every step anyway), `--allow-path` folders (relative to the user's folder, symlinks resolved,
+ * each an existing folder).
+ */
+export async function taskFileTrust(p: Parsed, userCwd: string): Promise<TaskFileTrust> {
+  const list = (name: string) => (p.values[name] as string[] | undefined) ?? [];
+  const allowEnv = [...list("allow-env").flatMap((v) => v.split(",")), ...list("env")]
+    .map((n) => n.trim()).filter(Boolean);
+  for (const name of allowEnv) {
+    if (!ENV_NAME.test(name)) {
+      throw new UsageError(`--allow-env: invalid environment variable name "${name}"`);
+    }
+    if (name === "IS_SANDBOX") {
+      throw new UsageError("IS_SANDBOX cannot be passed: the OS sandbox sets it, and only there");
+    }
+  }
+  const allowPaths: string[] = [];
+  for (const dir of list("allow-path")) {
+    const full = resolve(userCwd, dir);
+    let real: string;
+    try {
+      real = await Deno.realPath(full);
+      if (!(await Deno.stat(real)).isDirectory) throw new UsageError(`--allow-path ${dir}: not a folder`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`--allow-path ${dir}: cannot use ${full}: ${(err as Error).message}`);
+    }
+    allowPaths.push(real);
+  }
+  return { allowEnv, allowPaths };
+}
+
 const options: OptionSpecs = {
   ...shared,
+  ...TRUST_OPTIONS,
   "dry-run": {
     type: "boolean",
     help: "print each step's Claude Code arguments, folder, permissions and environment names; run nothing",
@@ -174,8 +226,10 @@ export const applyCommand: Command = {
   positionals: true,
   details: [
     "Validates every file first; nothing runs if any problem is found (exit 2).",
-    "Flags override the task files for every step (except the review's read-only permission); --set",
-    "overrides a top-level field as if the files said so. Progress of each step is kept in",
+    "Flags override the task files for every step, except that --permission caps the review (read-only",
+    "unless both the file and --permission allow more); --set overrides a top-level field as if the files",
+    "said so. A task file passes only the variables you allow (--allow-env, --env) and reads prompt files",
+    "only in its own folder, symlinks resolved (--allow-path DIR for more). Progress of each step is kept in",
     ".dispatch-logs/apply-state.json: applying again skips finished steps, continues a failed, timed-out",
     "or interrupted step on the same session (rewound to the last successful step), and re-runs from the",
     "first step whose spec changed. A step runs only if the one before succeeded, unless it says",
@@ -195,7 +249,8 @@ export const applyCommand: Command = {
     const flags = flagOverrides(p);
     const sets = parseSets((p.values.set as string[] | undefined) ?? [], ctx.config.userCwd);
     const files = taskFilePaths(p.positionals, ctx.config.userCwd);
-    const { tasks, problems } = await loadTaskFiles(files, undefined, undefined, sets);
+    const trust = await taskFileTrust(p, ctx.config.userCwd);
+    const { tasks, problems } = await loadTaskFiles(files, undefined, undefined, sets, trust);
     if (problems.length > 0) {
       ctx.reporter.warn(`apply: ${problems.length} problem(s) in the task files; nothing was run`);
       return {
