@@ -6,6 +6,7 @@ import { gitEnv } from "../src/git/exec.ts";
 import { ensureRepoProject, type RepoProject, repoProjectOf } from "../src/git/repo.ts";
 import { gitSandboxBinds } from "../src/git/sandbox.ts";
 import { bwrapArgs } from "../src/sandbox/bwrap.ts";
+import { claudeCodeState } from "../src/agents/claude_code/sandbox_state.ts";
 import { projectPaths } from "../src/store/project.ts";
 import { gitIn, makeRepo } from "./support/git_repo.ts";
 
@@ -119,10 +120,9 @@ Deno.test("the sandbox binds: .git read-only first, then the writable parts, the
     const args = bwrapArgs({
       projectDir: p.worktree,
       logsDir: join(p.worktree, ".dispatch-logs"),
-      home: "/root",
       claudeBin: "/usr/bin/true",
-      claudeStateDir: "/root/.claude",
-      sessionFolders: [],
+      state: claudeCodeState({ HOME: "/root" }, p.worktree, []),
+      rootDir: join(p.worktree, "..", "run-root"),
       network: true,
       extraReadOnly: binds.readOnly,
       extraWritable: binds.writable,
