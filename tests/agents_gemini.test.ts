@@ -188,3 +188,10 @@ Deno.test("gemini inside the OS sandbox: a write refused in a shell command it c
   plain(line(use));
   assert.deepEqual(denialsOf(plain(line(res))), []);
 });
+
+Deno.test("gemini stream: its turn limit (settings model.maxSessionTurns) is a max_turns result", async () => {
+  const r = resultOf(await parse("turnlimit"))!;
+  assert.equal(r.ok, false);
+  assert.equal(r.subtype, "error_max_turns");
+  assert.match(r.errors[0], /max session turns/);
+});

@@ -356,6 +356,7 @@ async function runLocked(
       readOnlyResults,
       outside,
       paths,
+      sessionFile,
       files,
       started,
       ended: now(),

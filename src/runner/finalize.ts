@@ -13,7 +13,7 @@ import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
 import { appendHistory, historyEntryOf, historyPath, ownCost, readHistory } from "../store/history.ts";
-import { type ProjectPaths, touchProject } from "../store/project.ts";
+import { isSessionId, type ProjectPaths, touchProject, writeSessionId } from "../store/project.ts";
 import type { RunRecord } from "../store/run_record.ts";
 import { type RunFiles, writeRecord } from "../store/runs.ts";
 import type { Outcome } from "./classify.ts";
@@ -31,6 +31,8 @@ export interface Finish {
   /** What the run wrote outside its binds (the sandbox's own root). */
   outside?: OutsideWrite[];
   paths: ProjectPaths;
+  /** last-session-id, or last-review-session-id for a review. */
+  sessionFile: string;
   files: RunFiles;
   started: Date;
   ended: Date;
@@ -124,6 +126,10 @@ export async function finalizeRun(x: Finish): Promise<RunRecord> {
     paths.lastResult,
     (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n",
   );
+  // The session file again, from dispatch-cc's own state: whatever the run's tools wrote there meanwhile.
+  if (record.session_id && isSessionId(record.session_id)) {
+    await writeSessionId(x.sessionFile, record.session_id);
+  }
   await writeRecord(files.record, { ...record });
   await touchProject(paths, x.ended);
   try {
