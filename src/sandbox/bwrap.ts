@@ -284,7 +284,11 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
   const modules = npmRoot(bin);
   if (modules) mounts.push({ kind: "ro-bind", src: modules, dest: modules, what: state.displayName });
   else mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: state.displayName });
-  if (binAsGiven !== bin && !(modules && isUnder(binAsGiven, modules))) {
+  const givenModules = npmRoot(binAsGiven);
+  if (modules && givenModules && givenModules !== modules) {
+    // Started through a linked folder (a .cache link): node resolves its packages from the path given.
+    mounts.push({ kind: "ro-bind", src: modules, dest: givenModules, what: state.displayName });
+  } else if (binAsGiven !== bin && !(modules && isUnder(binAsGiven, modules))) {
     mounts.push({ kind: "ro-bind", src: bin, dest: binAsGiven, what: state.displayName });
   }
   for (const p of plan.extraReadOnly ?? []) {
