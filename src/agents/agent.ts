@@ -106,6 +106,8 @@ export interface Agent {
    * sandbox refused; its session log has them). `sessionId`: the session the run reported, if any.
    */
   afterRun?(ctx: RunContext, sessionId: string | null): Promise<AgentEvent[]>;
+  /** The HTTP status of an API error from the CLI's exit code, where it says so (Gemini: status mod 256). */
+  apiStatusFromExit?(code: number | null): number | null;
   /** Options of an invocation this CLI cannot honour: one warning each (e.g. a turn limit Codex lacks). */
   unsupported?(inv: AgentInvocation): string[];
   /** Does the agent still hold this session (a transcript it can resume)? */

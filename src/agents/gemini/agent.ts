@@ -17,7 +17,7 @@ import { join } from "../../paths.ts";
 import type { Agent, AgentInvocation, RunContext } from "../agent.ts";
 import { jsonObject } from "../refusal.ts";
 import { buildGeminiArgs, geminiStdin, geminiUnsupported, isGeminiSessionId } from "./args.ts";
-import { geminiParser } from "./events.ts";
+import { geminiParser, geminiStatusFromExit } from "./events.ts";
 
 /** Gemini's state folder: `$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`. */
 export function geminiStateDir(env: Record<string, string>): string {
@@ -104,5 +104,6 @@ export const geminiAgent: Agent = {
   },
   parser: (ctx?: RunContext) => geminiParser(ctx),
   unsupported: geminiUnsupported,
+  apiStatusFromExit: geminiStatusFromExit,
   sessionExists: geminiSessionExists,
 };
