@@ -254,6 +254,7 @@ async function refresh<V>(
   part: Part<V>,
   only = "",
   trusted = false,
+  lines = false,
 ) {
   const scanStart = Date.now();
   const racyMs = opts.racyMs ?? RACY_MS;
@@ -263,11 +264,11 @@ async function refresh<V>(
   const from = `projects INDEXED BY ${list ? "projects_list" : "projects_search"}${
     only ? " WHERE slug = ?" : ""
   }`;
-  // The list's lines come with the keys, from the same index: `list` makes one query.
+  // With `lines`, the list's lines come with the keys, from the same index: `list` makes one query.
   type Known = [slug: string, key: number | null, indexed: number, line?: Line];
   const rows = rowsOf<Known>(
     db,
-    `slug, ${part.column}, ${list ? "indexed, json(line)" : 0}`,
+    `slug, ${part.column}, ${list ? "indexed" : 0}${lines ? ", json(line)" : ""}`,
     from,
     ...(only ? [only] : []),
   );
@@ -370,7 +371,7 @@ const lineOf = (e: ListEntry): Line => {
 /** Every project with what the text of `list` shows, sorted by slug. */
 export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise<Listing<ListLine>> {
   return withIndex(projectsDir, opts, async (db) => {
-    const r = await refresh(db, projectsDir, opts, LIST);
+    const r = await refresh(db, projectsDir, opts, LIST, "", false, true);
     const base = dirOf(projectsDir, "");
     return r && {
       entries: r.slugs.map((slug) => {

@@ -7,7 +7,7 @@
 import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
 import { projectAgent, type ProjectPaths, readProjectMeta } from "./project.ts";
-import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { foreignProblem, listRuns, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
 /** The last run as `list` shows it (`status` shows the whole run). */
@@ -55,7 +55,9 @@ export async function readListEntry(
   paths: ProjectPaths,
 ): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
   const problems: string[] = [];
-  const runIds = await listRunIds(paths.logsDir);
+  const { ids: runIds, foreign } = listRuns(paths.logsDir);
+  const planted = foreignProblem(foreign);
+  if (planted) problems.push(planted);
   const [metaRead, history] = await Promise.all([
     readProjectMeta(paths),
     readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false })),
