@@ -126,7 +126,13 @@ export interface Agent {
    * its scratch folders private, files it rewrites copied. Without it, only `sessionFolders` are shown.
    * Claude Code's: src/agents/claude_code/sandbox_state.ts.
    */
-  sandboxState?(env: Record<string, string>, realProjectDir: string, sessionFolders: string[]): AgentState;
+  sandboxState?(
+    env: Record<string, string>,
+    realProjectDir: string,
+    sessionFolders: string[],
+    /** The agent's binary as started (an npm-installed CLI needs its whole package folder). */
+    bin?: string,
+  ): AgentState;
   /**
    * The name of the agent's per-project state folder for a project path, when it derives one from the
    * path (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new
