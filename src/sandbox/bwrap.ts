@@ -279,11 +279,18 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
   }
 
   // The CLI must stay visible and unchanged: its real file at its real path, and at the path it is
-  // started by (a node_modules/.bin symlink).
+  // started by (a node_modules/.bin symlink). Installed with npm, its whole node_modules folder (a
+  // script that starts a native binary from another package: Codex).
   const bin = realPath(plan.claudeBin);
   const binAsGiven = resolve(plan.claudeBin);
-  mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: state.displayName });
-  if (binAsGiven !== bin) {
+  const modules = npmRoot(bin);
+  if (modules) mounts.push({ kind: "ro-bind", src: modules, dest: modules, what: state.displayName });
+  else mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: state.displayName });
+  const givenModules = npmRoot(binAsGiven);
+  if (modules && givenModules && givenModules !== modules) {
+    // Started through a linked folder (a .cache link): node resolves its packages from the path given.
+    mounts.push({ kind: "ro-bind", src: modules, dest: givenModules, what: state.displayName });
+  } else if (binAsGiven !== bin && !(modules && isUnder(binAsGiven, modules))) {
     mounts.push({ kind: "ro-bind", src: bin, dest: binAsGiven, what: state.displayName });
   }
   for (const p of plan.extraReadOnly ?? []) {
@@ -436,6 +443,12 @@ export async function findBwrap(
   os: string = Deno.build.os,
 ): Promise<string | null> {
   return os === "linux" ? await which("bwrap", path) : null;
+}
+
+/** The outermost `node_modules` folder holding `path`, or null. */
+function npmRoot(path: string): string | null {
+  const at = path.indexOf("/node_modules/");
+  return at < 0 ? null : path.slice(0, at + "/node_modules".length);
 }
 
 /** Top-level folders of the host that no mount covers: each gets an empty folder in the run's root. */
