@@ -6,7 +6,7 @@
 import { EXIT } from "../exit_codes.ts";
 import { writeJsonAtomic } from "../store/atomic.ts";
 import { clearCancelRequest, writeCancelRequest } from "../store/cancel.ts";
-import { parseJsonObject } from "../store/files.ts";
+import { readJsonObjectSafe } from "../store/files.ts";
 import { appendHistory, historyEntryOf } from "../store/history.ts";
 import { inspectLock, type LockInfo, removeLockIf } from "../store/lock.ts";
 import {
@@ -158,7 +158,7 @@ export async function finishRecord(
   logsDir: string,
   extra: Partial<RunRecord> = {},
 ): Promise<RunRecord | null> {
-  const r = parseJsonObject(await Deno.readTextFile(recordFile).catch(() => ""));
+  const r = await readJsonObjectSafe(recordFile);
   const checked = r.ok ? normalizeRecord(r.value) : null;
   if (!checked?.ok) return null;
   const rec = checked.value;

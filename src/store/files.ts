@@ -16,14 +16,17 @@ export type FileRead =
   | { ok: true; text: string }
   | { ok: false; problem: FileProblem; detail?: string };
 
-/** Small files: project.json, the lock, last-session-id, cancel requests, a run's record. */
-export const MAX_SMALL_FILE = 16 * 1024 * 1024;
-/** Files that grow with a project's history or a result's size: runs.jsonl, last-result.txt, caches. */
+/** Small files: project.json, the lock, last-session-id, cancel requests. */
+export const MAX_SMALL_FILE = 1024 * 1024;
+/**
+ * Files that grow with a project's history or a result's size (runs.jsonl, records, result files,
+ * last-result.txt, caches): the default limit of the safe readers.
+ */
 export const MAX_TEXT_FILE = 256 * 1024 * 1024;
 
 /** Options of the safe readers. */
 export interface SafeReadOptions {
-  /** Refuse a file bigger than this (bytes); {@linkcode MAX_SMALL_FILE} unless given. */
+  /** Refuse a file bigger than this (bytes); {@linkcode MAX_TEXT_FILE} unless given. */
   maxBytes?: number;
 }
 
@@ -75,7 +78,7 @@ function failure(err: unknown): FileCheck & { ok: false } {
  */
 export async function checkRegularFile(path: string, opts: SafeReadOptions = {}): Promise<FileCheck> {
   try {
-    return judge(await Deno.stat(path), opts.maxBytes ?? MAX_SMALL_FILE);
+    return judge(await Deno.stat(path), opts.maxBytes ?? MAX_TEXT_FILE);
   } catch (err) {
     return failure(err);
   }
@@ -84,7 +87,7 @@ export async function checkRegularFile(path: string, opts: SafeReadOptions = {})
 /** {@linkcode checkRegularFile}, synchronously. */
 export function checkRegularFileSync(path: string, opts: SafeReadOptions = {}): FileCheck {
   try {
-    return judge(Deno.statSync(path), opts.maxBytes ?? MAX_SMALL_FILE);
+    return judge(Deno.statSync(path), opts.maxBytes ?? MAX_TEXT_FILE);
   } catch (err) {
     return failure(err);
   }
@@ -109,7 +112,7 @@ function decode(bytes: Uint8Array): FileRead {
  * ```
  */
 export async function readTextSafe(path: string, opts: SafeReadOptions = {}): Promise<FileRead> {
-  const max = opts.maxBytes ?? MAX_SMALL_FILE;
+  const max = opts.maxBytes ?? MAX_TEXT_FILE;
   const check = await checkRegularFile(path, { maxBytes: max });
   if (!check.ok) return check;
   let file: Deno.FsFile;
@@ -133,7 +136,7 @@ export async function readTextSafe(path: string, opts: SafeReadOptions = {}): Pr
 
 /** {@linkcode readTextSafe}, synchronously (for the few readers that must not yield). */
 export function readTextSafeSync(path: string, opts: SafeReadOptions = {}): FileRead {
-  const max = opts.maxBytes ?? MAX_SMALL_FILE;
+  const max = opts.maxBytes ?? MAX_TEXT_FILE;
   const check = checkRegularFileSync(path, { maxBytes: max });
   if (!check.ok) return check;
   let file: Deno.FsFile;

@@ -2,7 +2,7 @@
  * Reads what a project's files say, for status, list and search. Tolerant by design: projects written
  * by the earlier bash tool (no run records) and damaged files are reported, never fatal.
  */
-import { readTextSafe } from "./files.ts";
+import { describeProblem, readTextSafe } from "./files.ts";
 import { inspectLock, type LockState } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
@@ -62,7 +62,9 @@ export async function inspectProject(
   if (opts.withResult) {
     const r = await readTextSafe(paths.lastResult);
     if (r.ok) lastResult = r.text.replace(/\n$/, "");
-    else if (r.problem !== "missing" || runs.run_count > 0) problems.push(`last-result.txt ${r.problem}`);
+    else if (r.problem !== "missing" || runs.run_count > 0) {
+      problems.push(`last-result.txt ${describeProblem(r)}`);
+    }
   }
   return {
     slug: paths.slug,

@@ -1,6 +1,6 @@
 import { LockHeldError } from "../errors.ts";
 import { writeJsonAtomic } from "./atomic.ts";
-import { parseJsonObject } from "./files.ts";
+import { checkRegularFile, MAX_SMALL_FILE, parseJsonObject, readTextSafe } from "./files.ts";
 import { isAlive, processStartTime } from "./process_alive.ts";
 
 /** What a lock file records about its holder. */
@@ -110,15 +110,18 @@ function withStartTimes(extra: Partial<LockInfo>): Partial<LockInfo> {
   return out;
 }
 
+/** The lock's text (null when it is not a readable regular file: a FIFO there must not hang us). */
+async function lockText(path: string): Promise<string | null> {
+  const r = await readTextSafe(path, { maxBytes: MAX_SMALL_FILE });
+  return r.ok ? r.text : null;
+}
+
 async function readLock(path: string): Promise<{ text: string | null; ageMs: number } | null> {
-  try {
-    const stat = await Deno.stat(path);
-    const text = await Deno.readTextFile(path).catch(() => null);
-    return { text, ageMs: Date.now() - (stat.mtime?.getTime() ?? Date.now()) };
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
+  const check = await checkRegularFile(path, { maxBytes: MAX_SMALL_FILE });
+  if (!check.ok && check.problem === "missing") return null;
+  const stat = check.ok ? check : await Deno.lstat(path).catch(() => null);
+  if (stat === null) return null;
+  return { text: await lockText(path), ageMs: Date.now() - (stat.mtime?.getTime() ?? Date.now()) };
 }
 
 /** Reads who holds a project's lock, for `status` and messages. */
@@ -195,7 +198,7 @@ async function takeOver(path: string, judged: string | null): Promise<boolean> {
     return false;
   }
   try {
-    const now = await Deno.readTextFile(path).catch(() => null);
+    const now = await lockText(path);
     if (now !== judged) return false;
     await Deno.remove(path).catch(() => {});
     return true;
@@ -229,7 +232,7 @@ function makeLock(path: string, info: LockInfo): Lock {
  * Records this process as the holder. Throws LockHeldError when the lock is no longer the one handed over.
  */
 export async function adoptLock(path: string, token: string, extra: Partial<LockInfo> = {}): Promise<Lock> {
-  const text = await Deno.readTextFile(path).catch(() => null);
+  const text = await lockText(path);
   const parsed = text ? parseJsonObject(text) : null;
   if (!parsed?.ok || parsed.value.token !== token) {
     throw new LockHeldError("the lock handed to this run is gone or belongs to another run");
@@ -246,7 +249,7 @@ export async function adoptLock(path: string, token: string, extra: Partial<Lock
 
 /** Removes the lock file only while it still carries `token`; true when it did. */
 export async function removeLockIf(path: string, token: string): Promise<boolean> {
-  const text = await Deno.readTextFile(path).catch(() => null);
+  const text = await lockText(path);
   const parsed = text ? parseJsonObject(text) : null;
   if (!parsed?.ok || parsed.value.token !== token) return false;
   await Deno.remove(path).catch(() => {});

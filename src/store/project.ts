@@ -1,6 +1,6 @@
 import { join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
-import { type FileRead, readJsonObjectSafe, readTextSafe } from "./files.ts";
+import { describeProblem, type FileRead, MAX_SMALL_FILE, readJsonObjectSafe, readTextSafe } from "./files.ts";
 
 /** Where each file of one project lives (DESIGN.md section 2: names shared with the earlier bash tool). */
 export interface ProjectPaths {
@@ -71,7 +71,7 @@ export async function projectExists(paths: ProjectPaths): Promise<boolean> {
 export async function readProjectMeta(
   paths: ProjectPaths,
 ): Promise<{ meta: ProjectMeta | null; problem: string | null }> {
-  const r = await readJsonObjectSafe(paths.projectJson);
+  const r = await readJsonObjectSafe(paths.projectJson, { maxBytes: MAX_SMALL_FILE });
   if (!r.ok) return { meta: null, problem: `project.json ${r.problem}` };
   const v = r.value;
   return {
@@ -130,8 +130,8 @@ export function isSessionId(value: string): boolean {
 
 /** Reads a saved session id, reporting a missing, empty or malformed file. */
 export async function readSessionId(path: string): Promise<{ id: string | null; problem: string | null }> {
-  const r: FileRead = await readTextSafe(path);
-  if (!r.ok) return { id: null, problem: r.problem };
+  const r: FileRead = await readTextSafe(path, { maxBytes: MAX_SMALL_FILE });
+  if (!r.ok) return { id: null, problem: describeProblem(r) };
   const id = r.text.trim();
   return isSessionId(id) ? { id, problem: null } : { id: null, problem: "malformed (not a session id)" };
 }
