@@ -30,8 +30,8 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   "prompt-file": { type: "string", arg: "FILE", help: "read the prompt from FILE ('-' for standard input)" },
   timeout: {
     type: "string",
-    arg: "SECONDS",
-    help: "end the run after SECONDS (default $DISPATCH_TIMEOUT or 600)",
+    arg: "DURATION",
+    help: "end the run after DURATION: seconds, or 90s, 10m, 1h (default $DISPATCH_TIMEOUT or 600)",
   },
   "max-turns": { type: "string", arg: "N", help: "stop after N model turns" },
   model: { type: "string", arg: "MODEL", help: "Claude model (alias or full name)" },

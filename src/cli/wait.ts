@@ -3,7 +3,8 @@ import { renderRun, runJson } from "../render/run.ts";
 import { exitCodeOf, type RunView, waitForRun } from "../runner/watch.ts";
 import { type Command, type CommandResult, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, RESULT_LIMIT_OPTION } from "./dispatch_options.ts";
-import { parseOptions, positiveNumber } from "./options.ts";
+import { parseOptions, positiveNumber, str } from "./options.ts";
+import { parseSeconds } from "../config.ts";
 import { existingProject, SLUG_OPTION } from "./project_arg.ts";
 import { dollars, seconds } from "../render/format.ts";
 
@@ -52,7 +53,8 @@ export const waitCommand: Command = {
   async run(argv, ctx) {
     const p = parseOptions("wait", argv, options);
     const paths = await existingProject(p, ctx);
-    const timeoutS = positiveNumber(p, "timeout");
+    const rawTimeout = str(p, "timeout");
+    const timeoutS = rawTimeout === undefined ? undefined : parseSeconds(rawTimeout, "--timeout");
     const resultLimit = positiveNumber(p, "result-limit", true);
     const w = await waitForRun(paths, {
       timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
