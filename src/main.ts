@@ -6,7 +6,7 @@ import { type Command, type CommandContext, type CommandResult, JSON_VERSION } f
 import { joinValues, optionsHelp } from "./cli/options.ts";
 import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
-import { DispatchError, InterruptedError, UsageError } from "./errors.ts";
+import { DispatchError, environmentError, InterruptedError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
 import { stderrReporter } from "./report.ts";
 import { VERSION } from "./version.ts";
@@ -51,8 +51,8 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 70 internal, 124 timeout, 127 Claude Code missing,",
-    "            130 interrupted or cancelled",
+    "            6 turn/budget limit, 7 still running, 70 internal, 74 disk full or read-only folder,",
+    "            124 timeout, 127 Claude Code missing, 130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -205,6 +205,8 @@ export async function main(argv: string[]): Promise<number> {
     result = await command.run(rest, ctx);
   } catch (err) {
     if (err instanceof DispatchError) return fail(err);
+    const refused = environmentError(err);
+    if (refused) return fail(refused);
     const message = err instanceof Error ? err.stack ?? err.message : String(err);
     if (json) {
       writeStdout(JSON.stringify(

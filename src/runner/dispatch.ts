@@ -4,7 +4,7 @@
  * classify the outcome. The same code serves run, resume, review and each step of apply.
  */
 import type { Config } from "../config.ts";
-import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
+import { environmentError, InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { NO_SANDBOX, type SandboxChoice } from "../sandbox/choice.ts";
@@ -565,15 +565,17 @@ async function runLocked(
   } catch (err) {
     // Whatever broke after the run was recorded as running (disk full, sandbox preparation): the record
     // says so instead of staying "running" forever.
-    const message = err instanceof Error ? err.message : String(err);
+    const refused = environmentError(err);
+    const message = refused?.message ?? (err instanceof Error ? err.message : String(err));
     Object.assign(record, {
       status: "crashed",
-      exit_code: EXIT.internal,
+      exit_code: refused ? EXIT.environment : EXIT.internal,
       error: `dispatch-cc failed: ${message}`,
     });
     record.ended = new Date().toISOString();
     await writeRecord(files.record, { ...record }).catch(() => {});
-    throw err;
+    await appendHistory(paths.logsDir, historyEntryOf(record)).catch(() => {});
+    throw refused ?? err;
   }
 }
 
