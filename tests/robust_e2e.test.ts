@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "./support/cli.ts";
-import { processesMatching, startE2E } from "./support/e2e.ts";
+import { CONFIG, REPO, runCli, spawnCli } from "./support/cli.ts";
+import { processesMatching, startE2E, until } from "./support/e2e.ts";
 
 for (const how of ["success", "timeout"] as const) {
   Deno.test(`a tool's process that escaped the marker and holds Claude Code's stdout: the run still ends (${how}), the holder is a reported leftover`, async () => {
@@ -132,4 +132,121 @@ Deno.test({
       await e.cleanup();
     }
   },
+});
+
+async function exitOf(child: Deno.ChildProcess): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await child.output();
+  const d = new TextDecoder();
+  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
+}
+
+async function historyLines(projects: string, slug: string): Promise<string[]> {
+  const text = await Deno.readTextFile(join(projects, slug, ".dispatch-logs", "runs.jsonl")).catch(() => "");
+  return text.split("\n").filter((l) => l.trim() !== "");
+}
+
+Deno.test("cancel stops a foreground run started the README's from-source way (deno task, relative src/main.ts): cancelled, 130, one history line", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("long", [{ text: "late", delayMs: 120_000 }]);
+    // `deno task dispatch-cc` runs `deno run ... src/main.ts` in the repository's folder.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "-q",
+        "--config",
+        CONFIG,
+        "dispatch-cc",
+        "run",
+        "--slug",
+        "fg",
+        "--prompt",
+        "x [[mock:long]]",
+      ],
+      env: e.env,
+      clearEnv: true,
+      cwd: REPO,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    assert.ok(await until(() => e.api.mainRequests("long").length > 0, 60_000), "the run reached the API");
+    const c = await runCli(["cancel", "--slug", "fg", "--grace", "60", "--json"], { env: e.env });
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.json.cancelled, true);
+    assert.equal(c.json.forced, false, "the dispatcher itself recorded the cancel");
+    assert.equal(c.json.dispatcher, "ours");
+    const run = await exitOf(child);
+    assert.equal(run.code, 130, run.stderr);
+    const lines = await historyLines(e.projects, "fg");
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.equal(JSON.parse(lines[0]).status, "cancelled");
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("after kill -9 of the dispatcher the lock message points to cancel, and cancel does not wait for a process it knows is gone", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("long", [{ text: "late", delayMs: 120_000 }]);
+    e.api.scenario("next", [{ text: "next" }]);
+    const child = spawnCli(["run", "--slug", "k9", "--prompt", "x [[mock:long]]"], { env: e.env });
+    assert.ok(await until(() => e.api.mainRequests("long").length > 0, 60_000));
+    child.kill("SIGKILL");
+    await child.output();
+    const blocked = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(blocked.code, 5, blocked.stderr);
+    assert.match(blocked.json.error.message, /dispatch-cc cancel --slug k9/);
+    // A grace period far longer than the test may take: waited out, the test would not finish.
+    const c = await runCli(["cancel", "--slug", "k9", "--grace", "100000", "--json"], { env: e.env });
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.json.cancelled, true);
+    assert.equal(c.json.dispatcher, "gone");
+    assert.equal(c.json.record.status, "cancelled");
+    assert.equal((await historyLines(e.projects, "k9")).length, 1);
+    const after = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], {
+      env: e.env,
+    });
+    assert.equal(after.code, 0, after.stderr);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("a caller in another time zone sees a live run as live (wait, cancel, lock), and runs stay in start order across TZ", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("long", [{ text: "late", delayMs: 120_000 }]);
+    e.api.scenario("quick", [{ text: "quick" }]);
+    const utc = { ...e.env, TZ: "UTC" };
+    const tokyo = { ...e.env, TZ: "Asia/Tokyo" };
+    const child = spawnCli(["run", "--slug", "tz", "--prompt", "x [[mock:long]]"], { env: utc });
+    assert.ok(await until(() => e.api.mainRequests("long").length > 0, 60_000));
+    const w = await runCli(["wait", "--slug", "tz", "--timeout", "1", "--json"], { env: tokyo });
+    assert.equal(w.code, 7, w.stderr);
+    const second = await runCli(["run", "--slug", "tz", "--prompt", "y [[mock:quick]]", "--json"], {
+      env: tokyo,
+    });
+    assert.equal(second.code, 5, second.stderr);
+    const c = await runCli(["cancel", "--slug", "tz", "--json"], { env: tokyo });
+    assert.equal(c.json.cancelled, true, c.stdout);
+    assert.equal((await exitOf(child)).code, 130);
+    // A later run from Tokyo (local time 9 h ahead), then one from New York (5 h behind): the last is last.
+    const a = await runCli(["run", "--slug", "tz", "--prompt", "a [[mock:quick]]", "--json"], { env: tokyo });
+    const b = await runCli(["run", "--slug", "tz", "--prompt", "b [[mock:quick]]", "--json"], {
+      env: { ...e.env, TZ: "America/New_York" },
+    });
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const last = await runCli(["wait", "--slug", "tz", "--json"], { env: tokyo });
+    assert.equal(last.json.run_id, b.json.run_id);
+    const hist = await runCli(["history", "--slug", "tz", "--json"], { env: utc });
+    const ids = hist.json.runs.map((r: { run_id: string }) => r.run_id);
+    // Oldest first: the Tokyo run before the New York one.
+    assert.deepEqual(ids.slice(-2), [a.json.run_id, b.json.run_id]);
+  } finally {
+    await e.cleanup();
+  }
 });

@@ -1,7 +1,7 @@
 import { LockHeldError } from "../errors.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { checkRegularFile, MAX_SMALL_FILE, parseJsonObject, readTextSafe } from "./files.ts";
-import { isAlive, processStartTime } from "./process_alive.ts";
+import { isAlive, processStartTime, processStartTimeLike } from "./process_alive.ts";
 
 /** What a lock file records about its holder. */
 export interface LockInfo {
@@ -14,8 +14,9 @@ export interface LockInfo {
   /** The Claude Code process, once started: a dispatcher killed with -9 may leave it running. */
   claude_pid?: number;
   /**
-   * When `pid` / `claude_pid` started (`ps -o lstart`), recorded with them: a pid reused by another
-   * process after a crash is then not taken for the holder. Absent where `ps` is missing.
+   * When `pid` / `claude_pid` started (`ticks:N`, boot-relative, see `processStartTime`; older versions
+   * wrote `ps -o lstart`), recorded with them: a pid reused by another process after a crash is then not
+   * taken for the holder, whatever the caller's time zone. Absent where it cannot be read.
    */
   pid_started?: string;
   claude_started?: string;
@@ -48,7 +49,13 @@ const CORRUPT_GRACE_MS = 10_000;
 export function lockState(
   text: string | null,
   ageMs: number,
-  here: { host: string; alive: (pid: number) => boolean; started?: (pid: number) => string | null },
+  here: {
+    host: string;
+    alive: (pid: number) => boolean;
+    started?: (pid: number, recorded: string) => string | null;
+    /** The project's slug, for the message that says how to stop a run whose dispatcher is gone. */
+    slug?: string;
+  },
 ): LockState {
   const parsed = text === null ? null : parseJsonObject(text);
   if (!parsed || !parsed.ok || typeof parsed.value.pid !== "number") {
@@ -72,7 +79,7 @@ export function lockState(
       held: true,
       reason:
         `its dispatcher (pid ${info.pid}) is gone but its Claude Code (pid ${info.claude_pid}) is still ` +
-        `running; wait for it to finish or end it (kill ${info.claude_pid})`,
+        `running; wait for it to finish or stop it: dispatch-cc cancel --slug ${here.slug ?? "SLUG"}`,
       info,
     };
   }
@@ -86,15 +93,21 @@ export function lockState(
 function isHolder(
   pid: number,
   recorded: unknown,
-  here: { alive: (pid: number) => boolean; started?: (pid: number) => string | null },
+  here: { alive: (pid: number) => boolean; started?: (pid: number, recorded: string) => string | null },
 ): boolean {
   if (!here.alive(pid)) return false;
   if (typeof recorded !== "string" || !here.started) return true;
-  const now = here.started(pid);
+  const now = here.started(pid, recorded);
   return now === null || now === recorded;
 }
 
-const LOCAL = { alive: isAlive, started: processStartTime };
+const LOCAL = { alive: isAlive, started: processStartTimeLike };
+
+/** The slug of the project whose lock is at `<projects>/<slug>/.dispatch-logs/lock`. */
+function slugOf(lockPath: string): string {
+  const parts = lockPath.split("/");
+  return parts.at(-3) ?? "SLUG";
+}
 
 /** Start times of the pids in `extra`, for the lock (see {@linkcode LockInfo.pid_started}). */
 function withStartTimes(extra: Partial<LockInfo>): Partial<LockInfo> {
@@ -128,7 +141,7 @@ async function readLock(path: string): Promise<{ text: string | null; ageMs: num
 export async function inspectLock(path: string): Promise<LockState | null> {
   const found = await readLock(path);
   if (!found) return null;
-  return lockState(found.text, found.ageMs, { host: Deno.hostname(), ...LOCAL });
+  return lockState(found.text, found.ageMs, { host: Deno.hostname(), ...LOCAL, slug: slugOf(path) });
 }
 
 /**
@@ -164,9 +177,9 @@ export async function acquireLock(
     }
     const found = await readLock(path);
     if (!found) continue;
-    const state = lockState(found.text, found.ageMs, { host: info.host, ...LOCAL });
+    const state = lockState(found.text, found.ageMs, { host: info.host, ...LOCAL, slug: slugOf(path) });
     if (!state.held) {
-      if (await takeOver(path, found.text)) opts.warn(`taking over a stale lock: ${state.reason}`);
+      if (await takeOverStale(path, found.text)) opts.warn(`taking over a stale lock: ${state.reason}`);
       continue;
     }
     if (!opts.wait) {
@@ -182,8 +195,11 @@ export async function acquireLock(
   }
 }
 
-/** Removes a stale lock if it is still the one judged stale; true when this process removed it. */
-async function takeOver(path: string, judged: string | null): Promise<boolean> {
+/**
+ * Removes a stale lock if it is still the one judged stale (read again under a guard file, so that a lock
+ * another process took meanwhile is never removed); true when this process removed it.
+ */
+export async function takeOverStale(path: string, judged: string | null): Promise<boolean> {
   const guard = path + ".takeover";
   try {
     (await Deno.open(guard, { write: true, createNew: true })).close();

@@ -46,11 +46,13 @@ export function utcStamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Local time `YYYYMMDD-HHMMSS`, the prefix of every run's files. */
-export function localStamp(date: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-` +
-    `${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+/**
+ * `YYYYMMDD-HHMMSS` in UTC, the prefix of every new run's files. The earlier tool wrote local time; UTC
+ * keeps run ids in the order the runs started whatever the caller's `TZ` and through a DST change's
+ * repeated hour (the earlier tool's stamps are still read as local time).
+ */
+export function runStamp(date: Date): string {
+  return date.toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
 }
 
 /** The default description: the first 100 characters of the prompt, on one line. */

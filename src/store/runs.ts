@@ -1,7 +1,7 @@
 import { join } from "../paths.ts";
 import { writeJsonAtomic } from "./atomic.ts";
 import { readJsonObjectSafe } from "./files.ts";
-import { localStamp } from "./project.ts";
+import { runStamp } from "./project.ts";
 import { normalizeRecord } from "./record.ts";
 import { compareRunIds, RUN_FILE } from "./run_id.ts";
 
@@ -42,7 +42,7 @@ export function fileFields(files: RunFiles) {
  * process in the same second) never share files.
  */
 export async function reserveRun(logsDir: string, now: Date, initial: object): Promise<RunFiles> {
-  const base = `${localStamp(now)}-${Deno.pid}`;
+  const base = `${runStamp(now)}-${Deno.pid}`;
   for (let n = 1;; n++) {
     const files = runFiles(logsDir, n === 1 ? base : `${base}.${n}`);
     try {
