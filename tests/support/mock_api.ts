@@ -302,7 +302,7 @@ export async function startMockApi(): Promise<MockApi> {
     rec.main = true;
     const sel = selectScenario(body.messages);
     let step: Step | undefined;
-    let fallback = "done";
+    const fallback = "done";
     if (sel) {
       rec.scenario = sel.scenario;
       rec.step = sel.step;
