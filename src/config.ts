@@ -14,7 +14,7 @@ export interface Config {
   /** Default permission mode ($DISPATCH_PERMISSION, acceptEdits). */
   permission: PermissionMode;
   /** The highest mode flags and task files may ask for without --allow-dangerous ($DISPATCH_MAX_PERMISSION). */
-  maxPermission: PermissionMode;
+  ceiling: PermissionMode;
   /** The sandbox when neither flags nor the task file say ($DISPATCH_SANDBOX, none). */
   sandbox: SandboxChoice;
   /** The folder the user ran the command from (relative paths resolve against it). */
@@ -125,9 +125,9 @@ export function loadConfig(env: Record<string, string>, cwd: string, root = prog
             : "acceptEdits",
       );
     },
-    get maxPermission() {
+    get ceiling() {
       return once(
-        "maxPermission",
+        "ceiling",
         () =>
           env.DISPATCH_MAX_PERMISSION?.trim()
             ? parsePermission(env.DISPATCH_MAX_PERMISSION, "DISPATCH_MAX_PERMISSION")

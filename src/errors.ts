@@ -44,13 +44,6 @@ export class NotInstalledError extends DispatchError {
   }
 }
 
-/** `wait` timed out while the run is still going. */
-export class StillRunningError extends DispatchError {
-  constructor(message: string) {
-    super(message, EXIT.stillRunning, "still_running");
-  }
-}
-
 /** The user interrupted dispatch-cc (SIGINT/SIGTERM) before a run started. */
 export class InterruptedError extends DispatchError {
   constructor(message: string) {

@@ -23,6 +23,11 @@ export const EXIT = {
   limitReached: 6,
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
+  /**
+   * The run's outcome cannot be trusted: the CLI's output was added to after its final result, or named
+   * another session (status `tampered`).
+   */
+  tampered: 10,
   /** dispatch-cc itself failed (a bug or an unexpected file system error). */
   internal: 70,
   /** The user's environment refused a write: disk full, quota, a read-only or unwritable folder. */

@@ -51,8 +51,9 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 70 internal, 74 disk full or read-only folder,",
-    "            124 timeout, 127 Claude Code missing, 130 interrupted or cancelled",
+    "            6 turn/budget limit, 7 still running, 10 tampered outcome, 70 internal,",
+    "            74 disk full or read-only folder, 124 timeout, 127 Claude Code missing,",
+    "            130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -110,6 +111,15 @@ function writeStdout(text: string): void {
   } catch { /* broken pipe */ }
 }
 
+/** The `--json` document of a command that failed before it had a result (README "JSON output"). */
+function failureDocument(exitCode: number, kind: string, message: string): string {
+  return JSON.stringify(
+    { version: JSON_VERSION, status: "failed", exit_code: exitCode, error: { kind, message } },
+    null,
+    2,
+  );
+}
+
 /** Runs the program on argv; returns the exit code. Separated from Deno.exit for tests. */
 export async function main(argv: string[]): Promise<number> {
   // A detached run's supervisor (started by --detach): no terminal, one handler per request kind.
@@ -133,18 +143,7 @@ export async function main(argv: string[]): Promise<number> {
     quiet: has("--quiet", "-q"),
   });
   const fail = (err: DispatchError): number => {
-    if (json) {
-      writeStdout(JSON.stringify(
-        {
-          version: JSON_VERSION,
-          status: "failed",
-          exit_code: err.exitCode,
-          error: { kind: err.kind, message: err.message },
-        },
-        null,
-        2,
-      ));
-    }
+    if (json) writeStdout(failureDocument(err.exitCode, err.kind, err.message));
     reporter.warn(`error: ${err.message}`);
     return err.exitCode;
   };
@@ -209,16 +208,9 @@ export async function main(argv: string[]): Promise<number> {
     if (refused) return fail(refused);
     const message = err instanceof Error ? err.stack ?? err.message : String(err);
     if (json) {
-      writeStdout(JSON.stringify(
-        {
-          version: JSON_VERSION,
-          status: "failed",
-          exit_code: EXIT.internal,
-          error: { kind: "internal", message: String(err instanceof Error ? err.message : err) },
-        },
-        null,
-        2,
-      ));
+      writeStdout(
+        failureDocument(EXIT.internal, "internal", String(err instanceof Error ? err.message : err)),
+      );
     }
     reporter.warn(`internal error (please report): ${message}`);
     return EXIT.internal;

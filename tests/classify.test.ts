@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
-import { classify, type Observed } from "../src/runner/classify.ts";
+import { classify as classifyFold, type Observed } from "../src/runner/classify.ts";
+import { emptyFold, foldLine } from "../src/runner/fold.ts";
+import { claudeParser } from "../src/agents/claude_code/stream.ts";
 
-const base: Observed = {
+/** What these cases give: the final result object (a stdout line of Claude Code), or none. */
+interface Case extends Omit<Observed, "fold" | "session"> {
+  result: Record<string, unknown> | null;
+  garbageLines: number;
+  sawEvents: boolean;
+}
+
+const base: Case = {
   result: null,
   ended: "exit",
   exitCode: 0,
@@ -10,6 +19,20 @@ const base: Observed = {
   sawEvents: true,
   stderrTail: "",
 };
+
+/** The stream the case describes (an init line, garbage, the result), folded, then classified. */
+function classify(c: Case) {
+  const parse = claudeParser();
+  let fold = emptyFold();
+  const lines = [
+    ...(c.sawEvents ? [JSON.stringify({ type: "system", subtype: "init", session_id: "s" })] : []),
+    ...Array(c.garbageLines).fill("not json"),
+    ...(c.result ? [JSON.stringify(c.result)] : []),
+  ];
+  for (const l of lines) fold = foldLine(fold, parse(l));
+  const { result: _r, garbageLines: _g, sawEvents: _s, ...rest } = c;
+  return classifyFold({ ...rest, fold, session: "s" });
+}
 const result = (fields: Record<string, unknown>) => ({
   type: "result",
   subtype: "success",
@@ -162,9 +185,10 @@ Deno.test("a process that could not be started is not_installed (127)", () => {
   assert.equal(o.exit_code, 127);
 });
 
-Deno.test("a result that came before the timeout fired still decides the outcome", () => {
+Deno.test("a result before the timeout fired is still a timeout: only the CLI's own exit 0 is success", () => {
   const o = classify({ ...base, ended: "timeout", result: result({}) });
-  assert.equal(o.status, "success");
+  assert.equal(o.status, "timeout");
+  assert.match(o.error!, /printed a result but did not exit/);
 });
 
 Deno.test("is_error false with an error_ subtype is still not success", () => {

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  buildClaudeArgs,
-  claudeProjectFolder,
-  findSessionFolder,
-  resumedSession,
-  sessionExists,
-} from "../src/runner/claude_code.ts";
+import { buildClaudeArgs } from "../src/agents/claude_code/args.ts";
+import { claudeProjectFolder, findSessionFolder, sessionExists } from "../src/agents/claude_code/sessions.ts";
 
 Deno.test("a new session pre-assigns its id and streams JSON, with no prompt in argv", () => {
   const args = buildClaudeArgs({
@@ -68,8 +63,6 @@ Deno.test("session ids and the resume point are single --flag=value elements, an
   const at = "12345678-9abc-4def-8123-456789abcdef";
   const args = buildClaudeArgs({ session: { mode: "resume", id }, permission: "plan", resumeSessionAt: at });
   assert.deepEqual(args.slice(6), [`--resume=${id}`, `--resume-session-at=${at}`]);
-  assert.equal(resumedSession(args), id);
-  assert.equal(resumedSession(buildClaudeArgs({ session: { mode: "new", id }, permission: "plan" })), null);
   // What a run could have written into a file dispatch-cc reads back: a flag, a session title, a path.
   for (const bad of ["--help", "my old session", "../../etc/x", `${id} --dangerously-skip-permissions`, ""]) {
     assert.throws(

@@ -70,7 +70,7 @@ Deno.test("a supervisor waits for a slow front end's last writes (past 3 s) befo
       command: "run",
       token: lock.info.token,
       projects_dir: projects,
-      claude_bin: FAKE,
+      agent_bin: FAKE,
       payload,
     };
     const reqFile = join(paths.logsDir, `${files.runId}-request.json`);
@@ -126,7 +126,7 @@ Deno.test("a supervisor that cannot be started is exit 127 in one line; no lock,
             timeoutS: 30,
             session: "new",
             config,
-            claudeBin: FAKE,
+            agentBin: FAKE,
             reporter: quiet,
             signal: new AbortController().signal,
             self: { cmd, args: [] },

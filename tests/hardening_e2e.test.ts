@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildClaudeArgs, claudeProjectFolder } from "../src/runner/claude_code.ts";
+import { buildClaudeArgs } from "../src/agents/claude_code/args.ts";
+import { claudeProjectFolder } from "../src/agents/claude_code/sessions.ts";
 import { findBwrap } from "../src/sandbox/bwrap.ts";
 import { claudeEnv, runClaude, tempHome } from "./support/claude_cli.ts";
 import { runCli } from "./support/cli.ts";

@@ -28,7 +28,12 @@ async function fixture() {
     lastResult: "Created a Flask REST API.\nAll 12 tests pass.",
     runs: [
       { stamp: "20260331-143022", pid: 12345, result: seedResult({ result: "first version with widgets" }) },
-      { stamp: "20260331-150000", pid: 12399, result: seedResult({ result: "Created a Flask REST API." }) },
+      {
+        stamp: "20260331-150000",
+        pid: 12399,
+        // A resume of the same session: Claude Code reports the session's running total (own cost 0.1234).
+        result: seedResult({ result: "Created a Flask REST API.", total_cost_usd: 0.2468 }),
+      },
     ],
   });
   await writeSeedProject(projects, "other", {
@@ -332,7 +337,7 @@ Deno.test("status totals come from the cache until a run is added, by dispatch-c
     // A run of the earlier tool: one more result file.
     await Deno.writeTextFile(
       join(paths.logsDir, "20260402-080000-555-result.json"),
-      JSON.stringify(seedResult({ total_cost_usd: 1 })),
+      JSON.stringify(seedResult({ total_cost_usd: 1, session_id: "a1b2c3d4-0000-4000-8000-000000000002" })),
     );
     const afterRun = await warm();
     assert.deepEqual(afterRun, await cold());

@@ -17,7 +17,7 @@ async function fixture() {
     lastResult: "Created a Flask REST API with full CRUD for tasks.\nAll 12 tests pass.",
     runs: [
       { stamp: "20260331-143022", pid: 12345, result: seedResult({ result: "first version" }) },
-      { stamp: "20260331-150000", pid: 12399, result: seedResult() },
+      { stamp: "20260331-150000", pid: 12399, result: seedResult({ total_cost_usd: 0.2468 }) },
     ],
   });
   await writeSeedProject(projects, "blocked-one", {
@@ -139,7 +139,8 @@ Deno.test("list shows every project, damaged ones with their problem, and goes o
     assert.equal(bySlug["blocked-one"].last_run.status, "blocked");
     assert.ok(bySlug["broken"].problems.length > 0);
     assert.ok(bySlug["bare"].problems.some((p: string) => /project\.json missing/.test(p)));
-    // Totals over every run of the earlier tool's result files; a corrupt one has no cost.
+    // Totals over every run of the earlier tool's result files; a corrupt one has no cost. The second run
+    // resumed the first one's session and reported its running total (0.2468): its own cost is 0.1234.
     assert.equal(bySlug["task-api"].totals.runs, 2);
     assert.equal(bySlug["task-api"].totals.cost_usd, 0.2468);
     assert.ok(bySlug["task-api"].totals.tokens.total > 0);

@@ -7,15 +7,17 @@ import {
   claudeSessionFolders,
   findBwrap,
   prepareSandbox,
+  realPath,
   sandboxDirsToCreate,
   sandboxFilesToCreate,
   type SandboxPlan,
 } from "../src/sandbox/bwrap.ts";
+import { claudeProjectFolder } from "../src/agents/claude_code/sessions.ts";
 
 /** A plan whose folders live in `root` (which need not exist: realpath falls back per component). */
 function planIn(root: string, over: Partial<SandboxPlan> = {}): SandboxPlan {
   const home = join(root, "home");
-  return {
+  const plan = {
     projectDir: join(root, "projects", "p"),
     logsDir: join(root, "projects", "p", ".dispatch-logs"),
     home,
@@ -24,6 +26,9 @@ function planIn(root: string, over: Partial<SandboxPlan> = {}): SandboxPlan {
     network: true,
     ...over,
   };
+  // The run's own session folder, as Claude Code's agent names it (src/agents/claude_code/sessions.ts).
+  const own = join(plan.claudeStateDir, "projects", claudeProjectFolder(realPath(plan.projectDir)));
+  return { sessionFolders: [own], ...plan };
 }
 
 /** Index of the option `flag` followed by `values` in `args`, or -1. */

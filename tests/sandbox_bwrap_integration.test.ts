@@ -12,6 +12,7 @@ import {
   prepareSandbox,
   type SandboxPlan,
 } from "../src/sandbox/bwrap.ts";
+import { claudeProjectFolder } from "../src/agents/claude_code/sessions.ts";
 import { ensureClaudeCli } from "./support/claude_cli.ts";
 
 const BWRAP = await findBwrap();
@@ -47,6 +48,7 @@ async function fixture(base: string | undefined, over: Partial<SandboxPlan> = {}
     claudeBin: "/bin/true",
     claudeStateDir: join(home, ".claude"),
     network: true,
+    sessionFolders: [join(home, ".claude", "projects", claudeProjectFolder(projectDir))],
     ...over,
   };
   await prepareSandbox(plan);

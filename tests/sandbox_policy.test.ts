@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { UsageError } from "../src/errors.ts";
 import { NotInstalledError } from "../src/errors.ts";
 import { NO_SANDBOX, parseSandboxSetting, resolveSandbox } from "../src/sandbox/choice.ts";
-import { CLAUDE_SANDBOX_SETTINGS, type LaunchInput, planLaunch } from "../src/sandbox/launch.ts";
+import { type LaunchInput, planLaunch } from "../src/sandbox/launch.ts";
+import { CLAUDE_SANDBOX_SETTINGS } from "../src/agents/claude_code/args.ts";
+import { claudeCode } from "../src/agents/claude_code/mod.ts";
 import { checkCeiling, checkRootBypass } from "../src/sandbox/permission.ts";
 import { sandboxRefusals } from "../src/sandbox/refusals.ts";
 
@@ -98,6 +100,7 @@ Deno.test("sandboxRefusals turns read-only file system errors into denials with 
 
 function input(over: Partial<LaunchInput> = {}): LaunchInput {
   return {
+    agent: claudeCode,
     claudeBin: "/opt/claude/claude",
     claudeArgs: ["-p", "--permission-mode", "acceptEdits"],
     projectDir: "/srv/p/x",
@@ -182,9 +185,20 @@ Deno.test({
       assert.ok(plan.args.includes("--unshare-net"));
       assert.ok(plan.envNames.includes("IS_SANDBOX"));
       assert.equal(plan.prepare?.claudeStateDir, "/home/u/.claude");
-      const claude = await planLaunch(input({ parentEnv, sandbox: { kind: "claude", network: false } }));
+      // Claude Code's own sandbox is asked for in its arguments (the agent builds them), run as they are.
+      const own = claudeCode.command({
+        session: { mode: "new", id: "11111111-2222-3333-4444-555555555555" },
+        permission: "acceptEdits",
+        projectDir: "/srv/p/x",
+        protectedPaths: [],
+        ownSandbox: true,
+      }, "prompt").args;
+      assert.deepEqual(own.slice(-2), ["--settings", JSON.stringify(CLAUDE_SANDBOX_SETTINGS)]);
+      const claude = await planLaunch(
+        input({ parentEnv, claudeArgs: own, sandbox: { kind: "claude", network: false } }),
+      );
       assert.equal(claude.command, "/opt/claude/claude");
-      assert.deepEqual(claude.args.slice(-2), ["--settings", JSON.stringify(CLAUDE_SANDBOX_SETTINGS)]);
+      assert.deepEqual(claude.args, own);
       await assert.rejects(
         planLaunch(
           input({

@@ -2,14 +2,20 @@
  * The one interface every specialist CLI sits behind. An agent is a folder `src/agents/<name>/` exporting
  * one `Agent`; `src/agents/registry.ts` lists them (adding a fourth agent: one folder, one line there).
  *
- * DRAFT contract (issue 14): the runner-side seam refines it; fields are added, not renamed.
+ * Contract (issue 14): fields are added, not renamed. What the runner asks an agent for: the argument list
+ * and stdin of one invocation (`command`), a parser turning its stdout lines into common events
+ * (`parser`), where its sessions live (`sessionExists`, `sessionFolders`, `stateDir`), how to find and
+ * install its binary (`binName`, `binEnv`, `installHint`) and which environment it needs (`envNames`,
+ * `envPrefixes`). Everything else (the launch plan, supervision, the fold, classification, the records)
+ * is agent-neutral and lives in `src/runner/` and `src/store/`.
  */
 import type { AgentEvent } from "./events.ts";
 
 export type AgentName = "claude" | "codex" | "gemini";
 
-/** dispatch-cc's permission modes (the CLI names them; each agent maps them onto its own controls). */
-export type PermissionMode = "plan" | "default" | "acceptEdits" | "bypassPermissions";
+/** dispatch-cc's permission modes (Claude Code's names; each agent maps them onto its own controls). */
+export type { PermissionMode } from "../sandbox/permission.ts";
+import type { PermissionMode } from "../sandbox/permission.ts";
 
 /** What one invocation should do, agent-neutral. */
 export interface AgentInvocation {
@@ -27,6 +33,13 @@ export interface AgentInvocation {
   outputSchema?: Record<string, unknown>;
   /** Paths the agent's own file tools must never write (dispatch-cc's records). */
   protectedPaths: string[];
+  /**
+   * With a resumed session: continue from this point instead of the end (Claude Code: an `assistant`
+   * event's uuid, `--resume-session-at`), so a failed turn after it is left out. Ignored where unsupported.
+   */
+  resumeAt?: string;
+  /** Run the agent inside its own sandbox (Claude Code's Bash sandbox, `--claude-sandbox`). */
+  ownSandbox?: boolean;
 }
 
 /** How to start the CLI: argv (without the binary), what goes on stdin, extra environment, files. */
@@ -56,8 +69,23 @@ export interface Agent {
   assignsSessionId: boolean;
   /** True when the agent validates a final answer against a JSON Schema itself. */
   supportsOutputSchema: boolean;
+  /** The agent has a sandbox of its own that `ownSandbox` turns on (else --claude-sandbox is refused). */
+  hasOwnSandbox: boolean;
+  /**
+   * The argument list, stdin and extra environment of one invocation. Pure. Throws on a session id that
+   * is not one (ids may come back from files a run could have rewritten). `--dry-run` passes placeholders
+   * such as `<new-session-id>` as ids.
+   */
   command(inv: AgentInvocation, prompt: string): AgentCommand;
+  /** A fresh parser for one run's stdout (or one transcript). */
   parser(): LineParser;
   /** Does the agent still hold this session (a transcript it can resume)? */
   sessionExists(env: Record<string, string>, id: string, projectDir: string): Promise<boolean>;
+  /** The agent's own state folder in this environment (Claude Code: $CLAUDE_CONFIG_DIR or ~/.claude). */
+  stateDir(env: Record<string, string>): string;
+  /**
+   * The folders a run in `projectDir` (a real path) writes its session to: its own, and that of a resumed
+   * session that began elsewhere. The OS sandbox makes these writable, and no other session folder.
+   */
+  sessionFolders(env: Record<string, string>, projectDir: string, resumeId: string | null): Promise<string[]>;
 }

@@ -43,6 +43,10 @@ export interface FinalResult {
   errors: string[];
   denials: Denial[];
   stop_reason: string | null;
+  /** The agent's own figure for the run's length (transcripts show it; records use dispatch-cc's clock). */
+  duration_ms?: number | null;
+  /** Fields of the result object that did not have the expected shape (e.g. `"usage": [1, 2]`): corrupt. */
+  malformed?: string[];
   /** With an output schema: the object the agent returned. */
   structured_output?: unknown;
   /** The raw line, for the `-result.json` audit file. */
@@ -51,17 +55,39 @@ export interface FinalResult {
 
 export type AgentEvent =
   /** The agent reported its session (Claude Code `system/init`, Codex `thread.started`, Gemini `init`). */
-  | { kind: "session"; session_id: string; model?: string }
-  /** A new model turn began (one model response). `uuid` is where a later resume can continue from. */
-  | { kind: "turn"; uuid?: string }
-  | { kind: "tool_use"; id: string; name: string; input: unknown }
+  | { kind: "session"; session_id: string; model?: string; permission_mode?: string }
+  /**
+   * A new model turn began (one model response). `uuid` is where a later resume can continue from
+   * (Claude Code: the `assistant` event's uuid; absent where the agent has no such point). `continues`:
+   * a later part of the same response (the resume point moves on, the turn count does not).
+   */
+  | { kind: "turn"; uuid?: string; continues?: boolean }
+  /** Text the model wrote (for transcripts). */
+  | { kind: "text"; text: string }
+  /** `writes`: the file this call writes when it succeeds (edit tools), for `files_touched`. */
+  | { kind: "tool_use"; id: string; name: string; input: unknown; writes?: string }
   | { kind: "tool_result"; id: string; is_error: boolean; text: string }
   /** A refusal seen in the stream (it counts even if a later line says otherwise). */
   | { kind: "denial"; denial: Denial }
-  /** The agent retries after an API error. */
-  | { kind: "retry"; message: string }
+  /** The agent retries after an API error: `message` is the error (status or text). */
+  | { kind: "retry"; message: string; attempt?: number | string; max?: number | string; delay_ms?: number }
   | { kind: "result"; result: FinalResult }
   /** A line that is JSON but of no interest. */
   | { kind: "other" }
   /** A line that is not an event of this agent (counted, reported). */
   | { kind: "garbage" };
+
+/**
+ * A short, human line for a tool call: its name and main argument (file path, command, pattern).
+ *
+ * @example
+ * ```ts
+ * describeToolUse("Bash", { command: "npm\n test" }); // "Bash npm test"
+ * ```
+ */
+export function describeToolUse(name: string, input: unknown): string {
+  const i = (input && typeof input === "object" ? input : {}) as Record<string, unknown>;
+  const main = i.file_path ?? i.command ?? i.pattern ?? i.path ?? i.url ?? i.description ?? "";
+  const text = String(main).replace(/\s+/g, " ");
+  return text ? `${name} ${text.length > 100 ? text.slice(0, 97) + "..." : text}` : name;
+}

@@ -7,10 +7,10 @@ import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import { renderApply, renderDetachedApply, renderDryRun, renderProblems } from "../render/apply.ts";
-import { dispatch, launchInput } from "../runner/dispatch.ts";
-import { checkLaunch } from "../sandbox/launch.ts";
+import { dispatch } from "../runner/dispatch.ts";
 import { projectPaths } from "../store/project.ts";
-import { findClaude } from "../runner/find_claude.ts";
+import { findAgentBin } from "../runner/find_agent.ts";
+import { agentOf, checkRequest } from "../runner/plan.ts";
 import { parsePermission } from "../sandbox/permission.ts";
 import { applyPlans, type SlugPlan } from "../spec/apply.ts";
 import { startDetachedApply } from "../spec/detached_apply.ts";
@@ -207,7 +207,7 @@ export const applyCommand: Command = {
     const plans = await slugPlans(tasks, flags, ctx);
 
     if (flag(p, "dry-run")) {
-      const bin = await findClaude(ctx.config).catch((err) => {
+      const bin = await findAgentBin(agentOf({}), ctx.config).catch((err) => {
         ctx.reporter.warn(`${(err as Error).message}; showing "claude"`);
         return "claude";
       });
@@ -223,12 +223,12 @@ export const applyCommand: Command = {
     for (const step of plans.flatMap((plan) => plan.steps)) {
       const paths = projectPaths(ctx.config.projectsDir, step.request.slug);
       const req = { ...step.request, session: { mode: "new" as const } };
-      await checkLaunch(launchInput(req, { config: ctx.config, claudeBin: "claude" }, paths, [], {}));
+      await checkRequest(req, { config: ctx.config, agentBin: "claude" }, paths);
     }
     const applyOptions = { restart: flag(p, "restart"), parallel: parallelRaw ?? 1, wait: flag(p, "wait") };
     if (flag(p, "detach")) {
-      const claudeBin = await findClaude(ctx.config);
-      const started = await startDetachedApply(plans, applyOptions, { ...ctx, claudeBin });
+      const agentBin = await findAgentBin(agentOf({}), ctx.config);
+      const started = await startDetachedApply(plans, applyOptions, { ...ctx, agentBin });
       if (started) return { exitCode: EXIT.success, json: started, text: renderDetachedApply(started) };
       ctx.reporter.progress("apply: every step is done already; nothing started in the background");
     }
@@ -237,7 +237,7 @@ export const applyCommand: Command = {
       config: ctx.config,
       reporter: ctx.reporter,
       signal: ctx.signal,
-      claudeBin: () => bin ??= findClaude(ctx.config),
+      agentBin: () => bin ??= findAgentBin(agentOf({}), ctx.config),
       dispatch,
     });
     return {

@@ -1,12 +1,12 @@
 /**
- * The part run, resume and review share: find Claude Code, run the dispatch (in the foreground, or in a
- * detached supervisor with --detach), turn the record into the command's result.
+ * The part run, resume and review share: find the agent's CLI, run the dispatch (in the foreground, or in
+ * a detached supervisor with --detach), turn the record into the command's result.
  */
-import { dispatch, type DispatchRequest, launchInput } from "../runner/dispatch.ts";
+import { dispatch, type DispatchRequest } from "../runner/dispatch.ts";
 import { startDetached } from "../runner/detach.ts";
-import { findClaude } from "../runner/find_claude.ts";
+import { findAgentBin } from "../runner/find_agent.ts";
+import { agentOf, checkRequest } from "../runner/plan.ts";
 import { renderDetached, renderRun, runJson } from "../render/run.ts";
-import { checkLaunch } from "../sandbox/launch.ts";
 import { projectPaths } from "../store/project.ts";
 import type { Command, CommandContext, CommandResult } from "./context.ts";
 import { dryRunDispatch } from "./dry_run.ts";
@@ -25,19 +25,11 @@ export async function runDispatch(
   ctx: CommandContext,
   out: OutputFlags = { detach: false },
 ): Promise<CommandResult> {
-  const claudeBin = await findClaude(ctx.config);
-  if (out.dryRun) return await dryRunDispatch(req, ctx, claudeBin);
+  const agentBin = await findAgentBin(agentOf(req), ctx.config);
+  if (out.dryRun) return await dryRunDispatch(req, ctx, agentBin);
   // Sandbox refusals (permission ceiling, root + bypassPermissions, bwrap missing) before any run starts,
   // in the foreground even with --detach.
-  await checkLaunch(
-    launchInput(
-      req,
-      { config: ctx.config, claudeBin },
-      projectPaths(ctx.config.projectsDir, req.slug),
-      [],
-      {},
-    ),
-  );
+  await checkRequest(req, { config: ctx.config, agentBin }, projectPaths(ctx.config.projectsDir, req.slug));
   if (out.detach) {
     const started = await startDetached({
       kind: "dispatch",
@@ -49,7 +41,7 @@ export async function runDispatch(
       session: req.session.mode,
       wait: req.wait,
       config: ctx.config,
-      claudeBin,
+      agentBin,
       reporter: ctx.reporter,
       signal: ctx.signal,
     });
@@ -57,7 +49,7 @@ export async function runDispatch(
   }
   const record = await dispatch(req, {
     config: ctx.config,
-    claudeBin,
+    agentBin,
     reporter: ctx.reporter,
     signal: ctx.signal,
   });

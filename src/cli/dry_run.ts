@@ -5,9 +5,9 @@
  * are the same errors a real run would give.
  */
 import { NotFoundError } from "../errors.ts";
-import { buildClaudeArgs, sessionExists } from "../runner/claude_code.ts";
-import { type DispatchRequest, invocationFor, launchInput } from "../runner/dispatch.ts";
-import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
+import type { DispatchRequest } from "../runner/dispatch.ts";
+import { agentOf, NEW_SESSION, planRun } from "../runner/plan.ts";
+import type { LaunchPlan } from "../sandbox/launch.ts";
 import { shellQuote } from "../render/shell_quote.ts";
 import { projectExists, projectPaths, readSessionId } from "../store/project.ts";
 import { type CommandContext, type CommandResult, JSON_VERSION } from "./context.ts";
@@ -58,7 +58,7 @@ export interface DryRun {
 export async function dryRunDispatch(
   req: DispatchRequest,
   ctx: CommandContext,
-  claudeBin: string,
+  agentBin: string,
 ): Promise<CommandResult> {
   const paths = projectPaths(ctx.config.projectsDir, req.slug);
   if (req.command !== "run" && req.command !== "apply" && !(await projectExists(paths))) {
@@ -66,18 +66,22 @@ export async function dryRunDispatch(
       `no project "${req.slug}" in ${ctx.config.projectsDir} (start one with: dispatch-cc run)`,
     );
   }
+  const agent = agentOf(req);
   let session: DryRun["session"] = { mode: "new", id: null };
   if (req.session.mode === "resume") session = { mode: "resume", id: req.session.id };
   if (req.session.mode === "continue") {
     const saved = await readSessionId(paths.lastSessionId);
-    if (saved.id && await sessionExists(ctx.config.env, saved.id)) session = { mode: "resume", id: saved.id };
+    if (saved.id && await agent.sessionExists(ctx.config.env, saved.id, paths.dir)) {
+      session = { mode: "resume", id: saved.id };
+    }
   }
-  const args = buildClaudeArgs(
-    invocationFor(req, { mode: session.mode, id: session.id ?? "<new session id>" }),
+  const plan = await planRun(
+    req,
+    { config: ctx.config, agentBin },
+    paths,
+    { mode: session.mode, id: session.id ?? (agent.assignsSessionId ? NEW_SESSION : null) },
+    "<run marker>",
   );
-  const plan = await planLaunch(launchInput(req, { config: ctx.config, claudeBin }, paths, args, {
-    DISPATCH_CC_RUN: "<run marker>",
-  }));
   const doc: DryRun = {
     version: JSON_VERSION,
     dry_run: true,

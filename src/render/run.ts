@@ -1,4 +1,4 @@
-import type { RunRecord } from "../runner/dispatch.ts";
+import type { RunRecord } from "../store/run_record.ts";
 import { dollars, indent, inputSummary, seconds } from "./format.ts";
 
 /** How many characters of a result the human output shows unless --result-limit says otherwise. */

@@ -1,9 +1,12 @@
 /**
- * A run's transcript (`<run id>-events.jsonl`, Claude Code's stream-json events) for a person: what the
- * assistant said, each tool call with its main argument, tool errors, denials, retries and the final
- * result. One event gives zero or more lines, so a transcript can be rendered as it is being written.
+ * A run's transcript (`<run id>-events.jsonl`, the CLI's own event lines) for a person: what the assistant
+ * said, each tool call with its main argument, tool errors, denials, retries and the final result. Lines
+ * are turned into common events by the run's agent (`src/agents/`); only common events are rendered here.
+ * One line gives zero or more output lines, so a transcript can be rendered as it is being written.
  */
-import { describeToolUse, parseEventLine, toolResults, toolUses } from "../runner/claude_code.ts";
+import type { LineParser } from "../agents/agent.ts";
+import { type AgentEvent, describeToolUse } from "../agents/events.ts";
+import { getAgent } from "../agents/registry.ts";
 import { dollars, seconds } from "./format.ts";
 
 const MAX_TEXT = 2000;
@@ -19,7 +22,8 @@ function indented(prefix: string, text: string): string[] {
 }
 
 /**
- * Renders one transcript line; a line that is not an event is shown as it is.
+ * Renders one transcript line; a line that is not an event is shown as it is. `parse`: the run's agent's
+ * parser (Claude Code's when absent).
  *
  * @example
  * ```ts
@@ -27,65 +31,45 @@ function indented(prefix: string, text: string): string[] {
  * // ["-> Bash ls"]
  * ```
  */
-export function renderEvent(line: string): string[] {
+export function renderEvent(line: string, parse: LineParser = getAgent().parser()): string[] {
   if (line.trim() === "") return [];
-  const ev = parseEventLine(line);
-  if (!ev) return [`(not an event) ${clip(line, 200)}`];
-  if (ev.type === "system") {
-    if (ev.subtype === "init") {
+  return parse(line).flatMap((ev) => renderCommon(ev, line));
+}
+
+function renderCommon(ev: AgentEvent, line: string): string[] {
+  switch (ev.kind) {
+    case "garbage":
+      return [`(not an event) ${clip(line, 200)}`];
+    case "session":
       return [
-        `== session ${ev.session_id ?? "?"} (${ev.model ?? "default model"}, ${
-          ev.permissionMode ?? "?"
-        } mode)`,
+        `== session ${ev.session_id} (${ev.model ?? "default model"}, ${ev.permission_mode ?? "?"} mode)`,
       ];
-    }
-    if (ev.subtype === "permission_denied") {
+    case "denial":
       return [
-        `   DENIED ${describeToolUse(String(ev.tool_name ?? "tool"), ev.tool_input)}` +
-        (typeof ev.message === "string" ? `: ${clip(ev.message, MAX_ERROR)}` : ""),
+        `   DENIED ${describeToolUse(ev.denial.tool, ev.denial.input)}` +
+        (ev.denial.reason ? `: ${clip(ev.denial.reason, MAX_ERROR)}` : ""),
       ];
-    }
-    if (ev.subtype === "api_retry") {
-      return [
-        `   API error ${ev.error_status ?? ev.error ?? ""}; retry ${ev.attempt ?? "?"}/${
-          ev.max_retries ?? "?"
-        }`,
+    case "retry":
+      return [`   API error ${ev.message}; retry ${ev.attempt ?? "?"}/${ev.max ?? "?"}`];
+    case "text":
+      return ev.text.trim() ? indented("assistant: ", clip(ev.text, MAX_TEXT)) : [];
+    case "tool_use":
+      return [`-> ${describeToolUse(ev.name, ev.input)}`];
+    case "tool_result":
+      return ev.is_error ? [`   tool error: ${clip(ev.text.replace(/\s+/g, " "), MAX_ERROR)}`] : [];
+    case "result": {
+      const r = ev.result;
+      const status = !r.ok ? "ERROR" : (r.subtype || "done").toUpperCase();
+      const denials = r.denials.length;
+      const out = [
+        `== result: ${status} (${r.num_turns ?? "-"} turns, ${seconds(r.duration_ms as number)}, ` +
+        `${dollars(r.reported_cost_usd as number)}${denials ? `, ${denials} denied` : ""})`,
       ];
+      if (r.text?.trim()) out.push(...indented("   ", clip(r.text, MAX_TEXT)));
+      for (const e of r.errors) out.push(`   error: ${clip(e, MAX_ERROR)}`);
+      return out;
     }
-    return [];
+    default:
+      return [];
   }
-  if (ev.type === "assistant") {
-    const content = (ev.message as { content?: unknown } | undefined)?.content;
-    const out: string[] = [];
-    if (Array.isArray(content)) {
-      for (const c of content) {
-        if (c?.type === "text" && typeof c.text === "string" && c.text.trim()) {
-          out.push(...indented("assistant: ", clip(c.text, MAX_TEXT)));
-        }
-      }
-    }
-    for (const use of toolUses(ev)) out.push(`-> ${describeToolUse(use.name, use.input)}`);
-    return out;
-  }
-  if (ev.type === "user") {
-    return toolResults(ev).filter((e) => e.is_error).map((e) =>
-      `   tool error: ${clip(e.text.replace(/\s+/g, " "), MAX_ERROR)}`
-    );
-  }
-  if (ev.type === "result") {
-    const status = ev.is_error === true ? "ERROR" : String(ev.subtype ?? "done").toUpperCase();
-    const denials = Array.isArray(ev.permission_denials) ? ev.permission_denials.length : 0;
-    const out = [
-      `== result: ${status} (${ev.num_turns ?? "-"} turns, ${seconds(ev.duration_ms as number)}, ` +
-      `${dollars(ev.total_cost_usd as number)}${denials ? `, ${denials} denied` : ""})`,
-    ];
-    if (typeof ev.result === "string" && ev.result.trim()) {
-      out.push(...indented("   ", clip(ev.result, MAX_TEXT)));
-    }
-    if (Array.isArray(ev.errors)) {
-      for (const e of ev.errors) out.push(`   error: ${clip(String(e), MAX_ERROR)}`);
-    }
-    return out;
-  }
-  return [];
 }

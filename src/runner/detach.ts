@@ -45,7 +45,7 @@ export interface DetachedRequest {
   /** The lock's token: the supervisor adopts only this lock. */
   token: string;
   projects_dir: string;
-  claude_bin: string;
+  agent_bin: string;
   payload: unknown;
   /** Further projects the run holds, each by its lock's token and its reserved run (apply: one per slug). */
   also?: { slug: string; token: string; run_id: string }[];
@@ -106,7 +106,7 @@ export interface HeldProject {
  */
 export interface SupervisorDeps {
   config: Config;
-  claudeBin: string;
+  agentBin: string;
   reporter: Reporter;
   signal: AbortSignal;
   lock: Lock;
@@ -202,7 +202,7 @@ export interface DetachOptions {
   /** Wait for the lock instead of failing at once. */
   wait?: boolean;
   config: Config;
-  claudeBin: string;
+  agentBin: string;
   reporter: Reporter;
   signal: AbortSignal;
   /** The program to start (tests); default: this program again. */
@@ -292,7 +292,7 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
       command: o.command,
       token: first.lock.info.token,
       projects_dir: o.config.projectsDir,
-      claude_bin: o.claudeBin,
+      agent_bin: o.agentBin,
       payload: o.payload,
       ...(rest.length
         ? {
@@ -407,7 +407,7 @@ export async function runSupervisor(
 
   const parsed = await readJsonObjectSafe(reqFile);
   await Deno.remove(reqFile).catch(() => {});
-  if (!parsed.ok) return 70;
+  if (!parsed.ok) return EXIT.internal;
   const req = parsed.value as unknown as DetachedRequest;
   const wanted = [{ slug: req.slug, token: req.token, run_id: req.run_id }, ...(req.also ?? [])].map(
     (w) => {
@@ -451,7 +451,7 @@ export async function runSupervisor(
     const config: Config = { ...base, projectsDir: req.projects_dir };
     return await handler(req.payload, {
       config,
-      claudeBin: req.claude_bin,
+      agentBin: req.agent_bin,
       reporter,
       signal: held[0].signal,
       lock: held[0].lock,

@@ -5,14 +5,11 @@
  * environment; /proc/<pid>/environ shows it. Deno refuses to read /proc without --allow-all, so the scan
  * runs in a small shell child.
  */
+import type { EndedProcess } from "../store/run_record.ts";
 import { sleep } from "./sleep.ts";
 
-export interface SweptProcess {
-  pid: number;
-  command: string;
-  /** How it ended: it left after TERM, or needed KILL. */
-  ended_by: "SIGTERM" | "SIGKILL" | "gone";
-}
+/** A process of the run still alive when it ended, and how it was ended (the record's `ended_processes`). */
+export type SweptProcess = EndedProcess;
 
 // Prints "pid<TAB>cmdline" for every process whose environment holds exactly NAME=VALUE (passed as $1).
 // One grep over every environ file, not one per process: a fork per process cost ~2 ms each, and the

@@ -1,5 +1,4 @@
 import { dirname, isAbsolute, join, normalize, relative, resolve } from "../paths.ts";
-import { claudeProjectFolder } from "../runner/claude_code.ts";
 import { which } from "../which.ts";
 
 /** What the OS sandbox around one Claude Code run needs to know. Paths may be symlinks or missing. */
@@ -21,10 +20,10 @@ export interface SandboxPlan {
   /** The child's `$TMPDIR` when it is not /tmp: it gets a private tmpfs too. */
   tmpDir?: string;
   /**
-   * Session folders (`<state>/projects/<folder>`) the run writes besides the project's own: the folder of
-   * a resumed session that began in another working directory (Claude Code appends where it began).
+   * Session folders (`<state>/projects/<folder>`) the run writes: the project's own and the folder of a
+   * resumed session that began in another working directory (the agent's `sessionFolders`).
    */
-  sessionFolders?: string[];
+  sessionFolders: string[];
 }
 
 /**
@@ -67,13 +66,9 @@ export const PROJECT_CONTROL_PATHS: readonly { name: string; kind: "dir" | "file
   { name: ".mcp.json", kind: "file", content: '{ "mcpServers": {} }\n' },
 ];
 
-/**
- * The run's writable session folders under `<state>/projects/`: the project's own (named after its real
- * path, as Claude Code names it) and any in `plan.sessionFolders`.
- */
+/** The run's writable session folders under `<state>/projects/` (the agent names them). */
 export function claudeSessionFolders(plan: SandboxPlan): string[] {
-  const own = join(plan.claudeStateDir, "projects", claudeProjectFolder(realPath(plan.projectDir)));
-  return [...new Set([own, ...(plan.sessionFolders ?? [])])];
+  return [...new Set(plan.sessionFolders)];
 }
 
 /** How to install bubblewrap, per distribution; shown when the OS sandbox is asked for and missing. */
@@ -293,7 +288,7 @@ function isUnder(path: string, dir: string): boolean {
 }
 
 /** realpath, also for paths that do not exist yet: the existing part resolved, the rest appended. */
-function realPath(path: string): string {
+export function realPath(path: string): string {
   const abs = resolve(path);
   try {
     return Deno.realPathSync(abs);

@@ -1,20 +1,32 @@
 /**
- * How Claude Code is started for one run: the program, its arguments, its environment. This is where
- * the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS sandbox);
- * the runner only executes the plan, and `--dry-run` only shows it.
+ * How the specialist CLI is started for one run: the program, its arguments, its environment. This is
+ * where the layers of the sandbox meet (environment allow-list, permission mode and its ceiling, OS
+ * sandbox); the runner only executes the plan, and `--dry-run` only shows it. What is specific to one CLI
+ * comes from its agent (`src/agents/`).
  */
-import { join } from "../paths.ts";
+import type { Agent } from "../agents/agent.ts";
 import { NotInstalledError, UsageError } from "../errors.ts";
-import { findSessionFolder, resumedSession } from "../runner/claude_code.ts";
 import { which } from "../which.ts";
-import { BWRAP_INSTALL_HINT, bwrapArgs, findBwrap, prepareSandbox, type SandboxPlan } from "./bwrap.ts";
+import {
+  BWRAP_INSTALL_HINT,
+  bwrapArgs,
+  findBwrap,
+  prepareSandbox,
+  realPath,
+  type SandboxPlan,
+} from "./bwrap.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
 import { childEnv, envNamesReport } from "./env.ts";
 import { checkCeiling, checkRootBypass, type PermissionMode } from "./permission.ts";
 
 export interface LaunchInput {
+  agent: Agent;
+  /** The agent's binary (absolute). */
   claudeBin: string;
+  /** The agent's arguments (`agent.command(...)`), with its own sandbox's when asked for. */
   claudeArgs: string[];
+  /** The session the run resumes (its folder may lie elsewhere and must stay writable), or null. */
+  resumeId?: string | null;
   projectDir: string;
   logsDir: string;
   /** dispatch-cc's own environment. */
@@ -58,16 +70,6 @@ export interface LaunchPlan {
   prepare: SandboxPlan | null;
 }
 
-/** Claude Code's Bash sandbox: Bash only in the project, no network, no way out of it, fail if missing. */
-export const CLAUDE_SANDBOX_SETTINGS = {
-  sandbox: {
-    enabled: true,
-    autoAllowBashIfSandboxed: true,
-    allowUnsandboxedCommands: false,
-    failIfUnavailable: true,
-  },
-};
-
 const SOCAT_HINT = "Claude Code's Bash sandbox (--claude-sandbox) also needs socat: " +
   "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
 
@@ -89,6 +91,9 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   }
   checkRootBypass(input.permission, sandbox.kind, input.uid);
   if (sandbox.kind === "none") return null;
+  if (sandbox.kind === "claude" && !input.agent.hasOwnSandbox) {
+    throw new UsageError(`${input.agent.displayName} has no sandbox of its own: use --sandbox instead`);
+  }
   const os = input.os ?? Deno.build.os;
   if (os !== "linux") {
     throw new NotInstalledError(
@@ -131,27 +136,36 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
     sandbox: { ...sandbox, description: describeSandbox(sandbox), program },
   };
   if (sandbox.kind === "claude") {
-    const args = [...input.claudeArgs, "--settings", JSON.stringify(CLAUDE_SANDBOX_SETTINGS)];
-    return { ...common, command: input.claudeBin, args, envNames: envNamesReport(env), prepare: null };
+    // The agent's own sandbox: its arguments already ask for it (AgentInvocation.ownSandbox).
+    return {
+      ...common,
+      command: input.claudeBin,
+      args: input.claudeArgs,
+      envNames: envNamesReport(env),
+      prepare: null,
+    };
   }
   if (sandbox.kind === "bwrap") {
     const home = env.HOME ?? "";
     if (!home) {
       throw new UsageError("HOME is not set: the OS sandbox needs it for Claude Code's state folder");
     }
-    // A resumed session that began in another working directory (a moved project) is appended where it
-    // began: that folder is writable too. Every other session folder stays read-only.
-    const resumed = resumedSession(input.claudeArgs);
-    const elsewhere = resumed === null ? null : await findSessionFolder(env, resumed);
+    // The run's own session folder, and that of a resumed session that began in another working
+    // directory (a moved project: appended where it began), are writable. Every other stays read-only.
+    const sessionFolders = await input.agent.sessionFolders(
+      env,
+      realPath(input.projectDir),
+      input.resumeId ?? null,
+    );
     const prepare: SandboxPlan = {
       projectDir: input.projectDir,
       logsDir: input.logsDir,
       home,
       claudeBin: input.claudeBin,
-      claudeStateDir: env.CLAUDE_CONFIG_DIR || join(home, ".claude"),
+      claudeStateDir: input.agent.stateDir(env),
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
-      ...(elsewhere ? { sessionFolders: [elsewhere] } : {}),
+      sessionFolders,
     };
     return {
       ...common,

@@ -4,7 +4,7 @@
  * permission denial. Under a sandbox these tool errors are denials: listed per tool with the input, and
  * the run is BLOCKED, like a refusal by the permission mode.
  */
-import type { Denial } from "../runner/claude_code.ts";
+import type { Denial } from "../agents/events.ts";
 import type { SandboxKind } from "./choice.ts";
 
 /** A tool call the sandbox refused: a denial with where it came from and the error text. */

@@ -9,7 +9,9 @@ import type { Config } from "../config.ts";
 import { DispatchError, LockHeldError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
-import type { DispatchDeps, DispatchRequest, RunRecord } from "../runner/dispatch.ts";
+import { mapLimit } from "../map_limit.ts";
+import type { DispatchDeps, DispatchRequest } from "../runner/request.ts";
+import type { RunRecord } from "../store/run_record.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import type { RunFiles } from "../store/runs.ts";
 import { projectPaths } from "../store/project.ts";
@@ -74,7 +76,7 @@ export interface ApplyDeps {
   reporter: Reporter;
   signal: AbortSignal;
   /** The Claude Code binary, looked up only when a step has to run. */
-  claudeBin: () => Promise<string>;
+  agentBin: () => Promise<string>;
   dispatch: (req: DispatchRequest, deps: DispatchDeps) => Promise<RunRecord>;
   graceMs?: number;
   /** Slugs already locked for this apply, by slug; the others take their lock when they start. */
@@ -112,15 +114,6 @@ export function worstExitCode(tasks: readonly TaskOutcome[]): number {
   return worst?.exit_code ?? EXIT.success;
 }
 
-/** Runs `fn` on every item with at most `limit` at once. */
-async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-}
-
 function outcomeOf(s: StepState, skipped: boolean): StepOutcome {
   return {
     step: s.step,
@@ -153,7 +146,7 @@ export async function applyPlans(
   deps: ApplyDeps,
 ): Promise<{ tasks: TaskOutcome[]; exit_code: number }> {
   const results = new Map<PlannedStep, StepOutcome>();
-  await pool(plans, opts.parallel, async (plan) => {
+  await mapLimit(plans, opts.parallel, async (plan) => {
     for (const [step, outcome] of await applySlug(plan, opts, deps)) results.set(step, outcome);
   });
   const tasks: TaskOutcome[] = [];
@@ -341,7 +334,7 @@ async function runStep(
   try {
     const record = await deps.dispatch({ ...step.request, session, resumeSessionAt }, {
       config: deps.config,
-      claudeBin: await deps.claudeBin(),
+      agentBin: await deps.agentBin(),
       reporter,
       signal: deps.signal,
       lock: run.lock,

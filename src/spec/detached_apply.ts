@@ -50,7 +50,7 @@ export interface DetachedApply {
 export async function startDetachedApply(
   plans: readonly SlugPlan[],
   opts: ApplyOptions,
-  deps: { config: Config; reporter: Reporter; signal: AbortSignal; claudeBin: string },
+  deps: { config: Config; reporter: Reporter; signal: AbortSignal; agentBin: string },
 ): Promise<DetachedApply | null> {
   const targets: (DetachTarget & { first: number; total: number })[] = [];
   const done: string[] = [];
@@ -86,7 +86,7 @@ export async function startDetachedApply(
     also,
     wait: opts.wait,
     config: deps.config,
-    claudeBin: deps.claudeBin,
+    agentBin: deps.agentBin,
     reporter: deps.reporter,
     signal: deps.signal,
   });
@@ -139,7 +139,7 @@ export const applyHandler: DetachedHandler = async (payload, deps) => {
     config: deps.config,
     reporter: deps.reporter,
     signal: deps.signal,
-    claudeBin: () => Promise.resolve(deps.claudeBin),
+    agentBin: () => Promise.resolve(deps.agentBin),
     dispatch,
     held: new Map(deps.held.map((h) => [h.slug, h])),
     detached: true,

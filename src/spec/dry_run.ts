@@ -1,19 +1,16 @@
 /**
  * `apply --dry-run`: what each step would do, from the same pieces the runner uses (the apply state,
- * `buildClaudeArgs`, `planLaunch`), without running or writing anything.
+ * the runner's launch plan), without running or writing anything.
  *
  * @module
  */
 import type { Config } from "../config.ts";
-import { buildClaudeArgs } from "../runner/claude_code.ts";
-import { launchInput, MARKER } from "../runner/dispatch.ts";
-import { planLaunch } from "../sandbox/launch.ts";
+import { NEW_SESSION, planRun } from "../runner/plan.ts";
 import { projectPaths } from "../store/project.ts";
 import type { SlugPlan } from "./apply.ts";
 import { applyStatePath, continuation, firstToRun, readApplyState, type StepKind } from "./state.ts";
 
-/** Stands for the session id a new session gets when the step really runs. */
-export const NEW_SESSION = "<new-session-id>";
+export { NEW_SESSION };
 
 /** One step of a dry run. `skip`: finished by an earlier apply with the same spec. */
 export interface DryRunStep {
@@ -46,7 +43,7 @@ export async function dryRun(
   plans: readonly SlugPlan[],
   restart: boolean,
   config: Config,
-  claudeBin: string,
+  agentBin: string,
 ): Promise<DryRunStep[]> {
   const out: DryRunStep[] = [];
   for (const plan of plans) {
@@ -70,19 +67,12 @@ export async function dryRun(
         session = { mode: "new", id: NEW_SESSION, resume_at: null };
       }
       const r = step.request;
-      const args = buildClaudeArgs({
-        session: { mode: session.mode, id: session.id },
-        permission: r.permission,
-        model: r.model,
-        maxTurns: r.maxTurns,
-        maxBudgetUsd: r.maxBudgetUsd,
-        allowedTools: r.allowedTools,
-        disallowedTools: r.disallowedTools,
-        appendSystemPrompt: r.systemPrompt,
-        resumeSessionAt: session.resume_at ?? undefined,
-      });
-      const launch = await planLaunch(
-        launchInput({ ...r, session }, { config, claudeBin }, paths, args, { [MARKER]: "<run-marker>" }),
+      const launch = await planRun(
+        { ...r, resumeSessionAt: session.resume_at ?? undefined },
+        { config, agentBin },
+        paths,
+        { mode: session.mode, id: session.id },
+        "<run-marker>",
       );
       out.push({
         slug: plan.slug,

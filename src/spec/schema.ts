@@ -9,14 +9,11 @@
 import { z } from "zod";
 import { MAX_TIMEOUT_S } from "../config.ts";
 import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
-import { slugProblem } from "../store/slug.ts";
+import { SLUG_PATTERN, slugProblem } from "../store/slug.ts";
 import { closestMatch } from "../suggest.ts";
 
-/**
- * The slug rules of the CLI's `--slug` (`slugProblem` in `src/store/slug.ts`) as one regular expression,
- * so that they export to JSON Schema; a test keeps the two in agreement.
- */
-export const SLUG_PATTERN = /^(?![.-])(?!.*\.\.)[A-Za-z0-9._-]{1,100}$/;
+/** The slug rule of the CLI's `--slug` (one definition, in `src/store/slug.ts`), exported to JSON Schema. */
+export { SLUG_PATTERN };
 
 /** A positive number with an optional unit: `90`, `90s`, `1.5m`, `1h` (the lookahead refuses zero). */
 export const DURATION_PATTERN = /^(?=.*[1-9])([0-9]+(?:\.[0-9]+)?)([smh]?)$/;

@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "../paths.ts";
-import type { RunStatus } from "../runner/classify.ts";
+import type { RunStatus } from "../store/run_record.ts";
 import { writeJsonAtomic } from "../store/atomic.ts";
 import { parseJsonObject } from "../store/files.ts";
 import { isSessionId } from "../store/project.ts";

@@ -148,19 +148,7 @@ export async function dropOldVersions(projectsDir: string): Promise<void> {
   } catch { /* no cache folder */ }
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight (thousands at once swamp the I/O pool). */
-export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimit } from "../map_limit.ts";
 
 /** The project folders (sorted, hidden entries skipped), read synchronously; [] when the folder is missing. */
 export function readProjectSlugs(projectsDir: string): string[] {

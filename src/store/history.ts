@@ -4,7 +4,7 @@
  * going, an index that was deleted) are read from their own files, so the history is always complete.
  */
 import { join } from "../paths.ts";
-import type { RunRecord } from "../runner/dispatch.ts";
+import type { RunRecord } from "./run_record.ts";
 import { describeProblem, MAX_TEXT_FILE, parseJsonObject, readTextSafe } from "./files.ts";
 import { inspectLock } from "./lock.ts";
 import { isGoingOn, normalizeHistoryEntry, settleRecord } from "./record.ts";
@@ -21,7 +21,10 @@ export interface HistoryEntry {
   ended: string | null;
   duration_ms: number | null;
   num_turns: number | null;
+  /** The run's own cost (corrected on reading for older entries: see {@linkcode correctCosts}). */
   cost_usd: number | null;
+  /** The cost as the CLI reported it: on a Claude Code resume, the session's running total. */
+  reported_cost_usd?: number | null;
   tokens: TokenCounts | null;
   session_id: string | null;
   model: string | null;
@@ -79,6 +82,7 @@ export function historyEntryOf(record: RunRecord): HistoryEntry {
     duration_ms: record.duration_ms,
     num_turns: record.num_turns,
     cost_usd: record.cost_usd,
+    reported_cost_usd: record.reported_cost_usd ?? null,
     tokens: tokenCounts(record.usage),
     session_id: record.session_id,
     model: record.model,
@@ -101,6 +105,7 @@ export function entryFromSummary(
     duration_ms: s.duration_ms,
     num_turns: s.num_turns,
     cost_usd: s.cost_usd,
+    ...(s.reported_cost_usd !== undefined ? { reported_cost_usd: s.reported_cost_usd } : {}),
     tokens: tokenCounts(s.usage),
     session_id: s.session_id,
     model: extra.model ?? null,
@@ -169,7 +174,61 @@ export async function readHistory(
     (order.get(a.run_id) ?? Infinity) - (order.get(b.run_id) ?? Infinity) ||
     (a.started ?? "").localeCompare(b.started ?? "")
   );
-  return { entries, problems, indexed: index !== null };
+  return { entries: correctCosts(entries), problems, indexed: index !== null };
+}
+
+const roundUsd = (x: number) => Math.round(x * 1e8) / 1e8;
+
+/** The session's running total after a run, as the CLI reported it (older entries: their `cost_usd`). */
+const sessionTotal = (e: HistoryEntry): number | null =>
+  e.reported_cost_usd !== undefined ? e.reported_cost_usd : e.cost_usd;
+
+/**
+ * Each run's own cost. Claude Code's `total_cost_usd` on `--resume` is the session's running total; runs
+ * recorded before dispatch-cc knew that (no `reported_cost_usd`) hold that total as their cost: it is
+ * corrected here to the total minus the session's total after its previous run, where that run is known.
+ * Entries oldest first; returns new entries, never changes a file.
+ *
+ * @example
+ * ```ts
+ * correctCosts([{ ...a, session_id: "s", cost_usd: 0.42 }, { ...b, session_id: "s", cost_usd: 0.42014 }])
+ *   .map((e) => e.cost_usd); // [0.42, 0.00014]
+ * ```
+ */
+export function correctCosts(entries: readonly HistoryEntry[]): HistoryEntry[] {
+  const totals = new Map<string, number>();
+  return entries.map((e) => {
+    const total = sessionTotal(e);
+    let out = e;
+    if (e.reported_cost_usd === undefined && total !== null) {
+      const before = e.session_id ? totals.get(e.session_id) : undefined;
+      out = {
+        ...e,
+        reported_cost_usd: total,
+        cost_usd: before !== undefined && total >= before ? roundUsd(total - before) : total,
+      };
+    }
+    if (e.session_id && total !== null) totals.set(e.session_id, total);
+    return out;
+  });
+}
+
+/**
+ * A run's own cost from the figure its CLI reported: on a resume, minus the session's total after its last
+ * earlier run in `earlier` (null when no earlier run of the session reported one: unknown, never guessed).
+ */
+export function ownCost(
+  reported: number,
+  mode: "new" | "resume",
+  sessionId: string | null,
+  earlier: readonly HistoryEntry[],
+  runId: string,
+): number | null {
+  if (mode !== "resume" || sessionId === null) return reported;
+  const prev = earlier.filter((e) => e.run_id !== runId && e.session_id === sessionId)
+    .map(sessionTotal).filter((t): t is number => t !== null).at(-1);
+  if (prev === undefined || reported < prev) return null;
+  return roundUsd(reported - prev);
 }
 
 /**

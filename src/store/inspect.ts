@@ -3,6 +3,7 @@
  * by the earlier bash tool (no run records) and damaged files are reported, never fatal.
  */
 import { describeProblem, readTextSafe } from "./files.ts";
+import { readHistory } from "./history.ts";
 import { inspectLock, type LockState } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
@@ -49,6 +50,13 @@ export async function inspectProject(
   if (session.problem === "missing" && runs.run_count > 0) problems.push("last-session-id missing");
   const lastRun = runs.last_run_id ? await readRun(paths.logsDir, runs.last_run_id) : null;
   if (lastRun?.problem) problems.push(lastRun.problem);
+  // A run recorded before runs kept their own cost (the earlier tool's, or an older dispatch-cc's): on a
+  // resume its cost is the session's running total, corrected with the session's earlier runs.
+  if (lastRun && lastRun.reported_cost_usd === undefined && lastRun.cost_usd !== null && lastRun.session_id) {
+    const own = (await readHistory(paths.logsDir).catch(() => null))?.entries
+      .find((e) => e.run_id === lastRun.run_id);
+    if (own) Object.assign(lastRun, { cost_usd: own.cost_usd, reported_cost_usd: own.reported_cost_usd });
+  }
   if (lastRun && isGoingOn(lastRun.status)) {
     const settled = settleRecord(lastRun, lock);
     if (settled.status !== lastRun.status) {

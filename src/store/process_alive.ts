@@ -15,22 +15,8 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     if (!(err instanceof Deno.errors.PermissionDenied)) return false;
   }
-  return !isZombie(pid);
-}
-
-/** Asks `ps` for the process state (Deno may not read /proc without --allow-all). */
-function isZombie(pid: number): boolean {
-  try {
-    const out = new Deno.Command("ps", {
-      args: ["-o", "stat=", "-p", String(pid)],
-      stdout: "piped",
-      stderr: "null",
-    })
-      .outputSync();
-    return new TextDecoder().decode(out.stdout).trim().startsWith("Z");
-  } catch {
-    return false; // no ps: trust the signal probe
-  }
+  // The state by `ps` (Deno may not read /proc without --allow-all); no ps: trust the signal probe.
+  return !(ps("stat", pid)?.startsWith("Z") ?? false);
 }
 
 /** Runs `ps -o FIELD= -p PID`; its trimmed output, or null (no such process, or no ps). */

@@ -11,8 +11,7 @@
  * @module
  */
 import { EXIT } from "../exit_codes.ts";
-import { RUN_STATUSES } from "../runner/classify.ts";
-import type { DispatchCommand, RunRecord } from "../runner/dispatch.ts";
+import { type DispatchCommand, RUN_STATUSES, type RunRecord } from "./run_record.ts";
 import { SANDBOX_KINDS, type SandboxKind } from "../sandbox/choice.ts";
 import { PERMISSION_MODES, type PermissionMode } from "../sandbox/permission.ts";
 import type { HistoryEntry } from "./history.ts";
@@ -135,7 +134,8 @@ export function normalizeRecord(value: unknown): Checked<RunRecord> {
       num_turns: f.numOrNull("num_turns"),
       duration_ms: f.numOrNull("duration_ms"),
       cost_usd: f.numOrNull("cost_usd"),
-      usage: f.objOrNull<Record<string, number>>("usage"),
+      ...f.optional("reported_cost_usd", () => f.numOrNull("reported_cost_usd")),
+      usage: usageOf(f),
       stop_reason: f.strOrNull("stop_reason"),
       model: f.strOrNull("model"),
       permission: f.oneOf<PermissionMode>("permission", PERMISSIONS, "default"),
@@ -176,6 +176,18 @@ export function normalizeRecord(value: unknown): Checked<RunRecord> {
   });
 }
 
+/** `usage`: an object of token counts (numbers), or null. */
+function usageOf(f: ReturnType<typeof fields>): Record<string, number> | null {
+  const u = f.objOrNull<Record<string, unknown>>("usage");
+  if (u === null) return null;
+  for (const [k, v] of Object.entries(u)) {
+    if (k.endsWith("_tokens") && (typeof v !== "number" || !Number.isFinite(v))) {
+      throw new Corrupt(`its "usage.${k}" is not a number`);
+    }
+  }
+  return u as Record<string, number>;
+}
+
 function sandboxKind(s: Record<string, unknown>): SandboxKind {
   if ((SANDBOX_KINDS as readonly unknown[]).includes(s.kind)) return s.kind as SandboxKind;
   throw new Corrupt(`its "sandbox" has no known kind (${shown(s.kind)})`);
@@ -214,6 +226,7 @@ export function normalizeHistoryEntry(value: unknown): Checked<HistoryEntry> {
       duration_ms: f.numOrNull("duration_ms"),
       num_turns: f.numOrNull("num_turns"),
       cost_usd: f.numOrNull("cost_usd"),
+      ...f.optional("reported_cost_usd", () => f.numOrNull("reported_cost_usd")),
       tokens: tokens
         ? {
           input_tokens: count("input_tokens"),

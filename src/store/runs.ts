@@ -79,6 +79,8 @@ export interface RunSummary {
   duration_ms: number | null;
   num_turns: number | null;
   cost_usd: number | null;
+  /** The cost as the CLI reported it (absent for runs recorded before it was kept). */
+  reported_cost_usd?: number | null;
   usage: Record<string, number> | null;
   session_id: string | null;
   stop_reason: string | null;
@@ -147,6 +149,7 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
       duration_ms: v.duration_ms,
       num_turns: v.num_turns,
       cost_usd: v.cost_usd,
+      ...(v.reported_cost_usd !== undefined ? { reported_cost_usd: v.reported_cost_usd } : {}),
       usage: v.usage,
       session_id: v.session_id,
       stop_reason: v.stop_reason,
