@@ -500,3 +500,17 @@ Deno.test("the examples show what they are meant to show", async () => {
   const multi = (await loadTaskFile(join(EXAMPLES, "multi.yaml"))).tasks;
   assert.equal(multi.length, 2);
 });
+
+Deno.test("a task file of many keys: every unknown key and a repeated key are reported at their lines", async () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `k${i}: v`);
+  const problems = await problemsOf(`slug: a\nprompt: x\n${keys.join("\n")}\n`);
+  assert.equal(problems.length, 3000);
+  assert.match(problems[0], /^3:1: unknown key "k0"/);
+  assert.match(problems.at(-1)!, /^3002:1: unknown key "k2999"/);
+  assert.deepEqual(
+    await problemsOf(`slug: a\nprompt: x\n${keys.slice(0, 5).join("\n")}\nk2: again\n`).then((p) =>
+      p.filter((l) => /unique/.test(l))
+    ),
+    ["8:1: Map keys must be unique"],
+  );
+});
