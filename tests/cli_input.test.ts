@@ -340,3 +340,17 @@ Deno.test("a projects folder that is a file is a usage error for every command, 
     await t.cleanup();
   }
 });
+
+Deno.test("review --help gives review's own default permission (plan)", async () => {
+  const t = await tempDir();
+  try {
+    const r = await runCli(["review", "--help"], {
+      env: baseEnv({ projects: join(t.path, "p"), home: t.path }),
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--permission MODE .*review: plan/);
+    assert.doesNotMatch(r.stdout, /acceptEdits \(default\)/);
+  } finally {
+    await t.cleanup();
+  }
+});

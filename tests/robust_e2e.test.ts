@@ -170,6 +170,14 @@ Deno.test("cancel stops a foreground run started the README's from-source way (d
       stderr: "piped",
     }).spawn();
     assert.ok(await until(() => e.api.mainRequests("long").length > 0, 60_000), "the run reached the API");
+    // A first run going on has no result yet: not a problem (issue 13 item 13).
+    const status = await runCli(["status", "--slug", "fg", "--json"], { env: e.env });
+    assert.doesNotMatch(status.stdout, /last-result\.txt missing/);
+    // wait's "still running" is said once, on stderr; stdout stays empty without --json.
+    const w = await runCli(["wait", "--slug", "fg", "--timeout", "1"], { env: e.env });
+    assert.equal(w.code, 7, w.stderr);
+    assert.equal(w.stdout.trim(), "");
+    assert.equal(w.stderr.match(/still running/g)?.length, 1, w.stderr);
     const c = await runCli(["cancel", "--slug", "fg", "--grace", "60", "--json"], { env: e.env });
     assert.equal(c.code, 0, c.stderr);
     assert.equal(c.json.cancelled, true);

@@ -51,7 +51,7 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   permission: {
     type: "string",
     arg: "MODE",
-    help: "acceptEdits (default), plan, default, dontAsk, auto, bypassPermissions",
+    help: "acceptEdits, plan, default, dontAsk, auto, bypassPermissions (default acceptEdits; review: plan)",
   },
   "max-budget-usd": { type: "string", arg: "USD", help: "stop when the run has cost this much" },
   env: {
@@ -86,7 +86,11 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   ...RESULT_LIMIT_OPTION,
   verbose: { type: "boolean", help: "show each tool call and event on stderr" },
   progress: { type: "boolean", help: "show progress on stderr even when it is not a terminal" },
-  quiet: { type: "boolean", short: "q", help: "no messages on stderr" },
+  quiet: {
+    type: "boolean",
+    short: "q",
+    help: "no messages on stderr; with --detach, only the run id on stdout",
+  },
   ...COMMON_OPTIONS,
 };
 
@@ -184,6 +188,8 @@ export interface OutputFlags {
   resultLimit?: number;
   /** `--dry-run`: show the launch, run nothing. */
   dryRun?: boolean;
+  /** `-q`: with --detach, only the run id on stdout (no STARTED block). */
+  quiet?: boolean;
 }
 
 export function outputFromFlags(p: Parsed): OutputFlags {
@@ -191,5 +197,6 @@ export function outputFromFlags(p: Parsed): OutputFlags {
     detach: flag(p, "detach"),
     resultLimit: positiveNumber(p, "result-limit", true),
     dryRun: flag(p, "dry-run"),
+    quiet: flag(p, "quiet"),
   };
 }

@@ -70,7 +70,8 @@ export async function inspectProject(
   if (opts.withResult) {
     const r = await readTextSafe(paths.lastResult);
     if (r.ok) lastResult = r.text.replace(/\n$/, "");
-    else if (r.problem !== "missing" || runs.run_count > 0) {
+    // A first run still going on has written no result yet: that is not a problem.
+    else if (r.problem !== "missing" || runs.run_count > (lastRun && isGoingOn(lastRun.status) ? 1 : 0)) {
       problems.push(`last-result.txt ${describeProblem(r)}`);
     }
   }
