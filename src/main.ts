@@ -6,6 +6,7 @@ import { type Command, type CommandContext, type CommandResult, JSON_VERSION } f
 import { joinValues, optionsHelp } from "./cli/options.ts";
 import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
+import { stopNamedByCancel } from "./runner/stop_registry.ts";
 import { DispatchError, environmentError, InterruptedError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
 import { stderrReporter } from "./report.ts";
@@ -189,7 +190,12 @@ export async function main(argv: string[]): Promise<number> {
     controller.abort("interrupted");
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  // `cancel --slug S` of one slug of a foreground apply: its request names S's lock, and only S stops.
+  const onTerm = () => {
+    if (!stopNamedByCancel()) onSignal();
+  };
+  const handlers = signals.map((s) => [s, s === "SIGTERM" ? onTerm : onSignal] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
   let result: CommandResult;
   try {
     const config = loadConfig(Deno.env.toObject(), Deno.cwd());
@@ -215,7 +221,7 @@ export async function main(argv: string[]): Promise<number> {
     reporter.warn(`internal error (please report): ${message}`);
     return EXIT.internal;
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
   if (!result.printed) {
     writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text);

@@ -258,3 +258,32 @@ Deno.test("a caller in another time zone sees a live run as live (wait, cancel, 
     await e.cleanup();
   }
 });
+
+Deno.test("cancel --slug A of a foreground apply --parallel of A and B stops A only; B finishes", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("pa", [{ text: "late", delayMs: 120_000 }]);
+    e.api.scenario("pb", [{ text: "B done.", delayMs: 6000 }]);
+    const file = join(e.root, "two.yaml");
+    await Deno.writeTextFile(file, "slug: pa\nprompt: A [[mock:pa]]\n---\nslug: pb\nprompt: B [[mock:pb]]\n");
+    const applying = spawnCli(["apply", file, "--parallel", "2", "--json"], { env: e.env });
+    assert.ok(
+      await until(() => e.api.mainRequests("pa").length > 0 && e.api.mainRequests("pb").length > 0, 60_000),
+      "both slugs reached the API",
+    );
+    const c = await runCli(["cancel", "--slug", "pa", "--grace", "60", "--json"], { env: e.env });
+    assert.equal(c.code, 0, c.stderr);
+    assert.equal(c.json.cancelled, true);
+    assert.equal(c.json.forced, false);
+    const out = await exitOf(applying);
+    const doc = JSON.parse(out.stdout);
+    const statusOf = (slug: string) =>
+      doc.tasks.find((t: { slug: string }) => t.slug === slug).steps[0].status;
+    assert.equal(statusOf("pa"), "cancelled", out.stdout);
+    assert.equal(statusOf("pb"), "success", out.stdout);
+    const b = await runCli(["wait", "--slug", "pb", "--json"], { env: e.env });
+    assert.equal(b.json.result, "B done.");
+  } finally {
+    await e.cleanup();
+  }
+});

@@ -197,3 +197,13 @@ Deno.test("the stored record status set: every status a run ends with is read ba
     false,
   );
 });
+
+Deno.test("an abandoned run claims a resumable session only when its record holds one", () => {
+  const base = { run_id: ID, status: "running", error: null, pid: 999_999_999 };
+  const none = settleRecord({ ...base, session_id: null }, null);
+  assert.equal(none.status, "abandoned");
+  assert.doesNotMatch(none.error ?? "", /can be resumed/);
+  assert.match(none.error ?? "", /no session was recorded/);
+  const some = settleRecord({ ...base, session_id: "0b3a2c1e-5f6d-4e7a-8b9c-0d1e2f3a4b5c" }, null);
+  assert.match(some.error ?? "", /the session can be resumed/);
+});

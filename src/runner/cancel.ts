@@ -17,7 +17,7 @@ import {
   processStartTimeLike,
 } from "../store/process_alive.ts";
 import type { ProjectPaths } from "../store/project.ts";
-import { isGoingOn, normalizeRecord } from "../store/record.ts";
+import { isGoingOn, normalizeRecord, resumable } from "../store/record.ts";
 import { runFiles } from "../store/runs.ts";
 import { LockHeldError } from "../errors.ts";
 import { MARKER, type RunRecord } from "./dispatch.ts";
@@ -182,7 +182,7 @@ export async function finishRecord(
     ...extra,
     status,
     exit_code: exitCode,
-    error,
+    error: error.replace("the session can be resumed", resumable(rec)),
     ended: ended.toISOString(),
     duration_ms: rec.started ? ended.getTime() - new Date(rec.started).getTime() : null,
   };

@@ -7,7 +7,7 @@ import { readHistory } from "./history.ts";
 import { inspectLock, type LockState } from "./lock.ts";
 import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
-import { isGoingOn, settleRecord } from "./record.ts";
+import { isGoingOn, resumable, settleRecord } from "./record.ts";
 
 export interface ProjectView {
   slug: string;
@@ -62,7 +62,7 @@ export async function inspectProject(
     if (settled.status !== lastRun.status) {
       Object.assign(lastRun, settled);
       problems.push(
-        `run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`,
+        `run ${lastRun.run_id} never finished (its dispatcher is gone); ${resumable(lastRun)}`,
       );
     }
   }
