@@ -287,3 +287,33 @@ Deno.test("cancel --slug A of a foreground apply --parallel of A and B stops A o
     await e.cleanup();
   }
 });
+
+Deno.test("--max-turns 1 reports the one turn that ran", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("mt", [
+      { toolUse: { name: "Bash", input: { command: "true", description: "t" } } },
+      { text: "never" },
+    ]);
+    const r = await runCli(
+      [
+        "run",
+        "--slug",
+        "mt",
+        "--prompt",
+        "Go [[mock:mt]]",
+        "--max-turns",
+        "1",
+        "--allowed-tools",
+        "Bash",
+        "--json",
+      ],
+      { env: e.env },
+    );
+    assert.equal(r.json?.status, "max_turns", r.stderr);
+    assert.equal(e.api.mainRequests("mt").length, 1);
+    assert.equal(r.json.num_turns, 1);
+  } finally {
+    await e.cleanup();
+  }
+});

@@ -71,7 +71,11 @@ export async function finalizeRun(x: Finish): Promise<RunRecord> {
     api_error_status: outcome.api_error_status,
     permission_denials: outcome.permission_denials,
     result: result?.text ?? null,
-    num_turns: result?.num_turns ?? fold.turns,
+    // At --max-turns Claude Code counts the turn it refused to start (1 ran, it says 2): the model
+    // responses seen are the turns that ran.
+    num_turns: result?.subtype === "error_max_turns" && fold.turns > 0
+      ? fold.turns
+      : result?.num_turns ?? fold.turns,
     duration_ms: x.ended.getTime() - x.started.getTime(),
     cost_usd: cost,
     reported_cost_usd: reported,
