@@ -171,7 +171,7 @@ Deno.test("a timeout during a Bash call that detached a grandchild leaves no pro
         "--prompt",
         "Run it [[mock:slow]]",
         "--timeout",
-        "4",
+        "20",
         "--allowed-tools",
         "Bash",
         "--json",
@@ -181,7 +181,7 @@ Deno.test("a timeout during a Bash call that detached a grandchild leaves no pro
     const took = Date.now() - t0;
     assert.equal(r.code, 124, r.stderr);
     assert.equal(r.json.status, "timeout");
-    assert.ok(took < 15_000, `ended promptly (${took} ms)`);
+    assert.ok(took < 60_000, `ended at the timeout, not after the 60 s command (${took} ms)`);
     assert.deepEqual(await processesMatching(tag), [], "no process of the run is left");
     assert.ok(r.json.ended_processes.length >= 1, "the record names what was ended");
     assert.equal(await exists(join(e.projects, "slow", ".dispatch-logs", "lock")), false);
