@@ -9,7 +9,10 @@
  */
 export const EXIT = {
   success: 0,
-  /** The specialist ran and failed: API error, error during execution, crash, garbage output. */
+  /**
+   * The specialist ran and failed: API error, error during execution, crash, garbage output. Also `doctor`:
+   * something a default run needs is missing.
+   */
   specialistError: 1,
   /** Bad command line or invalid input (slug, numbers, task file). Nothing was changed. */
   usage: 2,

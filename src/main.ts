@@ -9,6 +9,7 @@ import { loadConfig } from "./config.ts";
 import { stopNamedByCancel } from "./runner/stop_registry.ts";
 import { DispatchError, environmentError, InterruptedError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
+import { escapeJsonControls, visibleControls } from "./render/visible.ts";
 import { stderrReporter } from "./report.ts";
 import { VERSION } from "./version.ts";
 
@@ -30,6 +31,8 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   logs: () => import("./cli/logs.ts").then((m) => m.logsCommand),
   cancel: () => import("./cli/cancel.ts").then((m) => m.cancelCommand),
   history: () => import("./cli/history.ts").then((m) => m.historyCommand),
+  guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
+  doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
 };
 
 /** Every command, loaded (for the main help). */
@@ -103,9 +106,13 @@ async function checkProjectsDir(dir: string): Promise<void> {
  */
 const STOPS_ON_SIGNAL = new Set(["run", "resume", "review", "apply", "wait", "logs"]);
 
-/** Writes all of `text` to stdout, tolerating a closed pipe (a caller that stopped reading). */
-function writeStdout(text: string): void {
-  const data = new TextEncoder().encode(text.endsWith("\n") ? text : text + "\n");
+/**
+ * Writes all of `text` to stdout, tolerating a closed pipe (a caller that stopped reading). Text for people
+ * (`json` false) shows control characters visibly: this is the one place text output leaves.
+ */
+function writeStdout(text: string, json: boolean): void {
+  const shown = json ? escapeJsonControls(text) : visibleControls(text);
+  const data = new TextEncoder().encode(shown.endsWith("\n") ? shown : shown + "\n");
   try {
     let off = 0;
     while (off < data.length) off += Deno.stdout.writeSync(data.subarray(off));
@@ -144,20 +151,20 @@ export async function main(argv: string[]): Promise<number> {
     quiet: has("--quiet", "-q"),
   });
   const fail = (err: DispatchError): number => {
-    if (json) writeStdout(failureDocument(err.exitCode, err.kind, err.message));
+    if (json) writeStdout(failureDocument(err.exitCode, err.kind, err.message), true);
     reporter.warn(`error: ${err.message}`);
     return err.exitCode;
   };
 
   const [name, ...rest] = argv;
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
-    writeStdout(mainHelp(await loadCommands()));
+    writeStdout(mainHelp(await loadCommands()), false);
     return name === undefined ? EXIT.usage : EXIT.success;
   }
   if (name === "--version" || name === "version") {
-    writeStdout(
-      json ? JSON.stringify({ version: JSON_VERSION, dispatch_cc: VERSION }) : `dispatch-cc ${VERSION}`,
-    );
+    const { versionInfo, versionLine } = await import("./version_info.ts");
+    const v = await versionInfo();
+    writeStdout(json ? JSON.stringify({ version: JSON_VERSION, ...v }) : versionLine(v), json);
     return EXIT.success;
   }
   const command = Object.hasOwn(COMMAND_LOADERS, name) ? await COMMAND_LOADERS[name]() : undefined;
@@ -176,7 +183,7 @@ export async function main(argv: string[]): Promise<number> {
     quiet: has("--quiet", "-q"),
   });
   if (has("--help", "-h")) {
-    writeStdout(commandHelp(command));
+    writeStdout(commandHelp(command), false);
     return EXIT.success;
   }
 
@@ -198,14 +205,17 @@ export async function main(argv: string[]): Promise<number> {
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
   let result: CommandResult;
   try {
-    const config = loadConfig(Deno.env.toObject(), Deno.cwd());
-    await checkProjectsDir(config.projectsDir);
+    // A command that reports on the settings (doctor) reads them itself, and must run when they are wrong.
+    const config = command.configure
+      ? command.configure(Deno.env.toObject(), Deno.cwd())
+      : loadConfig(Deno.env.toObject(), Deno.cwd());
+    if (!command.configure) await checkProjectsDir(config.projectsDir);
     const ctx: CommandContext = {
       config,
       reporter,
       signal: controller.signal,
       readStdin: () => readAllStdin(controller.signal),
-      write: (text) => writeStdout(text),
+      write: (text) => writeStdout(text, json),
     };
     result = await command.run(rest, ctx);
   } catch (err) {
@@ -216,6 +226,7 @@ export async function main(argv: string[]): Promise<number> {
     if (json) {
       writeStdout(
         failureDocument(EXIT.internal, "internal", String(err instanceof Error ? err.message : err)),
+        true,
       );
     }
     reporter.warn(`internal error (please report): ${message}`);
@@ -224,7 +235,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
   if (!result.printed) {
-    writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text);
+    writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text, json);
   }
   return result.exitCode;
 }

@@ -1,7 +1,9 @@
+import { visibleControls } from "./render/visible.ts";
+
 /**
  * Where messages for people go: always stderr, so that stdout holds only the command's output (one JSON
  * document with --json). `warn` is always shown (unless quiet); `progress` only when asked for or when
- * stderr is a terminal.
+ * stderr is a terminal. Messages may quote user or specialist text: control characters are shown visibly.
  */
 export interface Reporter {
   warn(message: string): void;
@@ -12,7 +14,7 @@ export function stderrReporter(opts: { progress: boolean; quiet?: boolean }): Re
   const enc = new TextEncoder();
   const write = (line: string) => {
     try {
-      Deno.stderr.writeSync(enc.encode(line + "\n"));
+      Deno.stderr.writeSync(enc.encode(visibleControls(line) + "\n"));
     } catch { /* stderr closed: nothing to tell */ }
   };
   return {

@@ -293,7 +293,16 @@ follow_ups:
 review: true
 `,
     );
-    const dry = await apply(e, [file, "--dry-run", "--set", "max_turns=7", "--set", "timeout=90s"]);
+    const dry = await apply(e, [
+      file,
+      "--allow-env",
+      "SECRET_TOKEN",
+      "--dry-run",
+      "--set",
+      "max_turns=7",
+      "--set",
+      "timeout=90s",
+    ]);
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal(dry.json.dry_run, true);
     const [p, f, rv] = dry.json.steps;
@@ -318,7 +327,17 @@ review: true
       "names, never values",
     );
     // Text output: every step with its command line, folder and environment names.
-    const text = await runCli(["apply", file, "--dry-run", "--model", "opus", "--permission", "plan"], {
+    const text = await runCli([
+      "apply",
+      file,
+      "--allow-env",
+      "SECRET_TOKEN",
+      "--dry-run",
+      "--model",
+      "opus",
+      "--permission",
+      "plan",
+    ], {
       env: e.env,
     });
     assert.equal(text.code, 0, text.stderr);
@@ -339,7 +358,15 @@ review: true
     assert.equal(await exists(join(e.projects, "over")), false, "nothing was written");
 
     // A real run with overrides: the endpoint sees the model the flag named, for every step.
-    const r = await apply(e, [file, "--model", "claude-override-model", "--set", "review=false"]);
+    const r = await apply(e, [
+      file,
+      "--allow-env",
+      "SECRET_TOKEN",
+      "--model",
+      "claude-override-model",
+      "--set",
+      "review=false",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(steps(r.json, "over").map((s) => s.kind), ["prompt", "follow_up"]);
     assert.deepEqual(e.api.mainRequests().map((q) => q.body.model), [
@@ -354,6 +381,8 @@ review: true
     await Deno.writeTextFile(join(logs(e, "over"), "apply-state.json"), JSON.stringify(st));
     const dry2 = await apply(e, [
       file,
+      "--allow-env",
+      "SECRET_TOKEN",
       "--dry-run",
       "--model",
       "claude-override-model",

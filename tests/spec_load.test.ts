@@ -8,6 +8,7 @@ import {
   MAX_TASK_FILE_BYTES,
   type ReadTextFile,
   type StatFile,
+  type TaskFileTrust,
 } from "../src/spec/load.ts";
 import { validateFiles } from "../src/spec/commands.ts";
 
@@ -30,14 +31,22 @@ function memoryFs(files: Record<string, string>): { read: ReadTextFile; stat: St
 }
 
 /** Loads `/tasks/t.yaml` with the given text (and other files) from memory. */
-function load(text: string, others: Record<string, string> = {}): Promise<LoadResult> {
+function load(
+  text: string,
+  others: Record<string, string> = {},
+  trust: TaskFileTrust = {},
+): Promise<LoadResult> {
   const fs = memoryFs({ "/tasks/t.yaml": text, ...others });
-  return loadTaskFile("/tasks/t.yaml", fs.read, fs.stat);
+  return loadTaskFile("/tasks/t.yaml", fs.read, fs.stat, {}, trust);
 }
 
 /** The problems of a file as "line:col: message". */
-async function problemsOf(text: string, others: Record<string, string> = {}): Promise<string[]> {
-  const { problems } = await load(text, others);
+async function problemsOf(
+  text: string,
+  others: Record<string, string> = {},
+  trust: TaskFileTrust = {},
+): Promise<string[]> {
+  const { problems } = await load(text, others, trust);
   return problems.map((p) => formatProblem(p).replace("/tasks/t.yaml:", ""));
 }
 
@@ -86,7 +95,7 @@ review:
     "/tasks/prompts/main.md": "Build the API.\n",
     "/shared/more.md": "Write the README.\n",
     "/tasks/review.md": "Review it.\n",
-  });
+  }, { allowEnv: ["GITHUB_TOKEN"], allowPaths: ["/shared"] });
   assert.deepEqual(problems, []);
   assert.equal(tasks.length, 1);
   assert.deepEqual(tasks[0], {
@@ -94,6 +103,11 @@ review:
     index: 0,
     line: 2,
     slugAt: { line: 2, col: 7 },
+    permissionAt: {
+      permission: { line: 6, col: 13 },
+      "follow_ups[1].permission": { line: 19, col: 17 },
+      "review.permission": { line: 26, col: 15 },
+    },
     spec: {
       slug: "todo-api",
       description: "TODO API",
@@ -197,7 +211,7 @@ zzzzzz: 1
     '6:5: follow_ups[0]: unknown key "tiemout" (did you mean "timeout"?)',
     '8:3: review: unknown key "modle" (did you mean "model"?)',
     '10:3: sandbox: unknown key "netwrk" (did you mean "network"?)',
-    '11:1: unknown key "zzzzzz" (allowed: slug, description, prompt, prompt_file, system_prompt, permission, ' +
+    '11:1: unknown key "zzzzzz" (allowed: slug, description, agent, prompt, prompt_file, system_prompt, permission, ' +
     "allowed_tools, disallowed_tools, model, timeout, max_turns, max_budget_usd, env, sandbox, follow_ups, review)",
   ]);
 });
@@ -284,7 +298,9 @@ Deno.test("prompt_file is resolved against the task file's directory on disk", a
     await Deno.mkdir(join(dir, "sub"));
     await Deno.writeTextFile(join(dir, "sub", "task.yaml"), "slug: a\nprompt_file: ../prompt.md\n");
     await Deno.writeTextFile(join(dir, "prompt.md"), "From disk.");
-    const { tasks, problems } = await loadTaskFile(join(dir, "sub", "task.yaml"));
+    const { tasks, problems } = await loadTaskFile(join(dir, "sub", "task.yaml"), undefined, undefined, {}, {
+      allowPaths: [await Deno.realPath(dir)],
+    });
     assert.deepEqual(problems, []);
     assert.equal(tasks[0].spec.prompt, "From disk.");
     assert.equal(tasks[0].spec.prompt_file, join(dir, "prompt.md"));
@@ -498,6 +514,106 @@ Deno.test("the examples show what they are meant to show", async () => {
   assert.equal(analysis[0].spec.permission, "plan");
   const multi = (await loadTaskFile(join(EXAMPLES, "multi.yaml"))).tasks;
   assert.equal(multi.length, 2);
+});
+
+// What a task file can reach (issue 11 items 4 and 5): positions of refused entries, and the caller's leave.
+
+Deno.test("env: a name the caller did not allow is refused at its entry; allowed, inherited and --set names pass", async () => {
+  const text =
+    "slug: a\nprompt: x\nenv:\n  - PATH\n  - SECRET_TOKEN\n  - ANTHROPIC_API_KEY\n  - GITHUB_TOKEN\n";
+  assert.deepEqual(await problemsOf(text), [
+    "5:5: env[1]: the task file asks for your variable SECRET_TOKEN; it passes only if you allow it: " +
+    "--allow-env SECRET_TOKEN (or --env SECRET_TOKEN on apply)",
+    "7:5: env[3]: the task file asks for your variable GITHUB_TOKEN; it passes only if you allow it: " +
+    "--allow-env GITHUB_TOKEN (or --env GITHUB_TOKEN on apply)",
+  ]);
+  const flow = await problemsOf("slug: a\nprompt: x\nenv: [HOME, SECRET_TOKEN]\n", {}, {
+    allowEnv: ["OTHER"],
+  });
+  assert.deepEqual(flow.map((l) => l.split(": ")[0]), ["3:13"]);
+  const allowed = await load(text, {}, { allowEnv: ["SECRET_TOKEN", "GITHUB_TOKEN"] });
+  assert.deepEqual(allowed.problems, []);
+  assert.deepEqual(allowed.tasks[0].spec.env, ["PATH", "SECRET_TOKEN", "ANTHROPIC_API_KEY", "GITHUB_TOKEN"]);
+  // A name given with --set is the caller's own choice.
+  const fs = memoryFs({ "/tasks/t.yaml": "slug: a\nprompt: x\nenv: [SECRET_TOKEN]\n" });
+  const set = await loadTaskFile("/tasks/t.yaml", fs.read, fs.stat, { env: ["NPM_TOKEN"] });
+  assert.deepEqual(set.problems, []);
+  assert.deepEqual(set.tasks[0].spec.env, ["NPM_TOKEN"]);
+  // A bad name is the schema's to report, once.
+  assert.deepEqual(await problemsOf("slug: a\nprompt: x\nenv: [BAD-NAME]\n"), [
+    '3:7: env[0]: invalid environment variable name "BAD-NAME"',
+  ]);
+});
+
+Deno.test("env: IS_SANDBOX is refused even when the caller allows it", async () => {
+  assert.deepEqual(
+    await problemsOf("slug: a\nprompt: x\nenv: [IS_SANDBOX]\n", {}, { allowEnv: ["IS_SANDBOX"] }),
+    ["3:7: env[0]: IS_SANDBOX cannot be passed: the OS sandbox sets it, and only there"],
+  );
+});
+
+Deno.test("prompt_file outside the task file's folder is refused at its value, in every place; --allow-path lets a folder in", async () => {
+  const text = "slug: a\nprompt_file: ../home/.ssh/id_rsa\nfollow_ups:\n  - prompt_file: /etc/passwd\n" +
+    "review:\n  prompt_file: sub/../../x.md\n";
+  const files = { "/home/.ssh/id_rsa": "KEY", "/etc/passwd": "root", "/x.md": "x" };
+  const lines = await problemsOf(text, files);
+  assert.deepEqual(lines, [
+    '2:14: prompt_file: "../home/.ssh/id_rsa" leads outside the task file\'s folder (/home/.ssh/id_rsa); a task file reads only files in its folder unless the caller allows more with --allow-path DIR',
+    '4:18: follow_ups[0].prompt_file: "/etc/passwd" leads outside the task file\'s folder (/etc/passwd); a task file reads only files in its folder unless the caller allows more with --allow-path DIR',
+    '6:16: review.prompt_file: "sub/../../x.md" leads outside the task file\'s folder (/x.md); a task file reads only files in its folder unless the caller allows more with --allow-path DIR',
+  ]);
+  // A name that only starts like the folder is not inside it.
+  assert.match(
+    (await problemsOf("slug: a\nprompt_file: ../tasks2/p.md\n", { "/tasks2/p.md": "p" }))[0],
+    /leads outside/,
+  );
+  const allowed = await load(text, files, { allowPaths: ["/home", "/etc", "/"] });
+  assert.deepEqual(allowed.problems, []);
+  assert.equal(allowed.tasks[0].spec.prompt, "KEY");
+  // prompt_file given with --set is the caller's (relative to the caller's folder, already absolute).
+  const fs = memoryFs({ "/tasks/t.yaml": "slug: a\nprompt: x\n", "/home/me/p.md": "mine" });
+  const set = await loadTaskFile("/tasks/t.yaml", fs.read, fs.stat, { prompt_file: "/home/me/p.md" });
+  assert.deepEqual(set.problems, []);
+  assert.equal(set.tasks[0].spec.prompt, "mine");
+});
+
+Deno.test("prompt_file through a symlink: out of the folder refused (file or folder link), inside kept; the resolved file is read", async () => {
+  await withTempDir(async (raw) => {
+    const dir = await Deno.realPath(raw);
+    await Deno.mkdir(join(dir, "tasks", "prompts"), { recursive: true });
+    await Deno.mkdir(join(dir, "secret"));
+    await Deno.writeTextFile(join(dir, "secret", "key"), "KEY");
+    await Deno.writeTextFile(join(dir, "tasks", "prompts", "real.md"), "Inside.");
+    await Deno.symlink(join(dir, "secret", "key"), join(dir, "tasks", "link.md"));
+    await Deno.symlink(join(dir, "secret"), join(dir, "tasks", "dir"));
+    await Deno.symlink("prompts/real.md", join(dir, "tasks", "ok.md"));
+    await Deno.symlink(join(dir, "secret", "gone"), join(dir, "tasks", "dangling.md"));
+    const file = join(dir, "tasks", "t.yaml");
+    await Deno.writeTextFile(
+      file,
+      "slug: a\nprompt_file: link.md\nfollow_ups:\n  - prompt_file: dir/key\n  - prompt_file: ok.md\n" +
+        "  - prompt_file: dangling.md\n",
+    );
+    const { problems } = await loadTaskFile(file);
+    assert.deepEqual(problems.map((p) => [p.line, p.col]), [[2, 14], [4, 18], [6, 18]]);
+    assert.match(
+      problems[0].message,
+      /^prompt_file: "link\.md" leads outside .* through a symlink, to .*secret\/key;/,
+    );
+    assert.match(problems[1].message, /^follow_ups\[0\]\.prompt_file: "dir\/key" .*through a symlink/);
+    assert.match(
+      problems[2].message,
+      /^follow_ups\[2\]\.prompt_file: cannot read "dangling\.md" .*not found/,
+    );
+
+    // A task file reached through a symlinked folder reads from the real folder too.
+    await Deno.writeTextFile(file, "slug: a\nprompt_file: ok.md\n");
+    await Deno.symlink(join(dir, "tasks"), join(dir, "alias"));
+    const via = await loadTaskFile(join(dir, "alias", "t.yaml"));
+    assert.deepEqual(via.problems, []);
+    assert.equal(via.tasks[0].spec.prompt, "Inside.");
+    assert.equal(via.tasks[0].spec.prompt_file, join(dir, "tasks", "prompts", "real.md"), "the file read");
+  });
 });
 
 Deno.test("a task file of many keys: every unknown key and a repeated key are reported at their lines", async () => {

@@ -2,6 +2,8 @@
  * `dispatch-cc apply FILE...`: validate task files, then run each task's steps (first prompt, follow-ups
  * on the same session, review) and print a step-by-step summary. Resumable: see src/spec/state.ts.
  */
+import { parseAgentName } from "../agents/registry.ts";
+import { chooseAgent } from "../runner/agent_choice.ts";
 import { isAbsolute, resolve } from "../paths.ts";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
@@ -16,7 +18,7 @@ import { applyPlans, type SlugPlan } from "../spec/apply.ts";
 import { startDetachedApply } from "../spec/detached_apply.ts";
 import { dryRun } from "../spec/dry_run.ts";
 import { taskJsonSchema } from "../spec/json_schema.ts";
-import { type LoadedTask, loadTaskFiles } from "../spec/load.ts";
+import { type LoadedTask, loadTaskFiles, type TaskFileTrust } from "../spec/load.ts";
 import { parseDuration } from "../spec/schema.ts";
 import { type FlagOverrides, planSlugSteps } from "../spec/steps.ts";
 import { closestMatch } from "../suggest.ts";
@@ -40,8 +42,60 @@ const {
   ...shared
 } = DISPATCH_OPTIONS;
 
+/** What the caller lets task files reach (apply and validate take the same flags). */
+export const TRUST_OPTIONS: OptionSpecs = {
+  "allow-env": {
+    type: "string",
+    multiple: true,
+    arg: "NAME[,NAME]",
+    help: "let the task files pass these variables of yours (their `env:`); others are refused",
+  },
+  "allow-path": {
+    type: "string",
+    multiple: true,
+    arg: "DIR",
+    help: "let the task files read prompt files in DIR too (default: only each file's own folder)",
+  },
+};
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The caller's leave for task files: `--allow-env` names (comma-separated, repeatable) and `--env` names
+ * (passed to every step anyway), `--allow-path` folders (relative to the user's folder, symlinks resolved,
+ * each an existing folder).
+ */
+export async function taskFileTrust(p: Parsed, userCwd: string): Promise<TaskFileTrust> {
+  const list = (name: string) => (p.values[name] as string[] | undefined) ?? [];
+  const allowEnv = [...list("allow-env").flatMap((v) => v.split(",")), ...list("env")]
+    .map((n) => n.trim()).filter(Boolean);
+  for (const name of allowEnv) {
+    if (!ENV_NAME.test(name)) {
+      throw new UsageError(`--allow-env: invalid environment variable name "${name}"`);
+    }
+    if (name === "IS_SANDBOX") {
+      throw new UsageError("IS_SANDBOX cannot be passed: the OS sandbox sets it, and only there");
+    }
+  }
+  const allowPaths: string[] = [];
+  for (const dir of list("allow-path")) {
+    const full = resolve(userCwd, dir);
+    let real: string;
+    try {
+      real = await Deno.realPath(full);
+      if (!(await Deno.stat(real)).isDirectory) throw new UsageError(`--allow-path ${dir}: not a folder`);
+    } catch (err) {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(`--allow-path ${dir}: cannot use ${full}: ${(err as Error).message}`);
+    }
+    allowPaths.push(real);
+  }
+  return { allowEnv, allowPaths };
+}
+
 const options: OptionSpecs = {
   ...shared,
+  ...TRUST_OPTIONS,
   "dry-run": {
     type: "boolean",
     help: "print each step's Claude Code arguments, folder, permissions and environment names; run nothing",
@@ -66,6 +120,7 @@ const TEXT_FIELDS = new Set([
   "system_prompt",
   "permission",
   "model",
+  "agent",
 ]);
 
 /**
@@ -130,7 +185,9 @@ function flagOverrides(p: Parsed): FlagOverrides {
       throw new UsageError(`--timeout: ${(err as Error).message}`);
     }
   }
+  const agent = str(p, "agent");
   return {
+    agent: agent !== undefined ? parseAgentName(agent, "--agent") : undefined,
     permission: permission !== undefined ? parsePermission(permission, "--permission") : undefined,
     model: str(p, "model"),
     timeoutS,
@@ -161,9 +218,21 @@ async function slugPlans(tasks: readonly LoadedTask[], flags: FlagOverrides, ctx
   };
   const plans: SlugPlan[] = [];
   for (const [slug, group] of bySlug) {
-    plans.push({ slug, steps: await planSlugSteps(group, flags, defaults) });
+    // A step naming no agent runs the project's (else DISPATCH_AGENT's, else Claude Code).
+    const agent = await chooseAgent(undefined, projectPaths(ctx.config.projectsDir, slug), ctx.config.agent);
+    plans.push({ slug, steps: await planSlugSteps(group, flags, { ...defaults, agentOf: () => agent }) });
   }
   return plans;
+}
+
+/** Every agent the steps name has its binary (exit 127 with the install command before anything runs). */
+async function agentBins(plans: readonly SlugPlan[], ctx: CommandContext): Promise<Map<string, string>> {
+  const bins = new Map<string, string>();
+  for (const step of plans.flatMap((plan) => plan.steps)) {
+    const agent = agentOf(step.request);
+    if (!bins.has(agent.name)) bins.set(agent.name, await findAgentBin(agent, ctx.config));
+  }
+  return bins;
 }
 
 export const applyCommand: Command = {
@@ -174,8 +243,10 @@ export const applyCommand: Command = {
   positionals: true,
   details: [
     "Validates every file first; nothing runs if any problem is found (exit 2).",
-    "Flags override the task files for every step (except the review's read-only permission); --set",
-    "overrides a top-level field as if the files said so. Progress of each step is kept in",
+    "Flags override the task files for every step, except that --permission caps the review (read-only",
+    "unless both the file and --permission allow more); --set overrides a top-level field as if the files",
+    "said so. A task file passes only the variables you allow (--allow-env, --env) and reads prompt files",
+    "only in its own folder, symlinks resolved (--allow-path DIR for more). Progress of each step is kept in",
     ".dispatch-logs/apply-state.json: applying again skips finished steps, continues a failed, timed-out",
     "or interrupted step on the same session (rewound to the last successful step), and re-runs from the",
     "first step whose spec changed. A step runs only if the one before succeeded, unless it says",
@@ -195,7 +266,8 @@ export const applyCommand: Command = {
     const flags = flagOverrides(p);
     const sets = parseSets((p.values.set as string[] | undefined) ?? [], ctx.config.userCwd);
     const files = taskFilePaths(p.positionals, ctx.config.userCwd);
-    const { tasks, problems } = await loadTaskFiles(files, undefined, undefined, sets);
+    const trust = await taskFileTrust(p, ctx.config.userCwd);
+    const { tasks, problems } = await loadTaskFiles(files, undefined, undefined, sets, trust);
     if (problems.length > 0) {
       ctx.reporter.warn(`apply: ${problems.length} problem(s) in the task files; nothing was run`);
       return {
@@ -207,7 +279,7 @@ export const applyCommand: Command = {
     const plans = await slugPlans(tasks, flags, ctx);
 
     if (flag(p, "dry-run")) {
-      const bin = await findAgentBin(agentOf({}), ctx.config).catch((err) => {
+      const bin = await findAgentBin(agentOf(plans[0]?.steps[0]?.request ?? {}), ctx.config).catch((err) => {
         ctx.reporter.warn(`${(err as Error).message}; showing "claude"`);
         return "claude";
       });
@@ -227,17 +299,22 @@ export const applyCommand: Command = {
     }
     const applyOptions = { restart: flag(p, "restart"), parallel: parallelRaw ?? 1, wait: flag(p, "wait") };
     if (flag(p, "detach")) {
-      const agentBin = await findAgentBin(agentOf({}), ctx.config);
+      const bins = await agentBins(plans, ctx);
+      const agentBin = bins.get(agentOf(plans[0]?.steps[0]?.request ?? {}).name) ?? "claude";
       const started = await startDetachedApply(plans, applyOptions, { ...ctx, agentBin });
       if (started) return { exitCode: EXIT.success, json: started, text: renderDetachedApply(started) };
       ctx.reporter.progress("apply: every step is done already; nothing started in the background");
     }
-    let bin: Promise<string> | undefined;
+    const bins = new Map<string, Promise<string>>();
     const result = await applyPlans(plans, applyOptions, {
       config: ctx.config,
       reporter: ctx.reporter,
       signal: ctx.signal,
-      agentBin: () => bin ??= findAgentBin(agentOf({}), ctx.config),
+      agentBin: (name) => {
+        const agent = agentOf({ agent: name });
+        if (!bins.has(agent.name)) bins.set(agent.name, findAgentBin(agent, ctx.config));
+        return bins.get(agent.name)!;
+      },
       dispatch,
     });
     return {

@@ -33,6 +33,11 @@ export interface Command {
   positionals?: boolean;
   /** Extra help text after the options table. */
   details?: string;
+  /**
+   * Builds the configuration instead of main's `loadConfig`, for a command that must run even when the
+   * environment's settings are invalid or the projects folder unusable (`doctor` reports them).
+   */
+  configure?(env: Record<string, string>, cwd: string): Config;
   run(argv: string[], ctx: CommandContext): Promise<CommandResult>;
 }
 

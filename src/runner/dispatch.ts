@@ -4,11 +4,14 @@
  * outcome (`classify.ts`) and write the run's files (`finalize.ts`). Agent-neutral: what is specific to a
  * CLI comes from its agent. The same code serves run, resume, review and each step of apply.
  */
-import type { AgentInvocation } from "../agents/agent.ts";
+import type { AgentInvocation, AgentName, RunContext } from "../agents/agent.ts";
 import { describeToolUse } from "../agents/events.ts";
 import { environmentError, InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { NO_SANDBOX } from "../sandbox/choice.ts";
+import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { prepareLaunch } from "../sandbox/launch.ts";
+import { checkNotSymlink, checkOwnState } from "../sandbox/project_folder.ts";
+import { READ_ONLY_ERROR } from "../sandbox/refusals.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import {
   isSessionId,
@@ -16,17 +19,20 @@ import {
   projectExists,
   type ProjectPaths,
   projectPaths,
+  readProjectMeta,
   readSessionId,
   touchProject,
   writeSessionId,
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
+import { indexProject } from "../store/index_db.ts";
 import { blankRecord, type RunRecord } from "../store/run_record.ts";
 import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify } from "./classify.ts";
 import { finalizeRun, recordCrash } from "./finalize.ts";
 import { emptyFold, foldLine } from "./fold.ts";
-import { agentOf, checkRequest, MARKER, planRun } from "./plan.ts";
+import { agentOf, checkRequest, invocationFor, MARKER, planRun } from "./plan.ts";
+import { projectAgentOf } from "./agent_choice.ts";
 import type { DispatchDeps, DispatchRequest } from "./request.ts";
 import { supervise } from "./supervise.ts";
 
@@ -39,12 +45,24 @@ async function chooseSession(
   paths: ProjectPaths,
   env: Record<string, string>,
   warn: (m: string) => void,
+  previousAgent: AgentName | null,
 ): Promise<AgentInvocation["session"]> {
   const agent = agentOf(req);
   const fresh = (): AgentInvocation["session"] => ({
     mode: "new",
     id: agent.assignsSessionId ? crypto.randomUUID() : null,
   });
+  // The project's work session belongs to another agent: this one cannot continue it.
+  if (
+    previousAgent !== null && previousAgent !== agent.name && req.role !== "review" &&
+    req.command !== "review"
+  ) {
+    warn(
+      `project ${req.slug} was worked on by ${agentOf({ agent: previousAgent }).displayName}; ` +
+        `starting a new ${agent.displayName} session (its earlier session stays in the project's history)`,
+    );
+    if (req.session.mode !== "new") return fresh();
+  }
   if (req.session.mode === "new") {
     const id = req.session.id;
     return id !== undefined && isSessionId(id) && agent.assignsSessionId ? { mode: "new", id } : fresh();
@@ -83,9 +101,19 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   const now = deps.now ?? (() => new Date());
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
-  // The ceiling, root + bypassPermissions, the sandbox's programs: refused before anything is written.
+  // The ceiling, root + bypassPermissions, the sandbox's programs, a symlinked project or a new one whose
+  // state folder another project uses: refused before anything is written.
   await checkRequest(req, deps, paths);
   const exists = await projectExists(paths);
+  // An older pair of projects sharing the agent's state folder: said on every run.
+  const agent = agentOf(req);
+  const sharedState = agent.stateFolderOf
+    ? checkOwnState(config.projectsDir, req.slug, exists, {
+      displayName: agent.displayName,
+      folderOf: agent.stateFolderOf,
+    })
+    : null;
+  if (sharedState) reporter.warn(sharedState);
   if (req.command !== "run" && req.command !== "apply" && !exists) {
     throw new NotFoundError(
       `no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`,
@@ -120,13 +148,14 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   if (deps.signal.aborted) onAbort();
   deps.signal.addEventListener("abort", onAbort);
   try {
-    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now);
+    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now, sharedState);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     if (!deps.lock) {
       await clearCancelRequest(paths.logsDir, lock.info.token);
       await lock.release();
     }
+    await indexProject(config.projectsDir, paths.slug); // the next list need not read the project again
   }
 }
 
@@ -136,21 +165,29 @@ async function runLocked(
   paths: ProjectPaths,
   lock: Lock,
   now: () => Date,
+  earlyWarning: string | null = null,
 ): Promise<RunRecord> {
   const { config, reporter } = deps;
   const agent = agentOf(req);
-  const warnings: string[] = [];
+  const warnings: string[] = earlyWarning ? [earlyWarning] : [];
   const warn = (m: string) => {
     warnings.push(m);
     reporter.warn(m);
   };
   const started = now();
+  // Whose the project's work session is (project.json's `agent`; none: Claude Code's), read before it changes.
+  const previousAgent = projectAgentOf((await readProjectMeta(paths)).meta);
+  const work = req.command !== "review" && req.role !== "review";
+  // A review (possibly by another agent) leaves the project's agent as it is.
+  const agentField = work ? { agent: agent.name } : {};
   if (req.command === "run" || req.command === "apply") {
     await prepareProject(paths, { description: req.description, prompt: req.prompt, now: started });
+    await touchProject(paths, started, agentField);
   } else {
-    await touchProject(paths, started);
+    await touchProject(paths, started, agentField);
   }
-  const session = await chooseSession(req, paths, config.env, warn);
+  const session = await chooseSession(req, paths, config.env, warn, previousAgent);
+  for (const w of agent.unsupported?.(invocationFor(req, session, paths)) ?? []) warn(w);
 
   const record: RunRecord = {
     ...blankRecord(
@@ -166,7 +203,7 @@ async function runLocked(
       started,
       deps.detached ?? false,
     ),
-    ...(req.agent ? { agent: req.agent } : {}),
+    agent: agent.name,
     session_id: session.mode === "resume" ? session.id : null,
     model: req.model ?? null,
     permission_ceiling: config.ceiling,
@@ -196,10 +233,23 @@ async function runLocked(
       await writeRecord(files.record, { ...record });
     };
 
+    // Files opened for appending must not be links (a tool of an unsandboxed run can plant one).
+    for (const f of [files.transcript, files.stderr]) checkNotSymlink(f);
     const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
     const enc = new TextEncoder();
-    const parse = agent.parser();
+    // What the agent may need to know of this run (Codex: the thread's token total before a resume).
+    const runContext: RunContext = {
+      env: config.env,
+      projectDir: paths.dir,
+      permission: req.permission,
+      session,
+      osSandbox: req.sandbox?.kind === "bwrap",
+    };
+    await agent.beforeRun?.(runContext);
+    const parse = agent.parser(runContext);
     let fold = emptyFold();
+    // Successful tool results that name a read-only refusal (`echo x > /usr/y; echo saved`).
+    const readOnlyResults: { tool_use_id: string; text: string; is_error: boolean }[] = [];
     const t0 = Date.now();
     const elapsed = () =>
       `${((Date.now() - t0) / 1000).toFixed(1)}s${fold.turns ? ` turn ${fold.turns}` : ""}`;
@@ -224,6 +274,10 @@ async function runLocked(
           reporter.progress(`[${elapsed()}] denied: ${describeToolUse(ev.denial.tool, ev.denial.input)}`);
         } else if (ev.kind === "tool_use") {
           reporter.progress(`[${elapsed()}] ${describeToolUse(ev.name, ev.input)}`);
+        } else if (ev.kind === "tool_result" && !ev.is_error && READ_ONLY_ERROR.test(ev.text)) {
+          if (readOnlyResults.length < 50) {
+            readOnlyResults.push({ tool_use_id: ev.id, text: ev.text.slice(0, 2000), is_error: false });
+          }
         }
       }
     };
@@ -231,7 +285,8 @@ async function runLocked(
     const marker = `${files.runId}-${crypto.randomUUID()}`;
     const plan = await planRun(req, deps, paths, session, marker);
     record.env_names = plan.envNames;
-    await prepareLaunch(plan);
+    const prepared = await prepareLaunch(plan);
+    let outside: OutsideWrite[] = [];
     reporter.progress(
       `[${elapsed()}] ${req.command} ${req.slug}: starting ${agent.displayName} (${session.mode} session${
         session.id ? ` ${session.id}` : ""
@@ -257,8 +312,10 @@ async function runLocked(
         },
         onLine,
       });
+      outside = prepared.writesOutside();
     } finally {
       transcript.close();
+      await prepared.cleanup();
     }
     // The CLI and its tools are gone (supervise swept them): the lock stops naming them, so that a later
     // step under the same lock (apply) or a `cancel` never acts on pids that may be reused.
@@ -268,6 +325,15 @@ async function runLocked(
     // on disk, and then it can be resumed.
     if (!sessionSaved && expected !== null && await agent.sessionExists(config.env, expected, paths.dir)) {
       await saveSession(expected);
+    }
+
+    // Refusals only the agent's own files show (Codex's read-only sandbox): denials like those in the stream.
+    try {
+      for (const ev of await agent.afterRun?.(runContext, record.session_id ?? expected) ?? []) {
+        if (ev.kind === "denial") fold.denials.push(ev.denial);
+      }
+    } catch (err) {
+      warn(`could not read ${agent.displayName}'s session log: ${err instanceof Error ? err.message : err}`);
     }
 
     const outcome = classify({
@@ -287,7 +353,10 @@ async function runLocked(
       fold,
       supervised,
       sandbox: req.sandbox ?? NO_SANDBOX,
+      readOnlyResults,
+      outside,
       paths,
+      sessionFile,
       files,
       started,
       ended: now(),

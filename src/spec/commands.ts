@@ -4,7 +4,7 @@
  * @module
  */
 import { taskJsonSchemaText } from "./json_schema.ts";
-import { loadTaskFiles, type Problem, type ReadTextFile, type StatFile } from "./load.ts";
+import { loadTaskFiles, type Problem, type ReadTextFile, type StatFile, type TaskFileTrust } from "./load.ts";
 
 /** What `validate` found: `ok` when there are no problems; `tasks` counts the valid tasks. */
 export interface ValidateResult {
@@ -27,8 +27,9 @@ export async function validateFiles(
   paths: readonly string[],
   readFile: ReadTextFile = Deno.readTextFile,
   statFile: StatFile = Deno.stat,
+  trust: TaskFileTrust = {},
 ): Promise<ValidateResult> {
-  const { tasks, problems } = await loadTaskFiles(paths, readFile, statFile);
+  const { tasks, problems } = await loadTaskFiles(paths, readFile, statFile, {}, trust);
   return { ok: problems.length === 0, problems, tasks: tasks.length };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 import { dirname, resolve } from "../paths.ts";
+import { isInheritedName } from "../sandbox/env.ts";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from "yaml";
 import type { Document, Node as YamlNode } from "yaml";
 import type { z } from "zod";
@@ -61,12 +62,31 @@ export interface LoadedTask {
   line: number;
   /** Where the `slug` value is, for problems that point at it. */
   slugAt: { line: number; col: number };
+  /**
+   * Where each `permission` value is, keyed by its path (`permission`, `follow_ups[0].permission`,
+   * `review.permission`), so that a refusal (the ceiling) names `file:line:col`.
+   */
+  permissionAt?: Record<string, { line: number; col: number }>;
 }
 
 /** The result of loading: tasks that are valid and every problem found (tasks are only usable if none). */
 export interface LoadResult {
   tasks: LoadedTask[];
   problems: Problem[];
+}
+
+/**
+ * What the caller lets task files reach beyond their own folder and the child's usual environment. A task
+ * file is someone else's text: without these, it can read only files in its own folder (symlinks resolved)
+ * and pass only the variables the child gets anyway (`src/sandbox/env.ts`).
+ */
+export interface TaskFileTrust {
+  /** Variable names task files may pass to the specialist (`--allow-env`, `--env`). */
+  allowEnv?: readonly string[];
+  /** More folders (absolute real paths) task files may read prompt files from (`--allow-path`). */
+  allowPaths?: readonly string[];
+  /** Resolves symlinks (`Deno.realPath` by default). */
+  realPath?: (path: string) => Promise<string>;
 }
 
 /** Reads a file as text (`Deno.readTextFile` by default). */
@@ -292,29 +312,110 @@ function promptFileRefs(value: unknown): { path: Path; name: string }[] {
     .map(([path, holder]) => ({ path, name: holder.prompt_file as string }));
 }
 
+/** Whether `path` is `dir` or inside it (both absolute and normalized). */
+export function isWithin(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith("/") ? dir : dir + "/");
+}
+
+/** `realPath`, or null when the path does not exist (a dangling symlink included). */
+async function realOrNull(path: string, realPath: (p: string) => Promise<string>): Promise<string | null> {
+  try {
+    return await realPath(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    throw error;
+  }
+}
+
+/**
+ * Where a task file may read from: its own folder (as named and with symlinks resolved) and the folders the
+ * caller allowed.
+ */
+async function readableRoots(file: string, trust: TaskFileTrust): Promise<string[]> {
+  const realPath = trust.realPath ?? Deno.realPath;
+  const folder = resolve(dirname(file));
+  const real = await realOrNull(folder, realPath).catch(() => null);
+  return [...new Set([folder, ...(real ? [real] : []), ...(trust.allowPaths ?? [])])];
+}
+
 /**
  * Reads every prompt file a task document names, relative to the task file, whether or not the rest of the
  * document is valid (so all problems show at once). Texts are keyed by the path of the mapping naming them.
+ * A prompt file must resolve, symlinks included, inside the task file's folder or a folder the caller
+ * allowed (`--allow-path`); the file read is the resolved one. `fromCaller` skips the check for the
+ * top-level prompt_file (given with `--set`, relative to the caller's folder).
  */
 async function readPromptFiles(
   value: unknown,
   file: string,
   pos: DocumentPositions,
-  readFile: ReadTextFile,
-  statFile: StatFile,
+  io: { readFile: ReadTextFile; statFile: StatFile; trust: TaskFileTrust; fromCaller: boolean },
 ): Promise<{ texts: Map<string, { full: string; text: string }>; problems: Problem[] }> {
   const texts = new Map<string, { full: string; text: string }>();
   const problems: Problem[] = [];
-  for (const { path, name } of promptFileRefs(value)) {
+  const refs = promptFileRefs(value);
+  const roots = refs.length ? await readableRoots(file, io.trust) : [];
+  const realPath = io.trust.realPath ?? Deno.realPath;
+  for (const { path, name } of refs) {
     const where = [...path, "prompt_file"];
     const full = resolve(dirname(file), name);
-    const result = await readChecked(full, readFile, statFile);
-    const problem = (message: string) => problems.push({ file, ...pos.valueAt(where), message });
-    if ("error" in result) problem(`${formatPath(where)}: cannot read "${name}" (${full}): ${result.error}`);
-    else if (!/\S/.test(result.text)) problem(`${formatPath(where)}: "${name}" is empty`);
-    else texts.set(formatPath(path), { full, text: result.text });
+    const problem = (message: string) =>
+      problems.push({ file, ...pos.valueAt(where), message: `${formatPath(where)}: ${message}` });
+    let target = full;
+    if (!(io.fromCaller && path.length === 0)) {
+      let real: string | null;
+      try {
+        real = await realOrNull(full, realPath);
+      } catch (error) {
+        problem(`cannot read "${name}" (${full}): ${describeError(error)}`);
+        continue;
+      }
+      const resolved = real ?? full;
+      if (!roots.some((root) => isWithin(resolved, root))) {
+        const via = real !== null && real !== full ? ` through a symlink, to ${real}` : ` (${full})`;
+        problem(
+          `"${name}" leads outside the task file's folder${via}; a task file reads only files in its ` +
+            `folder unless the caller allows more with --allow-path DIR`,
+        );
+        continue;
+      }
+      target = resolved;
+    }
+    const result = await readChecked(target, io.readFile, io.statFile);
+    if ("error" in result) problem(`cannot read "${name}" (${full}): ${result.error}`);
+    else if (!/\S/.test(result.text)) problem(`"${name}" is empty`);
+    else texts.set(formatPath(path), { full: target, text: result.text });
   }
   return { texts, problems };
+}
+
+/**
+ * The variables a (not yet validated) task document names in `env` that the caller has not allowed: a
+ * task file passes only the names the child gets anyway or those the caller named (`--allow-env`,
+ * `--env`), and never IS_SANDBOX.
+ */
+function envProblems(value: unknown, file: string, pos: DocumentPositions, trust: TaskFileTrust): Problem[] {
+  const env = asRecord(value).env;
+  if (!Array.isArray(env)) return [];
+  const allowed = new Set(trust.allowEnv ?? []);
+  const problems: Problem[] = [];
+  for (const [i, name] of env.entries()) {
+    if (typeof name !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue; // the schema says why
+    const at = { file, ...pos.valueAt(["env", i]) };
+    if (name === "IS_SANDBOX") {
+      problems.push({
+        ...at,
+        message: `env[${i}]: IS_SANDBOX cannot be passed: the OS sandbox sets it, and only there`,
+      });
+    } else if (!allowed.has(name) && !isInheritedName(name)) {
+      problems.push({
+        ...at,
+        message: `env[${i}]: the task file asks for your variable ${name}; it passes only if you allow it: ` +
+          `--allow-env ${name} (or --env ${name} on apply)`,
+      });
+    }
+  }
+  return problems;
 }
 
 /** The task with prompt texts filled in from the prompt files read by `readPromptFiles`. */
@@ -373,6 +474,7 @@ export async function loadTaskFile(
   readFile: ReadTextFile = Deno.readTextFile,
   statFile: StatFile = Deno.stat,
   set: Readonly<Record<string, unknown>> = {},
+  trust: TaskFileTrust = {},
 ): Promise<LoadResult> {
   const file = path;
   const result = await readChecked(path, readFile, statFile);
@@ -427,9 +529,13 @@ export async function loadTaskFile(
       continue;
     }
 
+    // Names in the file's own `env` need the caller's leave; `--set env=...` is the caller's own choice.
+    const envRefused = "env" in set ? [] : envProblems(value, file, pos, trust);
+    problems.push(...envRefused);
     value = withOverrides(value, set);
     const parsed = TaskSpecSchema.safeParse(value);
-    const prompts = await readPromptFiles(value, file, pos, readFile, statFile);
+    const fromCaller = "prompt_file" in set;
+    const prompts = await readPromptFiles(value, file, pos, { readFile, statFile, trust, fromCaller });
     problems.push(...prompts.problems.map((p) => fromSet(p, set, pos)));
     if (!parsed.success) {
       for (const issue of flattenIssues(parsed.error.issues)) {
@@ -437,12 +543,20 @@ export async function loadTaskFile(
         problems.push(...(String(issue.path[0]) in set ? found.map((p) => fromSet(p, set, pos)) : found));
       }
     }
-    if (!parsed.success || prompts.problems.length) continue;
+    if (!parsed.success || prompts.problems.length || envRefused.length) continue;
     const spec = resolvePrompts(parsed.data, prompts.texts);
 
     // Several tasks of one slug in one file are allowed: apply runs them in file order, one project.
     const slugAt = pos.valueAt(["slug"]);
-    tasks.push({ spec, file, index, line: pos.start().line, slugAt });
+    const permissionAt: Record<string, { line: number; col: number }> = {};
+    const holders: Path[] = [[], ...spec.follow_ups.map((_, i) => ["follow_ups", i]), ["review"]];
+    for (const holder of holders) {
+      const where = [...holder, "permission"];
+      if (!(String(holder[0] ?? "permission") in set) && pos.find(where).found) {
+        permissionAt[formatPath(where)] = pos.valueAt(where);
+      }
+    }
+    tasks.push({ spec, file, index, line: pos.start().line, slugAt, permissionAt });
   }
   return { tasks, problems: problems.sort(byPosition) };
 }
@@ -461,11 +575,12 @@ export async function loadTaskFiles(
   readFile: ReadTextFile = Deno.readTextFile,
   statFile: StatFile = Deno.stat,
   set: Readonly<Record<string, unknown>> = {},
+  trust: TaskFileTrust = {},
 ): Promise<LoadResult> {
   const byFullPath = new Map<string, string>();
   for (const p of paths) if (!byFullPath.has(resolve(p))) byFullPath.set(resolve(p), p);
   const unique = [...byFullPath.values()];
-  const results = await Promise.all(unique.map((p) => loadTaskFile(p, readFile, statFile, set)));
+  const results = await Promise.all(unique.map((p) => loadTaskFile(p, readFile, statFile, set, trust)));
   const tasks = results.flatMap((r) => r.tasks);
   const problems = results.flatMap((r) => r.problems);
 

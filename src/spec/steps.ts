@@ -7,16 +7,20 @@
 import type { DispatchRequest } from "../runner/dispatch.ts";
 import { DEFAULT_REVIEW_PROMPT } from "../runner/review_prompt.ts";
 import { resolveSandbox, type SandboxChoice, type SandboxFlags } from "../sandbox/choice.ts";
-import type { PermissionMode } from "../sandbox/permission.ts";
+import { type PermissionMode, permissionRank } from "../sandbox/permission.ts";
+import type { AgentName } from "../agents/agent.ts";
 import { stepHashes } from "./hash.ts";
 import type { LoadedTask } from "./load.ts";
 import type { StepKind } from "./state.ts";
 
 /**
  * Settings given on the `apply` command line. They win over the task file for every step, except the
- * review's permission (read-only unless the review's own `permission` or `--set review=...` says otherwise).
+ * review's permission, which they cap: the review is read-only (plan) unless its own `permission` (or
+ * `--set review=...`) asks for more, and never above `--permission` (see {@linkcode reviewPermission}).
  */
 export interface FlagOverrides {
+  /** --agent: wins over the task's `agent:`. */
+  agent?: AgentName;
   permission?: PermissionMode;
   model?: string;
   timeoutS?: number;
@@ -38,6 +42,8 @@ export interface StepDefaults {
   timeoutS: number;
   /** DISPATCH_SANDBOX. */
   sandbox: SandboxChoice;
+  /** The agent of a step neither --agent nor the task names: the project's, else DISPATCH_AGENT. */
+  agentOf?: (slug: string) => AgentName | undefined;
 }
 
 /** The request of one step, without the session (decided when it runs, from the apply state). */
@@ -53,6 +59,25 @@ export interface PlannedStep {
   when: "success" | "always";
   hash: string;
   request: StepRequest;
+}
+
+/**
+ * The review's permission: what the review asks for (plan when it says nothing), capped by the caller's
+ * `--permission`. The ceiling (DISPATCH_MAX_PERMISSION) is checked on the result like every step's.
+ *
+ * @example
+ * ```ts
+ * reviewPermission("acceptEdits", "plan"); // "plan"
+ * reviewPermission(undefined, "bypassPermissions"); // "plan"
+ * reviewPermission("default", undefined); // "default"
+ * ```
+ */
+export function reviewPermission(
+  asked: PermissionMode | undefined,
+  cap: PermissionMode | undefined,
+): PermissionMode {
+  const wanted = asked ?? "plan";
+  return cap !== undefined && permissionRank(cap) < permissionRank(wanted) ? cap : wanted;
 }
 
 /** The flags that were given, as they enter the first step's hash. */
@@ -82,9 +107,16 @@ export async function planSlugSteps(
     previous = hashes.at(-1) ?? previous;
     const taskFirst = steps.length + 1;
     const spec = task.spec;
+    /** "file:line:col: follow_ups[0].permission" (the position when known). */
+    const source = (key: string) => {
+      const at = task.permissionAt?.[key];
+      return `${task.file}${at ? `:${at.line}:${at.col}` : ""}: ${key}`;
+    };
     const env = [...new Set([...spec.env, ...(flags.envNames ?? [])])];
+    const agent = flags.agent ?? spec.agent ?? defaults.agentOf?.(spec.slug);
     const base: StepRequest = {
       command: "apply",
+      ...(agent ? { agent } : {}),
       slug: spec.slug,
       prompt: spec.prompt,
       description: spec.description,
@@ -100,7 +132,11 @@ export async function planSlugSteps(
       role: "work",
       sandbox: resolveSandbox(flags.sandbox ?? {}, spec.sandbox, defaults.sandbox),
       allowDangerous: flags.allowDangerous,
-      permissionSource: flags.permission ? "--permission" : `${task.file}: permission`,
+      permissionSource: flags.permission
+        ? "--permission"
+        : spec.permission === undefined
+        ? "the default permission (DISPATCH_PERMISSION)"
+        : source("permission"),
     };
     const add = (kind: StepKind, when: PlannedStep["when"], request: StepRequest) =>
       steps.push({
@@ -113,11 +149,14 @@ export async function planSlugSteps(
         request,
       });
     add("prompt", "success", base);
-    for (const f of spec.follow_ups) {
+    for (const [i, f] of spec.follow_ups.entries()) {
       add("follow_up", f.when, {
         ...base,
         prompt: f.prompt,
         permission: flags.permission ?? f.permission ?? base.permission,
+        permissionSource: flags.permission || f.permission === undefined
+          ? base.permissionSource
+          : source(`follow_ups[${i}].permission`),
         timeoutS: flags.timeoutS ?? f.timeout ?? base.timeoutS,
         model: flags.model ?? f.model ?? base.model,
         maxTurns: flags.maxTurns ?? f.max_turns ?? base.maxTurns,
@@ -127,7 +166,10 @@ export async function planSlugSteps(
       add("review", "success", {
         ...base,
         prompt: spec.review.prompt ?? DEFAULT_REVIEW_PROMPT,
-        permission: spec.review.permission ?? "plan",
+        permission: reviewPermission(spec.review.permission, flags.permission),
+        permissionSource: spec.review.permission === undefined
+          ? "the review (read-only by default)"
+          : source("review.permission"),
         model: flags.model ?? spec.review.model ?? base.model,
         // A review reads; the task's allow-list (which may allow commands) is not handed on.
         allowedTools: flags.allowedTools,
