@@ -83,6 +83,14 @@ export function parseSeconds(value: string, source: string): number {
 }
 
 /**
+ * Parses every setting now (they are otherwise parsed when a command first uses one): throws the
+ * UsageError of the first malformed one. For `doctor`, which reports each.
+ */
+export function checkSettings(config: Config): void {
+  void [config.timeoutS, config.permission, config.ceiling, config.sandbox, config.agent];
+}
+
+/**
  * Builds the configuration from the environment.
  *
  * @example
