@@ -336,6 +336,12 @@ async function runLocked(
       warn(`could not read ${agent.displayName}'s session log: ${err instanceof Error ? err.message : err}`);
     }
 
+    // An API error whose text lacks its status (Gemini's 429): the CLI's exit code may carry it.
+    const failed = fold.results[0];
+    if (failed && !failed.ok && failed.api_error_status === null && agent.apiStatusFromExit) {
+      failed.api_error_status = agent.apiStatusFromExit(supervised.exitCode);
+    }
+
     const outcome = classify({
       fold,
       ended: supervised.ended,

@@ -201,14 +201,15 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       input.resumeId ?? null,
     );
     const realProject = realPath(input.projectDir);
-    const state: AgentState = input.agent.sandboxState?.(env, realProject, sessionFolders) ?? {
-      displayName: input.agent.displayName,
-      writable: sessionFolders,
-      scratch: [],
-      readOnly: [],
-      copies: [],
-      ownWrites: [],
-    };
+    const state: AgentState = input.agent.sandboxState?.(env, realProject, sessionFolders, input.claudeBin) ??
+      {
+        displayName: input.agent.displayName,
+        writable: sessionFolders,
+        scratch: [],
+        readOnly: [],
+        copies: [],
+        ownWrites: [],
+      };
     const runDir = join(input.runBase ?? tempBase(), `dispatch-cc-sandbox-${crypto.randomUUID()}`);
     if (!sandbox.network && input.agent.name !== "claude") {
       // Its endpoint is not forwarded (Codex reads it from config.toml): it would only retry for minutes.
