@@ -373,10 +373,22 @@ export interface Listing<E> {
 }
 
 /** A project's line in the text of `list`: description, updated, status, problems and its totals. */
-type Line = [string | null, string | null, string, string[], number, number, number];
+type Line =
+  | [string | null, string | null, string, string[], number, number, number]
+  // A project in a repository (`run --repo`): then its repository and branch.
+  | [string | null, string | null, string, string[], number, number, number, string, string];
 const lineOf = (e: ListEntry): Line => {
   const t = e.totals;
-  return [e.description, e.updated, e.status, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
+  const line: Line = [
+    e.description,
+    e.updated,
+    e.status,
+    e.problems,
+    t.runs,
+    t.cost_usd,
+    t.runs_without_cost,
+  ];
+  return e.repo !== undefined && e.branch !== undefined ? [...line, e.repo, e.branch] as Line : line;
 };
 
 /** Every project with what the text of `list` shows, sorted by slug. */
@@ -396,6 +408,7 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
           status: l[2],
           totals: { runs: l[4], cost_usd: l[5], runs_without_cost: l[6] },
           problems: l[3],
+          ...(l.length === 9 ? { repo: l[7], branch: l[8] } : {}),
         };
       }),
       read: r.read,
