@@ -469,6 +469,39 @@ function fromSet(problem: Problem, set: Readonly<Record<string, unknown>>, pos: 
  * else console.log(tasks.map((t) => t.spec.slug));
  * ```
  */
+/**
+ * A task file's `repo:` must resolve, symlinks included, inside its folder or a folder the caller allowed
+ * (`--allow-path`), as a prompt file must: the project becomes a worktree of that repository, so the
+ * specialist would read (and commit in) any repository of the caller's otherwise. A path that does not
+ * exist yet is checked as written (the repository check reports it missing).
+ */
+async function repoProblems(
+  value: unknown,
+  file: string,
+  pos: DocumentPositions,
+  trust: TaskFileTrust,
+): Promise<Problem[]> {
+  const repo = asRecord(value).repo;
+  if (typeof repo !== "string" || repo === "") return []; // the schema says why
+  const full = resolve(dirname(file), repo);
+  let real: string | null;
+  try {
+    real = await realOrNull(full, trust.realPath ?? Deno.realPath);
+  } catch {
+    real = null;
+  }
+  const resolved = real ?? full;
+  const roots = await readableRoots(file, trust);
+  if (roots.some((root) => isWithin(resolved, root))) return [];
+  const via = real !== null && real !== full ? ` through a symlink, to ${real}` : ` (${full})`;
+  return [{
+    file,
+    ...pos.valueAt(["repo"]),
+    message: `repo: "${repo}" leads outside the task file's folder${via}; a task file works only in ` +
+      `repositories in its folder unless the caller allows more with --allow-path DIR`,
+  }];
+}
+
 export async function loadTaskFile(
   path: string,
   readFile: ReadTextFile = Deno.readTextFile,
@@ -532,6 +565,9 @@ export async function loadTaskFile(
     // Names in the file's own `env` need the caller's leave; `--set env=...` is the caller's own choice.
     const envRefused = "env" in set ? [] : envProblems(value, file, pos, trust);
     problems.push(...envRefused);
+    // `--set repo=...` is the caller's own choice, like `--set env=...`.
+    const repoRefused = "repo" in set ? [] : await repoProblems(value, file, pos, trust);
+    problems.push(...repoRefused);
     value = withOverrides(value, set);
     const parsed = TaskSpecSchema.safeParse(value);
     const fromCaller = "prompt_file" in set;
@@ -543,7 +579,7 @@ export async function loadTaskFile(
         problems.push(...(String(issue.path[0]) in set ? found.map((p) => fromSet(p, set, pos)) : found));
       }
     }
-    if (!parsed.success || prompts.problems.length || envRefused.length) continue;
+    if (!parsed.success || prompts.problems.length || envRefused.length || repoRefused.length) continue;
     const spec = resolvePrompts(parsed.data, prompts.texts);
 
     // Several tasks of one slug in one file are allowed: apply runs them in file order, one project.
