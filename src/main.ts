@@ -32,6 +32,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   history: () => import("./cli/history.ts").then((m) => m.historyCommand),
   guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
   doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
+  mcp: () => import("./cli/mcp.ts").then((m) => m.mcpCommand),
 };
 
 /** Every command, loaded (for the main help). */
