@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { cliCommand, REPO, runCli } from "./support/cli.ts";
 import { type E2E, startE2E } from "./support/e2e.ts";
+import { claudeEnv, runClaude } from "./support/claude_cli.ts";
 
 const TOOLS = [
   "run",
@@ -247,6 +248,103 @@ Deno.test("mcp run with a progress token sends what --progress shows while it wa
     assert.equal(again.isError, undefined);
   } finally {
     await Deno.writeTextFile(gate, "").catch(() => {});
+    await client.close();
+    await e.cleanup();
+  }
+});
+
+Deno.test("Claude Code as the MCP client: the outer session calls mcp__dispatch__run, the inner dispatch runs, its result comes back", async () => {
+  const e = await startE2E();
+  const work = await Deno.makeTempDir({ dir: e.root, prefix: "outer-" });
+  try {
+    // Outer and inner sessions share the endpoint; each prompt's marker says which is which.
+    e.api.scenario("outer", [
+      {
+        toolUse: {
+          name: "mcp__dispatch__run",
+          input: { slug: "inner", prompt: "Write the notes [[mock:inner]]", wait_s: 240 },
+        },
+      },
+      { text: "The specialist finished: notes written." },
+    ]);
+    e.api.scenario("inner", [
+      { toolUse: { name: "Write", input: { file_path: "notes.md", content: "# Notes\n" } } },
+      { text: "Inner: notes.md written." },
+    ]);
+    const c = cliCommand();
+    const config = join(e.root, "mcp.json");
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({ mcpServers: { dispatch: { command: c.cmd, args: [...c.args, "mcp"], env: e.env } } }),
+    );
+    const outer = await runClaude({
+      bin: e.bin,
+      args: [
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--mcp-config",
+        config,
+        "--strict-mcp-config",
+        "--allowedTools",
+        "mcp__dispatch__run",
+      ],
+      prompt: "Delegate the notes [[mock:outer]]",
+      cwd: work,
+      env: claudeEnv({ baseUrl: e.api.url, home: e.home, extra: { MCP_TIMEOUT: "60000" } }),
+      timeoutMs: 240_000,
+    });
+    assert.equal(outer.code, 0, outer.stderr + outer.stdout.slice(-2000));
+    assert.equal(outer.result?.is_error, false, JSON.stringify(outer.result));
+    assert.equal(outer.result?.result, "The specialist finished: notes written.");
+    // The inner dispatch ran in its project, through dispatch-cc.
+    assert.equal(await Deno.readTextFile(join(e.projects, "inner", "notes.md")), "# Notes\n");
+    assert.equal(e.api.mainRequests("inner").length, 2);
+    // The outer session's second turn carried the tool result: the run's document.
+    const second = e.api.mainRequests("outer")[1];
+    const results = second.body.messages.flatMap((m: Any) => Array.isArray(m.content) ? m.content : [])
+      .filter((b: Any) => b.type === "tool_result");
+    const text = JSON.stringify(results.at(-1));
+    assert.match(text, /Inner: notes\.md written\./);
+    assert.match(text, /\\"status\\": ?\\"success\\"/);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("mcp apply runs task files in the background and returns each project's last run; validate reports problems", async () => {
+  const e = await startE2E();
+  const client = await connect(e);
+  try {
+    e.api.scenario("ta", [{ text: "Task A done." }]);
+    e.api.scenario("tb", [{ text: "Task B done." }]);
+    const file = join(e.root, "tasks.yaml");
+    await Deno.writeTextFile(file, "slug: ta\nprompt: A [[mock:ta]]\n---\nslug: tb\nprompt: B [[mock:tb]]\n");
+    const bad = join(e.root, "bad.yaml");
+    await Deno.writeTextFile(bad, "slug: ok\nprompt: x\nmax_turns: many\n");
+    const v: Any = await client.callTool({ name: "validate", arguments: { files: [bad] } });
+    assert.equal(v.structuredContent.ok, false);
+    assert.match(v.structuredContent.problems[0].message, /max_turns/);
+    const refused: Any = await client.callTool({ name: "apply", arguments: { files: [bad] } });
+    assert.equal(refused.isError, true);
+    assert.equal(refused.structuredContent.ok, false);
+    assert.equal(await exists(join(e.projects, "ok")), false, "nothing ran");
+
+    const r: Any = await client.callTool(
+      { name: "apply", arguments: { files: [file], parallel: 2, wait_s: 240 } },
+      undefined,
+      LONG,
+    );
+    assert.equal(r.isError, undefined, JSON.stringify(r.content));
+    const doc = r.structuredContent;
+    assert.equal(doc.status, "ended");
+    assert.equal(doc.exit_code, 0);
+    assert.deepEqual(doc.slugs.map((s: Any) => [s.slug, s.status, s.result]), [
+      ["ta", "success", "Task A done."],
+      ["tb", "success", "Task B done."],
+    ]);
+  } finally {
     await client.close();
     await e.cleanup();
   }

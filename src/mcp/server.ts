@@ -56,10 +56,11 @@ async function checkProjectsDir(dir: string): Promise<void> {
 }
 
 /** A tool result: the document as structured content and as its JSON text. */
-function documentResult(doc: unknown): CallToolResult {
+function documentResult(doc: unknown, isError = false): CallToolResult {
   return {
     content: [{ type: "text", text: JSON.stringify(doc, null, 2) }],
     structuredContent: doc as Record<string, unknown>,
+    ...(isError ? { isError: true } : {}),
   };
 }
 
@@ -220,7 +221,8 @@ async function callTool(
     // A dispatching command: started in the background, then waited for.
     const start = await command.run([...argv, "--detach", "--json"], ctx);
     const doc = docOf(start) as Record<string, unknown>;
-    if (doc?.status !== "started") return documentResult(doc);
+    // apply's task files with problems: nothing ran, the document lists them.
+    if (doc?.status !== "started") return documentResult(doc, start.exitCode === EXIT.usage);
     const wait = await loadWait();
     if (def.name !== "apply") {
       const r = await waitFor(
