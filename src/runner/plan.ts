@@ -57,6 +57,7 @@ export function invocationFor(
       ? req.resumeSessionAt
       : undefined,
     ownSandbox: req.sandbox?.kind === "claude",
+    osSandbox: req.sandbox?.kind === "bwrap",
   };
 }
 

@@ -28,6 +28,8 @@ export interface HistoryEntry {
   tokens: TokenCounts | null;
   session_id: string | null;
   model: string | null;
+  /** The run's agent (absent in entries written before agents: Claude Code). */
+  agent?: string;
   detached: boolean;
 }
 
@@ -86,6 +88,7 @@ export function historyEntryOf(record: RunRecord): HistoryEntry {
     tokens: tokenCounts(record.usage),
     session_id: record.session_id,
     model: record.model,
+    agent: record.agent ?? "claude",
     detached: record.detached ?? false,
   };
 }
@@ -109,6 +112,7 @@ export function entryFromSummary(
     tokens: tokenCounts(s.usage),
     session_id: s.session_id,
     model: extra.model ?? null,
+    agent: s.agent ?? "claude",
     detached: false,
   };
 }

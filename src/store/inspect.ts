@@ -5,7 +5,7 @@
 import { readTextSafe } from "./files.ts";
 import { readHistory } from "./history.ts";
 import { inspectLock, type LockState } from "./lock.ts";
-import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
+import { projectAgent, type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
@@ -13,6 +13,8 @@ export interface ProjectView {
   slug: string;
   project_dir: string;
   description: string | null;
+  /** The agent of the project's work session (project.json; none: "claude"). */
+  agent: string | null;
   created: string | null;
   updated: string | null;
   session_id: string | null;
@@ -76,6 +78,7 @@ export async function inspectProject(
     slug: paths.slug,
     project_dir: paths.dir,
     description: metaRead.meta?.description ?? null,
+    agent: projectAgent(metaRead.meta),
     created: metaRead.meta?.created || null,
     updated: metaRead.meta?.updated || null,
     session_id: session.id,

@@ -83,6 +83,8 @@ export interface RunSummary {
   reported_cost_usd?: number | null;
   usage: Record<string, number> | null;
   session_id: string | null;
+  /** The run's agent ("claude" for runs recorded before agents, and for the earlier tool's). */
+  agent?: string;
   stop_reason: string | null;
   error: string | null;
   permission_denials: { tool: string; input: unknown; source?: string; reason?: string }[];
@@ -152,6 +154,7 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
       ...(v.reported_cost_usd !== undefined ? { reported_cost_usd: v.reported_cost_usd } : {}),
       usage: v.usage,
       session_id: v.session_id,
+      agent: typeof v.agent === "string" ? v.agent : "claude",
       stop_reason: v.stop_reason,
       error: v.error,
       permission_denials: v.permission_denials,

@@ -6,7 +6,7 @@
  */
 import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
-import { type ProjectPaths, readProjectMeta } from "./project.ts";
+import { projectAgent, type ProjectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
@@ -31,6 +31,8 @@ export interface ListLine {
 
 /** One project in `list --json`. */
 export interface ListEntry extends ListLine {
+  /** The agent of the project's work session (project.json; none: "claude"). */
+  agent: string | null;
   created: string | null;
   runs: number;
   last_run: ListRun | null;
@@ -89,6 +91,7 @@ export async function readListEntry(
       slug: paths.slug,
       project_dir: paths.dir,
       description: metaRead.meta?.description ?? null,
+      agent: projectAgent(metaRead.meta),
       created: metaRead.meta?.created || null,
       updated: metaRead.meta?.updated || null,
       status: lock?.held ? "running" : last?.status ?? "none",
