@@ -65,7 +65,9 @@ Deno.test("mcp lists one tool per command with input and output schemas from the
     }
     const run = tools.find((t: Any) => t.name === "run")!;
     const props = run.inputSchema.properties as Record<string, Any>;
-    for (const k of ["slug", "prompt", "desc", "timeout", "permission", "model", "max_turns", "wait_s"]) {
+    for (
+      const k of ["slug", "agent", "prompt", "desc", "timeout", "permission", "model", "max_turns", "wait_s"]
+    ) {
       assert.ok(props[k], `run takes ${k}`);
     }
     assert.equal(props.allowed_tools.type, "array");

@@ -199,9 +199,9 @@ async function callTool(
     const ctx = await commandContext(extra, progressSender(extra));
     const waitS = typeof input.wait_s === "number" ? input.wait_s : DEFAULT_WAIT_S;
     const left = () => Math.max(0, waitS - (Date.now() - started) / 1000);
-    const argv = argvFor(def, command, input);
+    const argv = (extra: string[] = []) => argvFor(def, command, input, extra);
 
-    if (def.name === "logs") return documentResult(await logsDocument(command, ctx, input, argv));
+    if (def.name === "logs") return documentResult(await logsDocument(command, ctx, input, argv()));
     if (def.name === "wait") {
       const slug = validateSlug(String(input.slug ?? ""));
       const r = await waitFor(
@@ -216,10 +216,10 @@ async function callTool(
       return documentResult(docOf(r));
     }
     if (!def.waits || input.dry_run === true) {
-      return documentResult(docOf(await command.run([...argv, "--json"], ctx)));
+      return documentResult(docOf(await command.run(argv(["--json"]), ctx)));
     }
     // A dispatching command: started in the background, then waited for.
-    const start = await command.run([...argv, "--detach", "--json"], ctx);
+    const start = await command.run(argv(["--detach", "--json"]), ctx);
     const doc = docOf(start) as Record<string, unknown>;
     // apply's task files with problems: nothing ran, the document lists them.
     if (doc?.status !== "started") return documentResult(doc, start.exitCode === EXIT.usage);

@@ -189,9 +189,15 @@ export function inputShape(def: ToolDef, command: Command): Record<string, z.Zod
 
 /**
  * The command's argv for the given inputs: `--option=value` (so a value starting with "-" stays a
- * value), repeated for lists, flags for true, and positionals after `--`.
+ * value), repeated for lists, flags for true, then `extra` (flags the server adds), and positionals after
+ * `--`.
  */
-export function argvFor(def: ToolDef, command: Command, input: Record<string, unknown>): string[] {
+export function argvFor(
+  def: ToolDef,
+  command: Command,
+  input: Record<string, unknown>,
+  extra: string[] = [],
+): string[] {
   const argv: string[] = [];
   for (const [option, spec] of Object.entries(command.options)) {
     const name = inputName(def, option);
@@ -204,6 +210,7 @@ export function argvFor(def: ToolDef, command: Command, input: Record<string, un
       for (const v of value) argv.push(`--${option}=${String(v)}`);
     } else argv.push(`--${option}=${String(value)}`);
   }
+  argv.push(...extra);
   const p = def.positional;
   if (p && input[p.name] !== undefined) {
     argv.push("--", ...(Array.isArray(input[p.name]) ? input[p.name] as string[] : [String(input[p.name])]));
