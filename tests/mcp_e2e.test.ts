@@ -163,7 +163,14 @@ Deno.test("mcp run outlasting wait_s returns running; a cancelled wait leaves th
   const client = await connect(e);
   const gate = join(e.root, "gate");
   try {
+    e.api.scenario("pre", [{ text: "Earlier run." }]);
     e.api.scenario("slow", [gated(gate), { text: "Through the gate." }]);
+    const pre: Any = await client.callTool(
+      { name: "run", arguments: { slug: "slow", prompt: "First [[mock:pre]]", wait_s: 240 } },
+      undefined,
+      LONG,
+    );
+    assert.equal(pre.structuredContent.status, "success");
     const started: Any = await client.callTool(
       {
         name: "run",
@@ -202,6 +209,21 @@ Deno.test("mcp run outlasting wait_s returns running; a cancelled wait leaves th
     assert.equal(still.structuredContent.status, "running");
     assert.equal(still.structuredContent.run_id, running.run_id);
 
+    // wait for a run that has ended answers at once with that run, while another goes on.
+    const earlier: Any = await client.callTool(
+      { name: "wait", arguments: { slug: "slow", run_id: pre.structuredContent.run_id, wait_s: 30 } },
+      undefined,
+      LONG,
+    );
+    assert.equal(earlier.structuredContent.run_id, pre.structuredContent.run_id);
+    assert.equal(earlier.structuredContent.result, "Earlier run.");
+    const unknown: Any = await client.callTool({
+      name: "wait",
+      arguments: { slug: "slow", run_id: "20200101-000000-1" },
+    });
+    assert.equal(unknown.isError, true);
+    assert.match(unknown.content[0].text, /no run 20200101-000000-1 in slow/);
+
     await Deno.writeTextFile(gate, "");
     const done: Any = await client.callTool(
       { name: "wait", arguments: { slug: "slow", run_id: running.run_id, wait_s: 240 } },
@@ -226,6 +248,7 @@ Deno.test("mcp run with a progress token sends what --progress shows while it wa
   try {
     e.api.scenario("prog", [gated(gate), { text: "Progress seen." }]);
     const messages: string[] = [];
+    const values: number[] = [];
     const r: Any = await client.callTool(
       {
         name: "run",
@@ -236,6 +259,7 @@ Deno.test("mcp run with a progress token sends what --progress shows while it wa
         ...LONG,
         onprogress: (p: Any) => {
           messages.push(p.message ?? "");
+          values.push(p.progress);
           // The run waits at the gate until its tool call has been reported.
           if ((p.message ?? "").includes("Bash")) Deno.writeTextFileSync(gate, "");
         },
@@ -245,6 +269,7 @@ Deno.test("mcp run with a progress token sends what --progress shows while it wa
     assert.equal(r.structuredContent.result, "Progress seen.");
     assert.ok(messages.some((m) => /session [0-9a-f-]{36} started/.test(m)), messages.join("\n"));
     assert.ok(messages.some((m) => /Bash while/.test(m)), messages.join("\n"));
+    assert.ok(values.every((v, i) => i === 0 || v > values[i - 1]), `progress only grows: ${values}`);
     // No token, no progress: a call without onprogress gets none (the SDK would reject unknown tokens).
     const again: Any = await client.callTool({ name: "status", arguments: { slug: "prog" } });
     assert.equal(again.isError, undefined);

@@ -159,7 +159,7 @@ async function waitFor(
   slug: string,
   runId: string | undefined,
   waitS: number,
-  extra: CallExtra,
+  send: ((message: string) => void) | null,
   resultLimit: unknown,
 ): Promise<CommandResult> {
   const argv = [
@@ -170,7 +170,6 @@ async function waitFor(
     ...(resultLimit !== undefined ? [`--result-limit=${resultLimit}`] : []),
     "--json",
   ];
-  const send = progressSender(extra);
   const follow = new AbortController();
   const following = send
     ? (async () => {
@@ -196,10 +195,12 @@ async function callTool(
 ): Promise<CallToolResult> {
   try {
     const started = Date.now();
-    const ctx = await commandContext(extra, progressSender(extra));
+    // One sender per call: a token's progress values must only grow.
+    const send = progressSender(extra);
+    const ctx = await commandContext(extra, send);
     const waitS = typeof input.wait_s === "number" ? input.wait_s : DEFAULT_WAIT_S;
     const left = () => Math.max(0, waitS - (Date.now() - started) / 1000);
-    const argv = (extra: string[] = []) => argvFor(def, command, input, extra);
+    const argv = (flags: string[] = []) => argvFor(def, command, input, flags);
 
     if (def.name === "logs") return documentResult(await logsDocument(command, ctx, input, argv()));
     if (def.name === "wait") {
@@ -210,7 +211,7 @@ async function callTool(
         slug,
         input.run_id as string | undefined,
         waitS,
-        extra,
+        send,
         input.result_limit,
       );
       return documentResult(docOf(r));
@@ -231,7 +232,7 @@ async function callTool(
         String(doc.slug),
         String(doc.run_id),
         left(),
-        extra,
+        send,
         input.result_limit,
       );
       return documentResult(docOf(r));
@@ -239,7 +240,7 @@ async function callTool(
     // apply: every slug to its last step, or the started document when wait_s passes first.
     const ends: Record<string, unknown>[] = [];
     for (const s of doc.slugs as { slug: string }[]) {
-      const r = await waitFor(wait, ctx, s.slug, undefined, left(), extra, undefined);
+      const r = await waitFor(wait, ctx, s.slug, undefined, left(), send, undefined);
       if (r.exitCode === EXIT.stillRunning) return documentResult(doc);
       ends.push(docOf(r) as Record<string, unknown>);
     }
