@@ -77,6 +77,11 @@ Deno.test("mcp lists one tool per command with input and output schemas from the
     for (const k of ["json", "detach", "verbose", "quiet", "help", "wait"]) {
       assert.equal(props[k], undefined, k);
     }
+    // Nothing a model sends can widen what the person set up.
+    for (const k of ["allow_dangerous", "no_sandbox", "claude_sandbox", "env", "prompt_file"]) {
+      assert.equal(props[k], undefined, k);
+    }
+    assert.equal(run.inputSchema.additionalProperties, false);
     const wait = tools.find((t: Any) => t.name === "wait")!;
     const w = wait.inputSchema.properties as Record<string, Any>;
     assert.ok(w.run_id && w.wait_s && w.slug);
@@ -135,7 +140,6 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
       ["run", { slug: "x" }, /^missing prompt/, "usage"],
       ["run", { slug: "../up", prompt: "hi" }, /slug/, "usage"],
       ["run", { slug: "x", prompt: "hi", timeout: -5 }, /timeout/, "usage"],
-      ["run", { slug: "x", prompt_file: "-" }, /standard input/, "usage"],
       ["run", { slug: "x", prompt: "hi", permission: "bypassPermissions" }, /ceiling|DISPATCH_MAX/, "usage"],
       ["status", { slug: "nope" }, /no project "nope"/, "not_found"],
       ["wait", { slug: "nope" }, /no project "nope"/, "not_found"],
@@ -150,6 +154,13 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
       assert.equal(r.structuredContent.error.kind, kind, r.content[0].text);
       assert.equal(r.structuredContent.status, "failed");
     }
+    // An input the tool does not take, such as a way around the ceiling, is refused, not ignored.
+    const widened: Any = await client.callTool({
+      name: "run",
+      arguments: { slug: "x", prompt: "hi", permission: "bypassPermissions", allow_dangerous: true },
+    });
+    assert.equal(widened.isError, true);
+    assert.match(widened.content[0].text, /allow_dangerous/);
     assert.equal(await exists(e.projects), false, "no project folder was created");
     assert.equal(e.api.requests.length, 0, "Claude Code never ran");
   } finally {

@@ -8,6 +8,7 @@
  * @module
  */
 import process from "node:process";
+import { z } from "zod";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
@@ -300,7 +301,8 @@ export async function createServer(): Promise<McpServer> {
     const command = commands[i];
     server.registerTool(def.name, {
       description: `${def.description}\n(dispatch-cc ${def.name}: ${command.summary})`,
-      inputSchema: inputShape(def, command),
+      // Strict: an input the tool does not take (a widening option, a typo) is an error, not ignored.
+      inputSchema: z.strictObject(inputShape(def, command)),
       outputSchema: OUTPUT_SCHEMAS[def.name],
     }, (input: Input, extra: unknown) => callTool(def, command, input, extra as CallExtra, waitDef.load));
   });

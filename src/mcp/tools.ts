@@ -12,6 +12,23 @@ import type { OptionSpec } from "../cli/options.ts";
 /** Options that make sense only on a terminal, or that the MCP tool replaces (`detach`, `follow`: wait_s). */
 const NOT_OFFERED = new Set(["json", "help", "verbose", "progress", "quiet", "detach", "follow"]);
 
+/**
+ * Options that widen what a run may do or reach: lifting the permission ceiling, turning the OS sandbox off
+ * or swapping it for a weaker one, passing the server's variables or files to the specialist, letting task
+ * files do so. On the command line the caller already has a shell; over MCP the caller may have only these
+ * tools, so they are the person's decision (the server's environment: DISPATCH_MAX_PERMISSION,
+ * DISPATCH_SANDBOX), never the model's. A model that sends one gets a tool error (inputs are strict).
+ */
+export const WIDENING = new Set([
+  "allow-dangerous",
+  "no-sandbox",
+  "claude-sandbox",
+  "env",
+  "allow-env",
+  "allow-path",
+  "prompt-file",
+]);
+
 /** Option arguments that are numbers: offered as JSON numbers. */
 const NUMERIC_ARGS = new Set(["N", "SECONDS", "USD"]);
 
@@ -148,6 +165,7 @@ export const TOOL_DEFS: ToolDef[] = [
 export function inputName(def: ToolDef, option: string): string {
   if (def.rename && Object.hasOwn(def.rename, option)) return def.rename[option];
   if (NOT_OFFERED.has(option) && !(def.name === "logs" && option === "json")) return "";
+  if (WIDENING.has(option)) return "";
   return option.replaceAll("-", "_");
 }
 
