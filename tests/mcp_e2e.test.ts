@@ -88,6 +88,8 @@ Deno.test("mcp lists one tool per command with input and output schemas from the
     assert.equal(w.timeout, undefined);
     const apply = tools.find((t: Any) => t.name === "apply")!;
     assert.equal((apply.inputSchema.properties as Any).files.type, "array");
+    assert.equal((apply.inputSchema.properties as Any).set, undefined);
+    assert.equal((apply.inputSchema.properties as Any).allow_env, undefined);
   } finally {
     await client.close();
     await e.cleanup();

@@ -27,6 +27,8 @@ export const WIDENING = new Set([
   "allow-env",
   "allow-path",
   "prompt-file",
+  // apply's `--set env=...` / `--set prompt_file=...` are the caller's own choice, past the task-file checks.
+  "set",
 ]);
 
 /** Option arguments that are numbers: offered as JSON numbers. */
