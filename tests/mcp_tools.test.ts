@@ -1,6 +1,9 @@
 /** The MCP tools' inputs come from each command's own option table and go back to its argv unchanged. */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { z } from "zod";
+import { DENO_RUN_FLAGS } from "../src/run_flags.ts";
+import { CONFIG, MAIN } from "./support/cli.ts";
 import type { Command } from "../src/cli/context.ts";
 import { argvFor, inputShape, TOOL_DEFS, type ToolDef } from "../src/mcp/tools.ts";
 
@@ -61,4 +64,29 @@ Deno.test("inputs become the command's argv: values stay values, lists repeat, f
     ]),
     ["--json", "--", "--x.yaml", "b.yaml"],
   );
+});
+
+Deno.test("other commands start without the MCP SDK: list runs with no npm package at hand, mcp does not", async () => {
+  const empty = await Deno.makeTempDir({ prefix: "dispatch-no-npm-" });
+  try {
+    const run = async (args: string[]) => {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--config", CONFIG, ...DENO_RUN_FLAGS, "--cached-only", MAIN, ...args],
+        env: { DENO_DIR: join(empty, "deno"), DISPATCH_PROJECTS_DIR: join(empty, "projects"), HOME: empty },
+        clearEnv: true,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+    };
+    const list = await run(["list", "--json"]);
+    assert.equal(list.code, 0, list.stderr);
+    // The check can fail: the server itself needs the packages.
+    const mcp = await run(["mcp"]);
+    assert.notEqual(mcp.code, 0);
+    assert.match(mcp.stderr, /npm package/);
+  } finally {
+    await Deno.remove(empty, { recursive: true });
+  }
 });
