@@ -146,6 +146,11 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
       ["status", { slug: "nope" }, /no project "nope"/, "not_found"],
       ["wait", { slug: "nope" }, /no project "nope"/, "not_found"],
       ["resume", { slug: "nope", prompt: "go on" }, /no project "nope"/, "not_found"],
+      ["logs", { slug: "nope" }, /no project "nope"/, "not_found"],
+      ["history", { slug: "nope" }, /no project "nope"/, "not_found"],
+      ["cancel", { slug: "nope" }, /no project "nope"/, "not_found"],
+      ["wait", { slug: "a/b" }, /slug/, "usage"],
+      ["search", { keyword: " " }, /one keyword/, "usage"],
     ];
     for (const [name, args, message, kind] of cases) {
       const r: Any = await client.callTool({ name, arguments: args });
