@@ -7,7 +7,6 @@
  *
  * @module
  */
-import process from "node:process";
 import { z } from "zod";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
@@ -309,12 +308,19 @@ export async function createServer(): Promise<McpServer> {
   return server;
 }
 
+interface NodeStdin {
+  on(event: "end" | "close", listener: () => void): void;
+}
+
 /** Serves MCP on stdin/stdout until the client closes stdin. */
 export async function serveStdio(): Promise<void> {
   const server = await createServer();
+  // The transport reads Node's process.stdin (the SDK's choice); its end is the client going away. Reached
+  // through the global rather than an import of node:process (src/ imports no node: module).
+  const stdin = (globalThis as unknown as { process: { stdin: NodeStdin } }).process.stdin;
   const closed = new Promise<void>((resolve) => {
-    process.stdin.on("end", resolve);
-    process.stdin.on("close", resolve);
+    stdin.on("end", resolve);
+    stdin.on("close", resolve);
   });
   await server.connect(new StdioServerTransport());
   await closed;
