@@ -149,3 +149,17 @@ const shell = (cmd: string) => ({ name: "exec_command", args: { cmd } });
     await home.cleanup();
   }
 }
+{
+  // Gemini's turn limit is a setting (model.maxSessionTurns), not a flag.
+  const api = await startGeminiApi();
+  const home = await geminiHome(api.url, { model: { name: "gemini-2.5-flash", maxSessionTurns: 1 } });
+  const read = { name: "read_file", args: { file_path: "/etc/hostname" } };
+  try {
+    await record(geminiAgent, await ensureGeminiCli(), api, home.env, [
+      { name: "turnlimit", permission: "acceptEdits", steps: [{ toolCalls: [read] }, { toolCalls: [read] }] },
+    ]);
+  } finally {
+    await api.close().catch((e) => console.error(String(e)));
+    await home.cleanup();
+  }
+}

@@ -50,3 +50,13 @@ export class InterruptedError extends DispatchError {
     super(message, EXIT.interrupted, "interrupted");
   }
 }
+
+/**
+ * `merge` refused with nothing changed (exit 9): `kind` says why ("merge_conflict", "dirty_checkout",
+ * "would_overwrite"), `files` which files.
+ */
+export class MergeRefusedError extends DispatchError {
+  constructor(message: string, kind: string, readonly files: string[]) {
+    super(message, EXIT.mergeConflict, kind);
+  }
+}

@@ -27,6 +27,11 @@ export const EXIT = {
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
   /**
+   * `merge` refused, nothing changed: the merge would conflict, the checkout has uncommitted changes to
+   * tracked files, or it would overwrite untracked files.
+   */
+  mergeConflict: 9,
+  /**
    * The run's outcome cannot be trusted: the CLI's output was added to after its final result, or named
    * another session (status `tampered`).
    */

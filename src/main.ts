@@ -30,6 +30,9 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   logs: () => import("./cli/logs.ts").then((m) => m.logsCommand),
   cancel: () => import("./cli/cancel.ts").then((m) => m.cancelCommand),
   history: () => import("./cli/history.ts").then((m) => m.historyCommand),
+  diff: () => import("./cli/diff.ts").then((m) => m.diffCommand),
+  merge: () => import("./cli/merge.ts").then((m) => m.mergeCommand),
+  remove: () => import("./cli/remove.ts").then((m) => m.removeCommand),
   guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
   doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
   mcp: () => import("./cli/mcp.ts").then((m) => m.mcpCommand),
@@ -55,9 +58,8 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 10 tampered outcome, 70 internal, 124 timeout,",
-    "            127 Claude Code missing,",
-    "            130 interrupted or cancelled",
+    "            6 turn/budget limit, 7 still running, 9 merge refused, 10 tampered outcome, 70 internal,",
+    "            124 timeout, 127 Claude Code missing, 130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -120,9 +122,14 @@ function writeStdout(text: string, json: boolean): void {
 }
 
 /** The `--json` document of a command that failed before it had a result (README "JSON output"). */
-function failureDocument(exitCode: number, kind: string, message: string): string {
+function failureDocument(
+  exitCode: number,
+  kind: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+): string {
   return JSON.stringify(
-    { version: JSON_VERSION, status: "failed", exit_code: exitCode, error: { kind, message } },
+    { version: JSON_VERSION, status: "failed", exit_code: exitCode, error: { kind, message, ...extra } },
     null,
     2,
   );
@@ -151,7 +158,12 @@ export async function main(argv: string[]): Promise<number> {
     quiet: has("--quiet", "-q"),
   });
   const fail = (err: DispatchError): number => {
-    if (json) writeStdout(failureDocument(err.exitCode, err.kind, err.message), true);
+    if (json) {
+      writeStdout(
+        failureDocument(err.exitCode, err.kind, err.message, "files" in err ? { files: err.files } : {}),
+        true,
+      );
+    }
     reporter.warn(`error: ${err.message}`);
     return err.exitCode;
   };

@@ -98,3 +98,11 @@ for (const c of CASES) {
     assert.equal(o.status, "tampered");
   });
 }
+
+Deno.test("gemini: a run stopped at its turn limit is max_turns (exit 6)", () => {
+  const text = read("gemini-turnlimit.jsonl");
+  const fold = foldLines(geminiAgent.parser(), text);
+  const o = classify({ ...exit0, exitCode: 53, fold, session: JSON.parse(text.split("\n")[0]).session_id });
+  assert.equal(o.status, "max_turns");
+  assert.equal(o.exit_code, 6);
+});

@@ -386,3 +386,11 @@ Deno.test("doctor (CLI): no Claude Code, a folder it may not write, a bad settin
     await t.cleanup();
   }
 });
+
+Deno.test("doctor: a git older than merge needs (merge-tree --write-tree, 2.38) is a warning; git is optional", async () => {
+  const old = await runChecks(machine({ programs: { git: "git version 2.34.1" } }), VERSION);
+  assert.equal(old.ok, true);
+  assert.equal(byId(old.checks, "git").status, "warn");
+  assert.match(byId(old.checks, "git").summary, /2\.34\.1.*older than 2\.38/);
+  assert.equal(byId((await runChecks(machine(), VERSION)).checks, "git").status, "ok");
+});

@@ -9,6 +9,7 @@
  * `envPrefixes`). Everything else (the launch plan, supervision, the fold, classification, the records)
  * is agent-neutral and lives in `src/runner/` and `src/store/`.
  */
+import type { AgentState } from "../sandbox/bwrap.ts";
 import type { AgentEvent } from "./events.ts";
 
 export type AgentName = "claude" | "codex" | "gemini";
@@ -106,6 +107,8 @@ export interface Agent {
    * sandbox refused; its session log has them). `sessionId`: the session the run reported, if any.
    */
   afterRun?(ctx: RunContext, sessionId: string | null): Promise<AgentEvent[]>;
+  /** The HTTP status of an API error from the CLI's exit code, where it says so (Gemini: status mod 256). */
+  apiStatusFromExit?(code: number | null): number | null;
   /** Options of an invocation this CLI cannot honour: one warning each (e.g. a turn limit Codex lacks). */
   unsupported?(inv: AgentInvocation): string[];
   /** Does the agent still hold this session (a transcript it can resume)? */
@@ -117,4 +120,23 @@ export interface Agent {
    * session that began elsewhere. The OS sandbox makes these writable, and no other session folder.
    */
   sessionFolders(env: Record<string, string>, projectDir: string, resumeId: string | null): Promise<string[]>;
+  /**
+   * What the OS sandbox shows of the agent's own state for one project (`AgentState` in
+   * src/sandbox/bwrap.ts): its sessions writable (`sessionFolders`), its config and credentials read-only,
+   * its scratch folders private, files it rewrites copied. Without it, only `sessionFolders` are shown.
+   * Claude Code's: src/agents/claude_code/sandbox_state.ts.
+   */
+  sandboxState?(
+    env: Record<string, string>,
+    realProjectDir: string,
+    sessionFolders: string[],
+    /** The agent's binary as started (an npm-installed CLI needs its whole package folder). */
+    bin?: string,
+  ): AgentState;
+  /**
+   * The name of the agent's per-project state folder for a project path, when it derives one from the
+   * path (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new
+   * one is refused (src/sandbox/project_folder.ts `checkOwnState`).
+   */
+  stateFolderOf?(projectPath: string): string;
 }

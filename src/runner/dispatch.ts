@@ -8,7 +8,10 @@ import type { AgentInvocation, AgentName, RunContext } from "../agents/agent.ts"
 import { describeToolUse } from "../agents/events.ts";
 import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { NO_SANDBOX } from "../sandbox/choice.ts";
+import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { prepareLaunch } from "../sandbox/launch.ts";
+import { checkNotSymlink, checkOwnState } from "../sandbox/project_folder.ts";
+import { READ_ONLY_ERROR } from "../sandbox/refusals.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import {
   isSessionId,
@@ -32,6 +35,7 @@ import { agentOf, checkRequest, invocationFor, MARKER, planRun } from "./plan.ts
 import { projectAgentOf } from "./agent_choice.ts";
 import type { DispatchDeps, DispatchRequest } from "./request.ts";
 import { supervise } from "./supervise.ts";
+import { beginRepoRun } from "../git/run.ts";
 
 export { blankRecord, MARKER, type RunRecord };
 export type { DispatchCommand, DispatchDeps, DispatchRequest } from "./request.ts";
@@ -98,9 +102,19 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   const now = deps.now ?? (() => new Date());
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
-  // The ceiling, root + bypassPermissions, the sandbox's programs: refused before anything is written.
+  // The ceiling, root + bypassPermissions, the sandbox's programs, a symlinked project or a new one whose
+  // state folder another project uses: refused before anything is written.
   await checkRequest(req, deps, paths);
   const exists = await projectExists(paths);
+  // An older pair of projects sharing the agent's state folder: said on every run.
+  const agent = agentOf(req);
+  const sharedState = agent.stateFolderOf
+    ? checkOwnState(config.projectsDir, req.slug, exists, {
+      displayName: agent.displayName,
+      folderOf: agent.stateFolderOf,
+    })
+    : null;
+  if (sharedState) reporter.warn(sharedState);
   if (req.command !== "run" && req.command !== "apply" && !exists) {
     throw new NotFoundError(
       `no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`,
@@ -135,7 +149,7 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   if (deps.signal.aborted) onAbort();
   deps.signal.addEventListener("abort", onAbort);
   try {
-    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now);
+    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now, sharedState);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     if (!deps.lock) {
@@ -152,10 +166,11 @@ async function runLocked(
   paths: ProjectPaths,
   lock: Lock,
   now: () => Date,
+  earlyWarning: string | null = null,
 ): Promise<RunRecord> {
   const { config, reporter } = deps;
   const agent = agentOf(req);
-  const warnings: string[] = [];
+  const warnings: string[] = earlyWarning ? [earlyWarning] : [];
   const warn = (m: string) => {
     warnings.push(m);
     reporter.warn(m);
@@ -219,6 +234,8 @@ async function runLocked(
       await writeRecord(files.record, { ...record });
     };
 
+    // Files opened for appending must not be links (a tool of an unsandboxed run can plant one).
+    for (const f of [files.transcript, files.stderr]) checkNotSymlink(f);
     const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
     const enc = new TextEncoder();
     // What the agent may need to know of this run (Codex: the thread's token total before a resume).
@@ -232,6 +249,8 @@ async function runLocked(
     await agent.beforeRun?.(runContext);
     const parse = agent.parser(runContext);
     let fold = emptyFold();
+    // Successful tool results that name a read-only refusal (`echo x > /usr/y; echo saved`).
+    const readOnlyResults: { tool_use_id: string; text: string; is_error: boolean }[] = [];
     const t0 = Date.now();
     const elapsed = () =>
       `${((Date.now() - t0) / 1000).toFixed(1)}s${fold.turns ? ` turn ${fold.turns}` : ""}`;
@@ -256,14 +275,21 @@ async function runLocked(
           reporter.progress(`[${elapsed()}] denied: ${describeToolUse(ev.denial.tool, ev.denial.input)}`);
         } else if (ev.kind === "tool_use") {
           reporter.progress(`[${elapsed()}] ${describeToolUse(ev.name, ev.input)}`);
+        } else if (ev.kind === "tool_result" && !ev.is_error && READ_ONLY_ERROR.test(ev.text)) {
+          if (readOnlyResults.length < 50) {
+            readOnlyResults.push({ tool_use_id: ev.id, text: ev.text.slice(0, 2000), is_error: false });
+          }
         }
       }
     };
 
     const marker = `${files.runId}-${crypto.randomUUID()}`;
-    const plan = await planRun(req, deps, paths, session, marker);
+    // A project in a repository: its content before the run, and the sandbox binds its git needs.
+    const repoRun = await beginRepoRun(paths, { sandboxed: (req.sandbox ?? NO_SANDBOX).kind === "bwrap" });
+    const plan = await planRun(req, deps, paths, session, marker, repoRun?.launch);
     record.env_names = plan.envNames;
-    await prepareLaunch(plan);
+    const prepared = await prepareLaunch(plan);
+    let outside: OutsideWrite[] = [];
     reporter.progress(
       `[${elapsed()}] ${req.command} ${req.slug}: starting ${agent.displayName} (${session.mode} session${
         session.id ? ` ${session.id}` : ""
@@ -289,8 +315,10 @@ async function runLocked(
         },
         onLine,
       });
+      outside = prepared.writesOutside();
     } finally {
       transcript.close();
+      await prepared.cleanup();
     }
     // The CLI and its tools are gone (supervise swept them): the lock stops naming them, so that a later
     // step under the same lock (apply) or a `cancel` never acts on pids that may be reused.
@@ -311,6 +339,12 @@ async function runLocked(
       warn(`could not read ${agent.displayName}'s session log: ${err instanceof Error ? err.message : err}`);
     }
 
+    // An API error whose text lacks its status (Gemini's 429): the CLI's exit code may carry it.
+    const failed = fold.results[0];
+    if (failed && !failed.ok && failed.api_error_status === null && agent.apiStatusFromExit) {
+      failed.api_error_status = agent.apiStatusFromExit(supervised.exitCode);
+    }
+
     const outcome = classify({
       fold,
       ended: supervised.ended,
@@ -322,13 +356,22 @@ async function runLocked(
       timeoutS: req.timeoutS,
       spawnError: supervised.spawnError,
     });
+    if (repoRun) {
+      record.changes = await repoRun.finish().catch((err) => {
+        warn(`could not list the run's changes: ${err instanceof Error ? err.message : err}`);
+        return null;
+      });
+    }
     return await finalizeRun({
       record,
       outcome,
       fold,
       supervised,
       sandbox: req.sandbox ?? NO_SANDBOX,
+      readOnlyResults,
+      outside,
       paths,
+      sessionFile,
       files,
       started,
       ended: now(),

@@ -10,7 +10,8 @@
 import type { Agent, AgentInvocation } from "../agents/agent.ts";
 import { getAgent } from "../agents/registry.ts";
 import type { Config } from "../config.ts";
-import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
+import { realPath } from "../sandbox/bwrap.ts";
+import { type LaunchInput, type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isSessionId } from "../store/project.ts";
 import type { DispatchRequest } from "./request.ts";
@@ -52,7 +53,8 @@ export function invocationFor(
     allowedTools: req.allowedTools,
     disallowedTools: req.disallowedTools,
     appendSystemPrompt: req.systemPrompt,
-    protectedPaths: [paths.logsDir],
+    // The real path too: Claude Code matches deny rules against the path a tool call names.
+    protectedPaths: [...new Set([paths.logsDir, realPath(paths.logsDir)])],
     resumeAt: session.mode === "resume" && req.resumeSessionAt && isSessionId(req.resumeSessionAt)
       ? req.resumeSessionAt
       : undefined,
@@ -76,6 +78,8 @@ export async function planRun(
   paths: ProjectPaths,
   session: AgentInvocation["session"],
   marker: string,
+  /** More OS sandbox binds (a repository's `.git` parts, from `src/git/`). */
+  binds: Pick<LaunchInput, "extraReadOnly" | "extraWritable"> & { set?: Record<string, string> } = {},
 ): Promise<RunPlan> {
   const agent = agentOf(req);
   const cmd = agent.command(invocationFor(req, session, paths), req.prompt);
@@ -88,13 +92,15 @@ export async function planRun(
     logsDir: paths.logsDir,
     parentEnv: deps.config.env,
     envNames: req.envNames,
-    set: { ...cmd.env, [MARKER]: marker },
+    set: { ...cmd.env, ...binds.set, [MARKER]: marker },
     permission: req.permission,
     permissionSource: req.permissionSource,
     ceiling: deps.config.ceiling,
     allowDangerous: req.allowDangerous,
     sandbox: req.sandbox,
     uid: Deno.build.os === "windows" ? null : Deno.uid(),
+    extraReadOnly: binds.extraReadOnly,
+    extraWritable: binds.extraWritable,
   });
   return { ...launch, agent, stdin: cmd.stdin };
 }

@@ -94,6 +94,7 @@ export interface ApplyDeps {
 export const SEVERITY: Readonly<Record<string, number>> = {
   interrupted: 8,
   cancelled: 8,
+  tampered: 7,
   timeout: 7,
   error: 6,
   crashed: 6,

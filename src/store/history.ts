@@ -169,7 +169,8 @@ export async function readHistory(
   const problems = [...(index?.problems ?? [])];
   // The caller's listing of the folder when it has one (a folder of thousands of runs is slow to list).
   const ids = runIds ?? await listRunIds(logsDir);
-  const missing = ids.filter((id) => !byId.has(id));
+  // Runs the index lacks, and runs its last line says are going on (their record says more).
+  const missing = ids.filter((id) => !byId.has(id) || isGoingOn(byId.get(id)!.status));
   const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
   const lock = read.some((s) => isGoingOn(s.status))
     ? await inspectLock(join(logsDir, "lock")).catch(() => null)

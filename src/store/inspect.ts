@@ -6,8 +6,9 @@ import { readTextSafe } from "./files.ts";
 import { readHistory } from "./history.ts";
 import { inspectLock, type LockState } from "./lock.ts";
 import { projectAgent, type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
-import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { foreignProblem, listRunIds, listRuns, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
+import { repoOf } from "./summary.ts";
 
 export interface ProjectView {
   slug: string;
@@ -25,6 +26,9 @@ export interface ProjectView {
   lock: { held: boolean; reason: string } | null;
   /** One line per missing, empty or corrupt file. */
   problems: string[];
+  /** A project in a repository (`run --repo`): the repository and the project's branch (absent otherwise). */
+  repo?: string;
+  branch?: string;
 }
 
 /**
@@ -48,6 +52,8 @@ export async function inspectProject(
     inspectLock(paths.lock).catch(() => null as LockState | null),
   ]);
   if (metaRead.problem) problems.push(metaRead.problem);
+  const planted = foreignProblem(listRuns(paths.logsDir).foreign);
+  if (planted) problems.push(planted);
   if (session.problem && session.problem !== "missing") problems.push(`last-session-id ${session.problem}`);
   if (session.problem === "missing" && runs.run_count > 0) problems.push("last-session-id missing");
   const lastRun = runs.last_run_id ? await readRun(paths.logsDir, runs.last_run_id) : null;
@@ -88,5 +94,6 @@ export async function inspectProject(
     last_result: lastResult,
     lock: lock ? { held: lock.held, reason: lock.reason } : null,
     problems,
+    ...repoOf(metaRead.meta),
   };
 }

@@ -114,11 +114,15 @@ export async function prepareProject(
   await Deno.mkdir(paths.logsDir, { recursive: true });
   const earlier = (await readProjectMeta(paths)).meta;
   const description = opts.description?.trim() || earlier?.description || descriptionFromPrompt(opts.prompt);
-  try {
-    const header = `# Project: ${paths.slug}\n\n${description}\n`;
-    await Deno.writeTextFile(paths.claudeMd, header, { createNew: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+  // A repository's worktree gets no CLAUDE.md of ours: it would be a change to the repository (its own
+  // CLAUDE.md, if any, is what Claude Code reads there).
+  if (typeof earlier?.repo !== "string") {
+    try {
+      const header = `# Project: ${paths.slug}\n\n${description}\n`;
+      await Deno.writeTextFile(paths.claudeMd, header, { createNew: true });
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
   }
   const meta: ProjectMeta = {
     ...(earlier ?? {}),

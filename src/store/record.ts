@@ -153,6 +153,8 @@ export function normalizeRecord(value: unknown): Checked<RunRecord> {
         "refused tool calls",
       ),
       tool_errors: f.objects<RunRecord["tool_errors"][number]>("tool_errors"),
+      // A project in a repository: what the run changed (src/git); absent for other projects.
+      ...f.optional("changes", () => f.objOrNull<NonNullable<RunRecord["changes"]>>("changes")),
       tool_calls: f.num("tool_calls"),
       files_touched: f.strings("files_touched"),
       started: f.str("started", runIdStart(id) ?? ""),

@@ -7,7 +7,7 @@
 import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
 import { projectAgent, type ProjectPaths, readProjectMeta } from "./project.ts";
-import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { foreignProblem, listRuns, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
 /** The last run as `list` shows it (`status` shows the whole run). */
@@ -27,6 +27,9 @@ export interface ListLine {
   totals: Pick<ProjectTotals, "runs" | "cost_usd" | "runs_without_cost">;
   /** One line per missing, empty or corrupt file. */
   problems: string[];
+  /** A project in a repository (`run --repo`): the repository and the project's branch (absent otherwise). */
+  repo?: string;
+  branch?: string;
 }
 
 /** One project in `list --json`. */
@@ -55,7 +58,9 @@ export async function readListEntry(
   paths: ProjectPaths,
 ): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
   const problems: string[] = [];
-  const runIds = await listRunIds(paths.logsDir);
+  const { ids: runIds, foreign } = listRuns(paths.logsDir);
+  const planted = foreignProblem(foreign);
+  if (planted) problems.push(planted);
   const [metaRead, history] = await Promise.all([
     readProjectMeta(paths),
     readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false })),
@@ -99,6 +104,7 @@ export async function readListEntry(
       last_run: last,
       totals: totalsOf(history.entries),
       problems,
+      ...repoOf(metaRead.meta),
     },
     indexed: history.indexed,
     volatile: lock !== null || run?.status === "abandoned" || (run !== null && isGoingOn(run.status)),
@@ -112,4 +118,11 @@ async function hasLockFile(paths: ProjectPaths): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The repository and branch project.json records for a project in a repository, else nothing. */
+export function repoOf(meta: Record<string, unknown> | null): { repo?: string; branch?: string } {
+  return typeof meta?.repo === "string" && typeof meta.branch === "string"
+    ? { repo: meta.repo, branch: meta.branch }
+    : {};
 }

@@ -136,7 +136,12 @@ export function geminiParser(ctx?: RunContext): (line: string) => AgentEvent[] {
         const message = typeof ev.error?.message === "string" ? ev.error.message : null;
         const result: FinalResult = {
           ok,
-          subtype: ok ? "success" : `error${ev.error?.type ? `:${ev.error.type}` : ""}`,
+          // Its turn limit (settings model.maxSessionTurns; exit 53) is Claude Code's error_max_turns.
+          subtype: ok
+            ? "success"
+            : ev.error?.type === "FatalTurnLimitedError"
+            ? "error_max_turns"
+            : `error${ev.error?.type ? `:${ev.error.type}` : ""}`,
           text: ok ? text : null,
           session_id: sessionId,
           num_turns: turns,
