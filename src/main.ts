@@ -36,6 +36,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   remove: () => import("./cli/remove.ts").then((m) => m.removeCommand),
   guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
   doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
+  mcp: () => import("./cli/mcp.ts").then((m) => m.mcpCommand),
 };
 
 /** Every command, loaded (for the main help). */
