@@ -26,6 +26,8 @@ export const EXIT = {
   limitReached: 6,
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
+  /** The run succeeded but its check (`--verify`, `verify:`) still failed after the last round. */
+  verifyFailed: 8,
   /**
    * The run's outcome cannot be trusted: the CLI's output was added to after its final result, or named
    * another session (status `tampered`).

@@ -7,7 +7,7 @@ import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import { renderApply, renderDetachedApply, renderDryRun, renderProblems } from "../render/apply.ts";
-import { dispatch } from "../runner/dispatch.ts";
+import { dispatchComplete } from "../runner/on_done.ts";
 import { projectPaths } from "../store/project.ts";
 import { findAgentBin } from "../runner/find_agent.ts";
 import { agentOf, checkRequest } from "../runner/plan.ts";
@@ -21,7 +21,7 @@ import { parseDuration } from "../spec/schema.ts";
 import { type FlagOverrides, planSlugSteps } from "../spec/steps.ts";
 import { closestMatch } from "../suggest.ts";
 import { type Command, type CommandContext, JSON_VERSION } from "./context.ts";
-import { DISPATCH_OPTIONS } from "./dispatch_options.ts";
+import { DISPATCH_OPTIONS, onDoneFromFlags, verifyFromFlags } from "./dispatch_options.ts";
 import {
   flag,
   type OptionSpecs,
@@ -36,7 +36,7 @@ const {
   slug: _slug,
   prompt: _prompt,
   "prompt-file": _promptFile,
-  "result-limit": _resultLimit,
+  "output-schema": _outputSchema,
   ...shared
 } = DISPATCH_OPTIONS;
 
@@ -53,6 +53,10 @@ export const TRUST_OPTIONS: OptionSpecs = {
     multiple: true,
     arg: "DIR",
     help: "let the task files read prompt files in DIR too (default: only each file's own folder)",
+  },
+  "allow-commands": {
+    type: "boolean",
+    help: "let the task files run their verify: and on_done: commands (they run as you)",
   },
 };
 
@@ -88,7 +92,7 @@ export async function taskFileTrust(p: Parsed, userCwd: string): Promise<TaskFil
     }
     allowPaths.push(real);
   }
-  return { allowEnv, allowPaths };
+  return { allowEnv, allowPaths, allowCommands: flag(p, "allow-commands") };
 }
 
 const options: OptionSpecs = {
@@ -171,7 +175,7 @@ export function parseSets(items: readonly string[], userCwd: string): Record<str
 }
 
 /** The command-line settings that override every task. */
-function flagOverrides(p: Parsed): FlagOverrides {
+function flagOverrides(p: Parsed, env: Record<string, string>): FlagOverrides {
   const permission = str(p, "permission");
   const timeout = str(p, "timeout");
   let timeoutS: number | undefined;
@@ -199,6 +203,8 @@ function flagOverrides(p: Parsed): FlagOverrides {
       noSandbox: flag(p, "no-sandbox"),
     },
     allowDangerous: flag(p, "allow-dangerous") || undefined,
+    verify: verifyFromFlags(p),
+    onDone: onDoneFromFlags(p, env),
   };
 }
 
@@ -246,7 +252,7 @@ export const applyCommand: Command = {
     const p = parseOptions("apply", argv, options, true);
     if (p.positionals.length === 0) throw new UsageError("apply: name at least one task file");
     const parallelRaw = positiveNumber(p, "parallel", true);
-    const flags = flagOverrides(p);
+    const flags = flagOverrides(p, ctx.config.env);
     const sets = parseSets((p.values.set as string[] | undefined) ?? [], ctx.config.userCwd);
     const files = taskFilePaths(p.positionals, ctx.config.userCwd);
     const trust = await taskFileTrust(p, ctx.config.userCwd);
@@ -293,7 +299,7 @@ export const applyCommand: Command = {
       reporter: ctx.reporter,
       signal: ctx.signal,
       agentBin: () => bin ??= findAgentBin(agentOf({}), ctx.config),
-      dispatch,
+      dispatch: dispatchComplete,
     });
     return {
       exitCode: result.exit_code,

@@ -26,6 +26,7 @@ import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/run
 import { classify } from "./classify.ts";
 import { finalizeRun, recordCrash } from "./finalize.ts";
 import { emptyFold, foldLine } from "./fold.ts";
+import { checkStructuredOutput } from "./output_schema.ts";
 import { agentOf, checkRequest, MARKER, planRun } from "./plan.ts";
 import type { DispatchDeps, DispatchRequest } from "./request.ts";
 import { supervise } from "./supervise.ts";
@@ -81,6 +82,19 @@ async function chooseSession(
  */
 export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promise<RunRecord> {
   const now = deps.now ?? (() => new Date());
+  return await withRunLock(req, deps, (d, paths, lock) => runLocked(req, d, paths, lock, now));
+}
+
+/**
+ * The checks before a run (launch plan, project exists), then `body` under the project's lock (taken
+ * unless `deps.lock` holds it already), with a signal that says "cancelled" for a `cancel` of this lock.
+ * Several dispatches can share one lock this way (verification rounds: `verify.ts`).
+ */
+export async function withRunLock<T>(
+  req: DispatchRequest,
+  deps: DispatchDeps,
+  body: (deps: DispatchDeps, paths: ProjectPaths, lock: Lock) => Promise<T>,
+): Promise<T> {
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
   // The ceiling, root + bypassPermissions, the sandbox's programs: refused before anything is written.
@@ -120,7 +134,7 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   if (deps.signal.aborted) onAbort();
   deps.signal.addEventListener("abort", onAbort);
   try {
-    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now);
+    return await body({ ...deps, signal: inner.signal }, paths, lock);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     if (!deps.lock) {
@@ -281,6 +295,7 @@ async function runLocked(
       timeoutS: req.timeoutS,
       spawnError: supervised.spawnError,
     });
+    Object.assign(record, checkStructuredOutput(outcome, fold, req.outputSchema));
     return await finalizeRun({
       record,
       outcome,

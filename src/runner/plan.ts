@@ -13,6 +13,7 @@ import type { Config } from "../config.ts";
 import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isSessionId } from "../store/project.ts";
+import { checkOutputSchemaSupport } from "./output_schema.ts";
 import type { DispatchRequest } from "./request.ts";
 
 /** The environment variable that marks every process of a run (the sweep, and `cancel`, find them by it). */
@@ -57,6 +58,7 @@ export function invocationFor(
       ? req.resumeSessionAt
       : undefined,
     ownSandbox: req.sandbox?.kind === "claude",
+    ...(req.outputSchema ? { outputSchema: req.outputSchema } : {}),
   };
 }
 
@@ -77,6 +79,7 @@ export async function planRun(
   marker: string,
 ): Promise<RunPlan> {
   const agent = agentOf(req);
+  checkOutputSchemaSupport(agent, req.outputSchema);
   const cmd = agent.command(invocationFor(req, session, paths), req.prompt);
   const launch = await planLaunch({
     agent,

@@ -96,6 +96,7 @@ export const SEVERITY: Readonly<Record<string, number>> = {
   timeout: 7,
   error: 6,
   crashed: 6,
+  verify_failed: 6,
   not_installed: 6,
   lock_held: 5,
   blocked: 4,

@@ -9,7 +9,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Reporter } from "../report.ts";
-import { dispatch } from "../runner/dispatch.ts";
+import { dispatchComplete } from "../runner/on_done.ts";
 import { type DetachedHandler, type DetachTarget, type HeldRun, startDetached } from "../runner/detach.ts";
 import { projectPaths } from "../store/project.ts";
 import { type ApplyOptions, applyPlans, type SlugPlan } from "./apply.ts";
@@ -140,7 +140,7 @@ export const applyHandler: DetachedHandler = async (payload, deps) => {
     reporter: deps.reporter,
     signal: deps.signal,
     agentBin: () => Promise.resolve(deps.agentBin),
-    dispatch,
+    dispatch: dispatchComplete,
     held: new Map(deps.held.map((h) => [h.slug, h])),
     detached: true,
   });
