@@ -72,12 +72,15 @@ function sentence(r: () => number, withCommon: boolean): string {
   return s[0].toUpperCase() + s.slice(1) + ".";
 }
 
-/** A result text of a few hundred to a few thousand characters, in paragraphs. */
+/**
+ * A result text of one to six KB (about three on average), in paragraphs: the size of the earlier tool's
+ * real results, whose search texts this tree must weigh as much as.
+ */
 function resultText(r: () => number, i: number, run: number): string {
   const paras: string[] = [];
-  const n = 1 + Math.floor(r() * 5);
+  const n = 3 + Math.floor(r() * 6);
   for (let p = 0; p < n; p++) {
-    const lines = Array.from({ length: 2 + Math.floor(r() * 4) }, () => sentence(r, r() < 0.15));
+    const lines = Array.from({ length: 4 + Math.floor(r() * 6) }, () => sentence(r, r() < 0.15));
     paras.push(lines.join(" "));
   }
   if (i % 10_000 === 77 && run === 0) paras.push(`Named the test fixture ${RARE_WORD}-service.`);

@@ -1,5 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from "./paths.ts";
 import { UsageError } from "./errors.ts";
+import type { AgentName } from "./agents/agent.ts";
+import { parseAgentName } from "./agents/registry.ts";
 import { parseSandboxSetting, type SandboxChoice } from "./sandbox/choice.ts";
 import { DEFAULT_CEILING, parsePermission, type PermissionMode } from "./sandbox/permission.ts";
 
@@ -17,6 +19,8 @@ export interface Config {
   ceiling: PermissionMode;
   /** The sandbox when neither flags nor the task file say ($DISPATCH_SANDBOX, none). */
   sandbox: SandboxChoice;
+  /** The agent of new projects when neither --agent nor a task file says ($DISPATCH_AGENT; null: claude). */
+  agent: AgentName | null;
   /** The folder the user ran the command from (relative paths resolve against it). */
   userCwd: string;
   /** The whole environment, for building the child's allow-listed one. */
@@ -92,6 +96,7 @@ export function loadConfig(env: Record<string, string>, cwd: string, root = prog
       ? parsePermission(env.DISPATCH_MAX_PERMISSION, "DISPATCH_MAX_PERMISSION")
       : DEFAULT_CEILING,
     sandbox: parseSandboxSetting(env.DISPATCH_SANDBOX, "DISPATCH_SANDBOX"),
+    agent: env.DISPATCH_AGENT?.trim() ? parseAgentName(env.DISPATCH_AGENT, "DISPATCH_AGENT") : null,
     userCwd: here,
     env,
   };

@@ -1,11 +1,10 @@
 /**
  * What `search` counts as a match, on its own (no files): the lines of a text that contain a keyword,
- * case-insensitively, cut around the match; a project's matches (slug, description, last result, then each
- * run's result, a result line already seen counted once); and the same count over many projects' texts at
- * once (`countBlock`), as the search cache stores them.
+ * case-insensitively, cut around the match; and a project's matches (slug, description, last result, then
+ * each run's result, a result line already seen counted once).
  */
 import type { SearchMatch } from "./render/projects.ts";
-import type { SearchSource } from "./store/search_index.ts";
+import type { SearchSource } from "./store/index_db.ts";
 
 const MAX_LINE = 200;
 
@@ -15,17 +14,6 @@ function shownLine(line: string, at: number): string {
   if (shown.length <= MAX_LINE) return shown;
   const start = Math.max(0, at - 60);
   return (start > 0 ? "..." : "") + line.slice(start, start + MAX_LINE).trim() + "...";
-}
-
-/**
- * The line around an occurrence at `pos` of a text lying at [from, to) of `s`: its start and end, as
- * `lastIndexOf`/`indexOf` over that text alone give them (a text that starts with a line break counts the
- * break as its first line, as `lastIndexOf("\n", -1)` does).
- */
-function lineBounds(s: string, pos: number, from: number, to: number): [start: number, end: number] {
-  const nl = pos === from ? (s[from] === "\n" ? from : -1) : s.lastIndexOf("\n", pos - 1);
-  const end = s.indexOf("\n", pos);
-  return [nl >= from ? nl + 1 : from, end === -1 || end >= to ? to : end];
 }
 
 /**
@@ -45,13 +33,8 @@ function countsLine(k: number, line: string, seen: Set<string>): boolean {
  * match), and where that line starts. Walks the occurrences in the lower-cased text instead of splitting
  * every text into lines: most texts hold none, a few hold some.
  */
-function eachMatchingLine(
-  text: string,
-  needle: string,
-  lowered: string | null | undefined,
-  found: (line: string, start: number) => void,
-): void {
-  const lower = lowered ?? text.toLowerCase();
+function eachMatchingLine(text: string, needle: string, found: (line: string, start: number) => void): void {
+  const lower = text.toLowerCase();
   let pos = lower.indexOf(needle);
   if (pos === -1) return;
   if (lower.length !== text.length) {
@@ -65,22 +48,21 @@ function eachMatchingLine(
     return;
   }
   while (pos !== -1) {
-    const [start, end] = lineBounds(text, pos, 0, text.length);
+    const nl = pos === 0 ? (text[0] === "\n" ? 0 : -1) : text.lastIndexOf("\n", pos - 1);
+    const start = nl + 1;
+    const next = text.indexOf("\n", pos);
+    const end = next === -1 ? text.length : next;
     found(shownLine(text.slice(start, end), pos - start), start);
     pos = end >= text.length ? -1 : lower.indexOf(needle, end + 1);
   }
 }
 
 /** The lines of `text` that contain `needle` (lower-cased), cut around the match, with their numbers. */
-export function matchingLines(
-  text: string,
-  needle: string,
-  lowered?: string | null,
-): { line_number: number; line: string }[] {
+export function matchingLines(text: string, needle: string): { line_number: number; line: string }[] {
   const found: { line_number: number; line: string }[] = [];
   let lineNumber = 1;
   let counted = 0; // newlines before `counted` are in lineNumber
-  eachMatchingLine(text, needle, lowered, (line, start) => {
+  eachMatchingLine(text, needle, (line, start) => {
     for (let i = text.indexOf("\n", counted); i !== -1 && i < start; i = text.indexOf("\n", i + 1)) {
       lineNumber++;
     }
@@ -102,29 +84,21 @@ export function matchProject(
   needle: string,
   build = true,
 ): { matches: SearchMatch[]; count: number; problems: string[] } {
-  // A source the cache has counted already (countBlock) holds only its problems until expanded.
-  if (build && src.expand) src = src.expand();
   const problems = src.meta_problem ? [src.meta_problem] : [];
   for (const [id, , problem] of src.runs) if (problem) problems.push(`${id}-result.json ${problem}`);
   const slugMatches = slug.toLowerCase().includes(needle);
-  if (!build && src.counted !== undefined) {
-    return { matches: [], count: src.counted + (slugMatches ? 1 : 0), problems };
-  }
   const matches: SearchMatch[] = [];
   let count = 0;
   const seen = new Set<string>();
-  const lower = src.lower;
-  const may = (k: number) => !src.may_match || src.may_match.has(k);
   /** Each matching line of text k that counts (countsLine): counted, and built when asked for. */
   const scan = (k: number, text: string, field: SearchMatch["field"], source: () => string | null) => {
-    if (!may(k)) return;
     if (!build) {
-      eachMatchingLine(text, needle, lower?.[k], (line) => {
+      eachMatchingLine(text, needle, (line) => {
         if (countsLine(k, line, seen)) count++;
       });
       return;
     }
-    for (const m of matchingLines(text, needle, lower?.[k])) {
+    for (const m of matchingLines(text, needle)) {
       if (!countsLine(k, m.line, seen)) continue;
       count++;
       matches.push({ slug, field, source: source(), ...m });
@@ -140,72 +114,4 @@ export function matchProject(
     if (text !== null) scan(k + 2, text, "result", () => `${id}-result.json`);
   }
   return { matches, count, problems };
-}
-
-/** Where a row's texts lie in a block: the start of each, and its length (-1: no text). */
-export interface BlockRow {
-  start: number;
-  lengths: number[];
-}
-
-/**
- * For each row of a block of concatenated texts (each row's description, last result, then run results,
- * as in SearchSource), what matchProject would count in its texts (the slug aside) and which texts hold
- * the needle at all, in one pass over the needle's occurrences in `lower` (the block lower-cased, of the
- * same length): the rows and texts without one cost nothing. Rows without a match are absent.
- */
-export function countBlock(
-  block: string,
-  lower: string,
-  needle: string,
-  rows: BlockRow[],
-): Map<number, { count: number; texts: Set<number> }> {
-  const found = new Map<number, { count: number; texts: Set<number> }>();
-  let r = -1;
-  let k = 0;
-  let ends: number[] = [];
-  let seen = new Set<string>();
-  let hit = { count: 0, texts: new Set<number>() };
-  let pos = lower.indexOf(needle);
-  while (pos !== -1) {
-    if (r < 0 || pos >= ends[ends.length - 1]) {
-      // A new row: the last whose texts start at or before pos.
-      let lo = Math.max(r, 0);
-      let hi = rows.length - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if (rows[mid].start <= pos) lo = mid;
-        else hi = mid - 1;
-      }
-      r = lo;
-      ends = [];
-      let at = rows[r].start;
-      for (const len of rows[r].lengths) ends.push(at += Math.max(0, len));
-      seen = new Set();
-      hit = { count: 0, texts: new Set() };
-      k = 0;
-      if (pos >= ends[ends.length - 1]) {
-        // Beyond every row's texts (a block longer than its rows say): not a match of any row.
-        pos = lower.indexOf(needle, pos + 1);
-        r = -1;
-        continue;
-      }
-    }
-    // Occurrences come in order: the text holding this one is the last one's or a later one.
-    while (ends[k] <= pos) k++;
-    const textStart = k === 0 ? rows[r].start : ends[k - 1];
-    const textEnd = ends[k];
-    if (pos + needle.length > textEnd) {
-      // Runs into the next text: no match in either (each is searched on its own).
-      pos = lower.indexOf(needle, pos + 1);
-      continue;
-    }
-    hit.texts.add(k);
-    found.set(r, hit);
-    // The line as matchingLines cuts it from the text alone.
-    const [start, end] = lineBounds(block, pos, textStart, textEnd);
-    if (countsLine(k, shownLine(block.slice(start, end), pos - start), seen)) hit.count++;
-    pos = end >= textEnd ? lower.indexOf(needle, textEnd) : lower.indexOf(needle, end + 1);
-  }
-  return found;
 }

@@ -333,9 +333,12 @@ Deno.test("history of a project of the earlier tool, totals in status, progress 
     const index = (await Deno.readTextFile(join(logs, "runs.jsonl"))).trim().split("\n").map((l) =>
       JSON.parse(l)
     );
-    assert.equal(index.length, 3, "the index was started with the earlier runs, then the new one");
-    assert.equal(index[2].status, "success");
-    assert.equal(index[2].num_turns, 2);
+    // The index was started with the earlier runs, then the new one: a line when it was reserved (a run is a
+    // run because dispatch-cc listed it), another when it ended (the last line of a run wins).
+    assert.equal(index.length, 4);
+    assert.deepEqual([index[2].run_id, index[2].status], [index[3].run_id, "running"]);
+    assert.equal(index[3].status, "success");
+    assert.equal(index[3].num_turns, 2);
     const st = await runCli(["status", "--slug", "old", "--json"], { env: e.env });
     assert.equal(st.json.totals.runs, 3);
     assert.ok(st.json.totals.cost_usd > 0.3);

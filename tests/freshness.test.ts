@@ -1,7 +1,7 @@
 /** Stat keys: equal for unchanged files, different after any change a cache must notice. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hashNumbers, joinKeys, statKey } from "../src/store/freshness.ts";
+import { hashNumbers, joinKeys, statKey } from "../src/store/index_db.ts";
 import { tempDir } from "./support/temp.ts";
 
 Deno.test("hashNumbers is stable, 53-bit, and tells close values apart", () => {

@@ -1,15 +1,19 @@
 /**
- * The list and search caches (`.dispatch-index/`) never disagree with the project files: deleted,
- * corrupted, or outdated by hand edits made the way the earlier bash tool made them, they give the same
- * answers as a cold scan.
+ * The index (`.dispatch-index/index.db`) never disagrees with the project files: deleted, corrupted, of
+ * another schema version, or outdated by hand edits made the way the earlier bash tool made them, it gives
+ * the same answers as a cold scan.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { matchProject } from "../src/search_match.ts";
-import { INDEX_DIR } from "../src/store/freshness.ts";
-import { listLines, listProjects } from "../src/store/list_index.ts";
-import { scanSearchSources } from "../src/store/search_index.ts";
-import { cachedRunsSummary } from "../src/store/status_cache.ts";
+import {
+  cachedRunsSummary,
+  INDEX_DIR,
+  indexProject,
+  listLines,
+  listProjects,
+  scanSearchSources,
+} from "../src/store/index_db.ts";
 import { baseEnv, runCli } from "./support/cli.ts";
 import { seedResult, writeSeedProject } from "./support/seed_projects.ts";
 import { tempDir } from "./support/temp.ts";
@@ -174,113 +178,101 @@ Deno.test("hand edits as the earlier bash tool made them are seen at once by lis
   }
 });
 
-Deno.test("the cache files of earlier versions are removed when the list cache is written", async () => {
+Deno.test("the cache files of earlier versions are removed when the index is created", async () => {
   const f = await fixture();
   try {
     const index = join(f.projects, INDEX_DIR);
-    await Deno.mkdir(join(index, "status-v1"), { recursive: true });
-    for (const old of ["list-v2.json", "search-v2-07.txt", "status-v1/task-api.json"]) {
-      await Deno.writeTextFile(join(index, old), "{}");
-    }
+    await Deno.mkdir(join(index, "status-v2"), { recursive: true });
+    const old = ["list-v2.json", "list-v3.json", "list-v3-details.txt", "search-v3.json", "search-v3-07.txt"];
+    for (const name of [...old, "status-v2/task-api.json"]) await Deno.writeTextFile(join(index, name), "{}");
     await Deno.writeTextFile(join(index, "keep-me.txt"), "not ours to remove");
     await settle();
     await listProjects(f.projects, { racyMs: RACY_MS });
     const left = [...Deno.readDirSync(index)].map((e) => e.name).sort();
-    assert.deepEqual(left.filter((n) => /v1|v2|keep/.test(n)), ["keep-me.txt"]);
+    assert.deepEqual(left.filter((n) => !n.startsWith("index.db")), ["keep-me.txt"]);
   } finally {
     await f.cleanup();
   }
 });
 
-Deno.test("a deleted or corrupt cache gives the same answers as a cold scan", async () => {
+/** Runs SQL against the index file, as another program (or another version of dispatch-cc) might. */
+async function sql(projects: string, text: string) {
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(join(projects, INDEX_DIR, "index.db"));
+  try {
+    db.exec(text);
+  } finally {
+    db.close();
+  }
+}
+
+Deno.test("a deleted, corrupt or foreign index gives the same answers as a cold scan", async () => {
   const f = await fixture();
+  const file = join(f.projects, INDEX_DIR, "index.db");
   try {
     await settle();
     await assertSameAsCold(f.projects, "the first scan");
-    const index = join(f.projects, INDEX_DIR);
-    const files = [...Deno.readDirSync(index)].map((e) => join(index, e.name));
-    assert.ok(files.length >= 2, "list and search caches were written");
-    for (const [i, file] of files.entries()) {
-      if (!Deno.statSync(file).isFile) continue;
-      await Deno.writeTextFile(file, i % 2 ? '{"v":2,"rows":[["task-api","k",{"descr' : "garbage");
-    }
-    await assertSameAsCold(f.projects, "corrupting the cache");
-    // Well-formed but lying: keys that cannot match are ignored.
-    await Deno.writeTextFile(
-      join(index, "list-v3.json"),
-      JSON.stringify({
-        v: 3,
-        dir: null,
-        rows: [["task-api", 0, 0, ["a", null, null, "success", 1, null, [1, 0, 0, 0, 0, 0, 0, 0], []]]],
-      }),
+    assert.ok(Deno.statSync(file).size > 0, "the index was written");
+    // Keys that cannot match, with other texts: were the keys not checked, list would show "Flusk".
+    await sql(
+      f.projects,
+      "UPDATE projects SET list_key = 1, search_key = 1, line = replace(line, 'Flask', 'Flusk'), entry = replace(entry, 'Flask', 'Flusk')",
     );
-    await assertSameAsCold(f.projects, "a cache with foreign keys");
-    // Right keys, damaged rows: each row is checked before it is used.
-    const listFile = join(index, "list-v3.json");
-    const good = JSON.parse(await Deno.readTextFile(listFile));
-    assert.ok(good.rows.some((r: unknown[]) => typeof r[1] === "number"), "rows were cached with their keys");
-    for (const damage of [["x"], null, [1, 2, 3, 4, 5, 6, 7, 8], "row", [0, "success", null, [], 1, 0, 0]]) {
-      const rows = good.rows.map((r: unknown[]) => [r[0], r[1], r[2], damage]);
-      await Deno.writeTextFile(listFile, JSON.stringify({ ...good, rows }));
-      await assertSameAsCold(f.projects, `cached rows replaced by ${JSON.stringify(damage)}`);
-    }
-    // Search's manifest vouches for the shards it was written with: a shard deleted or replaced by an
-    // older one is not trusted to name the folder's projects.
-    await assertSameAsCold(f.projects, "writing the search manifest");
-    assert.ok(Deno.statSync(join(index, "search-v3.json")).isFile, "the manifest was written");
-    const shards = [...Deno.readDirSync(index)].filter((e) => /^search-v3-\d+\.txt$/.test(e.name));
-    await Deno.remove(join(index, shards[0].name));
-    await assertSameAsCold(f.projects, "deleting a shard under a manifest");
-    await settle();
-    await assertSameAsCold(f.projects, "rewriting the manifest");
-    // A search that sees task-api mid-change rewrites its shard without it, and cannot write a manifest
-    // (the folder looks too new to it): the manifest on disk names the shard's earlier generation, so the
-    // next search lists the folder instead of trusting that shard to hold all of its group.
-    await Deno.writeTextFile(
-      join(f.projects, "task-api", ".dispatch-logs", "last-result.txt"),
-      "widget v2\n",
-    );
-    await scanSearchSources(f.projects, () => {}, { racyMs: 3_600_000, needle: "widget" });
-    await assertSameAsCold(f.projects, "a shard rewritten after the manifest");
-    const hit = (await searchAll(f.projects, "widget v2", true)).find((r) => r.slug === "task-api");
-    assert.equal(hit?.matches.length, 1, "task-api is still searched");
-    // The details file alone missing, corrupt or behind the lines file.
-    const detailsFile = join(index, "list-v3-details.txt");
-    await Deno.remove(detailsFile);
-    await assertSameAsCold(f.projects, "deleting the details file");
-    const again = await listProjects(f.projects, { racyMs: RACY_MS });
-    assert.equal(again.read, 1, "the details file was written again (only the bare folder is read)");
-    const details = await Deno.readTextFile(detailsFile);
-    const [header, block] = [
-      details.slice(0, details.indexOf("\n")),
-      details.slice(details.indexOf("\n") + 1),
-    ];
-    const { dir, rows } = JSON.parse(header) as {
-      dir: number | null;
-      rows: [string, number, number, number][];
-    };
+    await assertSameAsCold(f.projects, "an index with foreign keys");
+    // Rows of projects that are gone, and a folder key that vouches for them.
+    await sql(f.projects, "INSERT INTO projects (slug, list_key, search_key) VALUES ('ghost', 1, 1)");
+    await assertSameAsCold(f.projects, "a row of a project that does not exist");
+    const bytes = await Deno.readFile(file);
     for (
-      const [why, text] of [
-        ["a details file cut short", details.slice(0, -3)],
-        [
-          "details under other keys",
-          // (with other texts too: were the keys not checked, the listing would show "Flusk")
-          JSON.stringify({ v: 3, dir, rows: rows.map((r) => r && [r[0], 1, r[2], r[3]]) }) + "\n" +
-          block.replaceAll("Flask", "Flusk"),
-        ],
-        [
-          "details of other projects",
-          JSON.stringify({ v: 3, dir: null, rows: rows.map((r) => r && ["zz", r[1], r[2], r[3]]) }) + "\n" +
-          block.replaceAll("Flask", "Flusk"),
-        ],
-        ["a garbage details file", "garbage"],
-      ]
+      const [why, damage] of [
+        ["a garbage file", () => Deno.writeTextFile(file, "garbage".repeat(1000))],
+        ["a file cut short", () => Deno.writeFile(file, bytes.slice(0, 4096 + 100))],
+        ["an empty file", () => Deno.writeTextFile(file, "")],
+        ["another schema version", () => sql(f.projects, "PRAGMA user_version = 99")],
+        ["another program's database", async () => {
+          await Deno.remove(file);
+          await sql(f.projects, "CREATE TABLE projects(x); INSERT INTO projects VALUES (1)");
+        }],
+      ] as const
     ) {
-      await Deno.writeTextFile(detailsFile, text);
+      await listProjects(f.projects, { racyMs: RACY_MS }); // a whole index to damage
+      await damage();
       await assertSameAsCold(f.projects, why);
+      await assertSameAsCold(f.projects, `${why}, once rebuilt`);
     }
-    await Deno.remove(index, { recursive: true });
-    await assertSameAsCold(f.projects, "deleting the cache");
+    await Deno.remove(join(f.projects, INDEX_DIR), { recursive: true });
+    await assertSameAsCold(f.projects, "deleting the index");
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("dispatch-cc's own writes index the project at once: the next list does not read it", async () => {
+  const f = await fixture();
+  try {
+    await settle();
+    await listProjects(f.projects, { racyMs: RACY_MS });
+    await scanSearchSources(f.projects, () => {}, { racyMs: RACY_MS, needle: "widget" });
+    // A run's end: a new result file and last-result.txt, just written (too new for a scan to trust).
+    const logs = join(f.projects, "task-api", ".dispatch-logs");
+    await Deno.writeTextFile(
+      join(logs, "20260402-080000-555-result.json"),
+      JSON.stringify(seedResult({ result: "brand-new widget" })),
+    );
+    await Deno.writeTextFile(join(logs, "last-result.txt"), "brand-new widget\n");
+    await indexProject(f.projects, "task-api");
+    const after = await listProjects(f.projects, { racyMs: 3_600_000 });
+    assert.equal(after.read, 1, "only the bare folder is read");
+    assert.equal(after.entries.find((e) => e.slug === "task-api")?.runs, 3);
+    let read = -1;
+    const found: string[] = [];
+    ({ read } = await scanSearchSources(f.projects, (slug) => found.push(slug), {
+      racyMs: 3_600_000,
+      needle: "brand-new",
+    }));
+    assert.deepEqual(found.filter((s) => s === "task-api"), ["task-api"]);
+    assert.equal(read, 1, "search reads only the bare folder too");
+    await assertSameAsCold(f.projects, "a run indexed by dispatch-cc");
   } finally {
     await f.cleanup();
   }
@@ -330,7 +322,7 @@ Deno.test("status totals come from the cache until a run is added, by dispatch-c
     assert.deepEqual(first, await cold());
     assert.equal(first.run_count, 2);
     assert.equal(first.totals.cost_usd, 0.2468);
-    assert.ok(Deno.statSync(join(f.projects, INDEX_DIR, "status-v2", "task-api.json")).isFile);
+    assert.ok(Deno.statSync(join(f.projects, INDEX_DIR, "index.db")).isFile);
     assert.deepEqual(await warm(), first);
     await settle();
 
@@ -358,7 +350,8 @@ Deno.test("status totals come from the cache until a run is added, by dispatch-c
     });
     const appended = await warm();
     assert.deepEqual(appended, await cold());
-    assert.equal(appended.totals.cost_usd, 13);
+    // With a run index, a result file it does not list (555) is not a run (issue 11.3): 5 + 7.
+    assert.equal(appended.totals.cost_usd, 12);
   } finally {
     await f.cleanup();
   }
@@ -390,6 +383,93 @@ Deno.test("list, search and status answer the same when the cache folder cannot 
       (await listProjects(f.projects, { racyMs: RACY_MS })).entries,
       cold.entries,
     );
+  } finally {
+    await f.cleanup();
+  }
+});
+
+Deno.test("the trigram index finds what a scan of every text finds, whatever the letters", async () => {
+  const t = await tempDir();
+  const projects = join(t.path, "projects");
+  let seed = 7;
+  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+  // Letters whose lower case is longer, depends on context, or is another script's: ASCII needles must
+  // still find them where JavaScript's lower-casing does.
+  const words = [
+    "Tests",
+    "İstanbul",
+    "ΟΔΟΣ",
+    "σς",
+    "\u212Aelvin",
+    "ǅ",
+    "ß",
+    "STRASSE",
+    "x\ny",
+    " ",
+    "ﬁle",
+    "Æsir",
+  ];
+  const text = () => Array.from({ length: rnd(8) }, () => words[rnd(words.length)]).join(rnd(2) ? " " : "");
+  try {
+    for (let i = 0; i < 30; i++) {
+      await writeSeedProject(projects, `p${i}`, {
+        description: text(),
+        lastResult: text(),
+        runs: [{
+          stamp: `20260401-0900${String(i).padStart(2, "0")}`,
+          pid: i,
+          result: seedResult({ result: text() }),
+        }],
+      });
+    }
+    await settle();
+    for (
+      const w of [
+        "tests",
+        "i̇stanbul",
+        "istanbul",
+        "οδος",
+        "οδοσ",
+        "σς",
+        "kelvin",
+        "ǆ",
+        "ß",
+        "strasse",
+        "x\ny",
+        "file",
+        "æsir",
+        "sir",
+      ]
+    ) {
+      assert.deepEqual(
+        await searchAll(projects, w, true),
+        await searchAll(projects, w, false),
+        `search ${w}`,
+      );
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a FIFO or a device in place of a project file is a problem of that project, not a hung list", async () => {
+  const f = await fixture();
+  try {
+    const logs = (slug: string) => join(f.projects, slug, ".dispatch-logs");
+    await Deno.remove(join(logs("other"), "project.json"));
+    const fifo = new Deno.Command("mkfifo", { args: [join(logs("other"), "project.json")] });
+    assert.equal((await fifo.output()).code, 0);
+    await Deno.remove(join(logs("task-api"), "last-result.txt"));
+    await Deno.symlink("/dev/zero", join(logs("task-api"), "last-result.txt"));
+    await Deno.symlink("/dev/zero", join(logs("task-api"), "20260402-080000-555-result.json"));
+    await settle();
+    const other = (await listProjects(f.projects, { racyMs: RACY_MS })).entries.find((e) =>
+      e.slug === "other"
+    );
+    assert.deepEqual(other?.problems, ["project.json unreadable (not a regular file)"]);
+    await assertSameAsCold(f.projects, "a FIFO and devices in place of project files");
+    const found = (await searchAll(f.projects, "widget", true)).find((r) => r.slug === "task-api");
+    assert.ok(found?.problems.includes("20260402-080000-555-result.json unreadable (not a regular file)"));
   } finally {
     await f.cleanup();
   }

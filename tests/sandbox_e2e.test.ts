@@ -220,11 +220,15 @@ Deno.test({
       assert.equal(r.code, 4, r.stderr);
       assert.equal(r.json.status, "blocked");
       const denied = r.json.permission_denials.filter((d: { source?: string }) => d.source === "sandbox");
-      assert.equal(denied.length, 4, JSON.stringify(r.json.permission_denials));
+      assert.equal(denied.length, 3, JSON.stringify(r.json.permission_denials));
       assert.equal(denied[0].tool, "Write");
       assert.equal(denied[0].input.file_path, join(out, "w.txt"));
       assert.match(denied[0].reason, /read-only file system|EROFS/i);
-      assert.match(JSON.stringify(denied.map((d: { input: unknown }) => d.input)), /last-session-id/);
+      // The Bash write into .dispatch-logs is refused before it runs, by the deny rules every run gets (Claude
+      // Code checks a command's redirections against them), even in bypassPermissions.
+      const byRules = r.json.permission_denials.filter((d: { source?: string }) => d.source === undefined);
+      assert.equal(byRules.length, 1, JSON.stringify(r.json.permission_denials));
+      assert.match(JSON.stringify(byRules[0].input), /last-session-id/);
       assert.ok(!r.json.files_touched.some((f: string) => f.includes("w.txt")));
       assert.equal(r.json.tool_errors.length, 4, "the other calls (the setsid one included) worked");
       // The records and Claude Code's settings are as dispatch-cc left them.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FirstMatches } from "../src/cli/search.ts";
-import { countBlock, matchingLines, matchProject } from "../src/search_match.ts";
+import { matchingLines, matchProject } from "../src/search_match.ts";
 
 /** The plain definition: every line that contains the needle, case-insensitively, numbered from 1. */
 function naive(text: string, needle: string) {
@@ -47,55 +47,6 @@ Deno.test("counting a project's matches gives what building them gives", () => {
       const built = matchProject("tests-slug", src, needle);
       assert.equal(matchProject("tests-slug", src, needle, false).count, built.matches.length);
       assert.equal(built.count, built.matches.length);
-    }
-  }
-});
-
-Deno.test("counting a whole block of projects at once gives each project's own count", () => {
-  let seed = 5;
-  const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
-  const words = [
-    "Tests",
-    "pass",
-    "\n",
-    "tests",
-    "x",
-    "TESTS\n",
-    "te",
-    "sts",
-    "All tests pass\n",
-    "\n\n",
-    " ",
-  ];
-  const text = () => Array.from({ length: rnd(12) }, () => words[rnd(words.length)]).join("");
-  for (let k = 0; k < 200; k++) {
-    const projects = Array.from({ length: 1 + rnd(6) }, () => {
-      const last = rnd(4) ? text() : null;
-      const runs = Array.from(
-        { length: rnd(5) },
-        (_, i) => [`r${i}`, rnd(5) ? (i === 0 && last ? last : text()) : null, null],
-      );
-      return { description: text(), meta_problem: null, last_result: last, runs } as Parameters<
-        typeof matchProject
-      >[1];
-    });
-    // The block as the search cache lays it out: each project's texts back to back (-1: no text).
-    let block = "";
-    const rows = projects.map((p) => {
-      const start = block.length;
-      const texts = [p.description, p.last_result, ...p.runs.map((r) => r[1])];
-      for (const t of texts) block += t ?? "";
-      return { start, lengths: texts.map((t) => (t === null ? -1 : t.length)) };
-    });
-    for (const needle of ["tests", "pass", "x", "s\nt", "\n", "all tests pass", "t"]) {
-      const counts = countBlock(block, block.toLowerCase(), needle, rows);
-      projects.forEach((p, i) => {
-        assert.equal(
-          counts.get(i)?.count ?? 0,
-          matchProject("-", p, needle, false).count,
-          JSON.stringify({ p, needle }),
-        );
-      });
     }
   }
 });

@@ -40,6 +40,11 @@ export interface AgentInvocation {
   resumeAt?: string;
   /** Run the agent inside its own sandbox (Claude Code's Bash sandbox, `--claude-sandbox`). */
   ownSandbox?: boolean;
+  /**
+   * The run is inside dispatch-cc's OS sandbox (`--sandbox`, bubblewrap). An agent whose own sandbox is
+   * bubblewrap too (Codex) cannot nest it there and maps its modes accordingly.
+   */
+  osSandbox?: boolean;
 }
 
 /** How to start the CLI: argv (without the binary), what goes on stdin, extra environment, files. */
@@ -53,6 +58,21 @@ export interface AgentCommand {
 
 /** Turns a run's stdout lines into common events; one per run (some agents keep state across lines). */
 export type LineParser = (line: string) => AgentEvent[];
+
+/**
+ * What an agent knows of one run beyond its stdout (additive, for agents that need it): the run's mode and
+ * session, and notes the agent takes before the start (`beforeRun`) for its parser and `afterRun`.
+ */
+export interface RunContext {
+  env: Record<string, string>;
+  projectDir: string;
+  permission: PermissionMode;
+  session: { mode: "new" | "resume"; id: string | null };
+  /** The run is inside dispatch-cc's OS sandbox (then a refused write is that sandbox's doing). */
+  osSandbox?: boolean;
+  /** The agent's own notes (Codex: the thread's token total before a resume). */
+  notes?: Record<string, unknown>;
+}
 
 export interface Agent {
   name: AgentName;
@@ -77,8 +97,17 @@ export interface Agent {
    * such as `<new-session-id>` as ids.
    */
   command(inv: AgentInvocation, prompt: string): AgentCommand;
-  /** A fresh parser for one run's stdout (or one transcript). */
-  parser(): LineParser;
+  /** A fresh parser for one run's stdout (or one transcript); `ctx` where the run is known. */
+  parser(ctx?: RunContext): LineParser;
+  /** Before the start: look at the agent's own files (Codex: the thread's running token total). */
+  beforeRun?(ctx: RunContext): Promise<void>;
+  /**
+   * After the CLI ended: events only its own files show (Codex does not print the commands its read-only
+   * sandbox refused; its session log has them). `sessionId`: the session the run reported, if any.
+   */
+  afterRun?(ctx: RunContext, sessionId: string | null): Promise<AgentEvent[]>;
+  /** Options of an invocation this CLI cannot honour: one warning each (e.g. a turn limit Codex lacks). */
+  unsupported?(inv: AgentInvocation): string[];
   /** Does the agent still hold this session (a transcript it can resume)? */
   sessionExists(env: Record<string, string>, id: string, projectDir: string): Promise<boolean>;
   /** The agent's own state folder in this environment (Claude Code: $CLAUDE_CONFIG_DIR or ~/.claude). */

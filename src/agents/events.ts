@@ -38,6 +38,8 @@ export interface FinalResult {
   /** The agent's cost figure as reported (Claude Code on --resume: the session's running total). */
   reported_cost_usd: number | null;
   usage: Usage | null;
+  /** The agent's token figures as reported, when they are not this run's own (Codex on resume: the thread's). */
+  reported_usage?: Usage | null;
   api_error_status: number | null;
   /** Error texts the agent listed. */
   errors: string[];

@@ -6,9 +6,14 @@
  */
 import type { Agent, AgentName } from "./agent.ts";
 import { claudeCode } from "./claude_code/mod.ts";
+import { codexAgent } from "./codex/agent.ts";
+import { geminiAgent } from "./gemini/agent.ts";
+import { UsageError } from "../errors.ts";
 
 export const AGENTS: Partial<Record<AgentName, Agent>> = {
   claude: claudeCode,
+  codex: codexAgent,
+  gemini: geminiAgent,
 };
 
 /** The agent when none is named. */
@@ -32,4 +37,20 @@ export function getAgent(name: AgentName | undefined = DEFAULT_AGENT): Agent {
 /** Is `name` an agent in the registry? */
 export function isAgentName(name: string): name is AgentName {
   return Object.hasOwn(AGENTS, name);
+}
+
+/**
+ * Reads an agent name as a user writes it (`--agent`, `agent:`, `DISPATCH_AGENT`); exit 2 on another.
+ *
+ * @example
+ * ```ts
+ * parseAgentName("codex", "--agent"); // "codex"
+ * ```
+ */
+export function parseAgentName(value: string, source: string): AgentName {
+  const v = value.trim().toLowerCase();
+  if (isAgentName(v)) return v;
+  throw new UsageError(
+    `${source}: unknown agent ${JSON.stringify(value)} (expected one of: ${Object.keys(AGENTS).join(", ")})`,
+  );
 }

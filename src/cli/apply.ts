@@ -2,6 +2,8 @@
  * `dispatch-cc apply FILE...`: validate task files, then run each task's steps (first prompt, follow-ups
  * on the same session, review) and print a step-by-step summary. Resumable: see src/spec/state.ts.
  */
+import { parseAgentName } from "../agents/registry.ts";
+import { chooseAgent } from "../runner/agent_choice.ts";
 import { isAbsolute, resolve } from "../paths.ts";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
@@ -122,6 +124,7 @@ const TEXT_FIELDS = new Set([
   "system_prompt",
   "permission",
   "model",
+  "agent",
 ]);
 
 /**
@@ -186,7 +189,9 @@ function flagOverrides(p: Parsed, env: Record<string, string>): FlagOverrides {
       throw new UsageError(`--timeout: ${(err as Error).message}`);
     }
   }
+  const agent = str(p, "agent");
   return {
+    agent: agent !== undefined ? parseAgentName(agent, "--agent") : undefined,
     permission: permission !== undefined ? parsePermission(permission, "--permission") : undefined,
     model: str(p, "model"),
     timeoutS,
@@ -219,9 +224,21 @@ async function slugPlans(tasks: readonly LoadedTask[], flags: FlagOverrides, ctx
   };
   const plans: SlugPlan[] = [];
   for (const [slug, group] of bySlug) {
-    plans.push({ slug, steps: await planSlugSteps(group, flags, defaults) });
+    // A step naming no agent runs the project's (else DISPATCH_AGENT's, else Claude Code).
+    const agent = await chooseAgent(undefined, projectPaths(ctx.config.projectsDir, slug), ctx.config.agent);
+    plans.push({ slug, steps: await planSlugSteps(group, flags, { ...defaults, agentOf: () => agent }) });
   }
   return plans;
+}
+
+/** Every agent the steps name has its binary (exit 127 with the install command before anything runs). */
+async function agentBins(plans: readonly SlugPlan[], ctx: CommandContext): Promise<Map<string, string>> {
+  const bins = new Map<string, string>();
+  for (const step of plans.flatMap((plan) => plan.steps)) {
+    const agent = agentOf(step.request);
+    if (!bins.has(agent.name)) bins.set(agent.name, await findAgentBin(agent, ctx.config));
+  }
+  return bins;
 }
 
 export const applyCommand: Command = {
@@ -268,7 +285,7 @@ export const applyCommand: Command = {
     const plans = await slugPlans(tasks, flags, ctx);
 
     if (flag(p, "dry-run")) {
-      const bin = await findAgentBin(agentOf({}), ctx.config).catch((err) => {
+      const bin = await findAgentBin(agentOf(plans[0]?.steps[0]?.request ?? {}), ctx.config).catch((err) => {
         ctx.reporter.warn(`${(err as Error).message}; showing "claude"`);
         return "claude";
       });
@@ -288,17 +305,22 @@ export const applyCommand: Command = {
     }
     const applyOptions = { restart: flag(p, "restart"), parallel: parallelRaw ?? 1, wait: flag(p, "wait") };
     if (flag(p, "detach")) {
-      const agentBin = await findAgentBin(agentOf({}), ctx.config);
+      const bins = await agentBins(plans, ctx);
+      const agentBin = bins.get(agentOf(plans[0]?.steps[0]?.request ?? {}).name) ?? "claude";
       const started = await startDetachedApply(plans, applyOptions, { ...ctx, agentBin });
       if (started) return { exitCode: EXIT.success, json: started, text: renderDetachedApply(started) };
       ctx.reporter.progress("apply: every step is done already; nothing started in the background");
     }
-    let bin: Promise<string> | undefined;
+    const bins = new Map<string, Promise<string>>();
     const result = await applyPlans(plans, applyOptions, {
       config: ctx.config,
       reporter: ctx.reporter,
       signal: ctx.signal,
-      agentBin: () => bin ??= findAgentBin(agentOf({}), ctx.config),
+      agentBin: (name) => {
+        const agent = agentOf({ agent: name });
+        if (!bins.has(agent.name)) bins.set(agent.name, findAgentBin(agent, ctx.config));
+        return bins.get(agent.name)!;
+      },
       dispatch: dispatchComplete,
     });
     return {

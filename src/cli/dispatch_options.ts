@@ -8,6 +8,7 @@ import type { DispatchRequest } from "../runner/dispatch.ts";
 import type { VerifyRequest } from "../runner/request.ts";
 import { resolveSandbox } from "../sandbox/choice.ts";
 import { parsePermission } from "../sandbox/permission.ts";
+import { parseAgentName } from "../agents/registry.ts";
 import { validateSlug } from "../store/slug.ts";
 import type { CommandContext } from "./context.ts";
 import { flag, type OptionSpecs, type Parsed, positiveNumber, str, toolList } from "./options.ts";
@@ -27,7 +28,13 @@ export const RESULT_LIMIT_OPTION: OptionSpecs = {
 
 export const DISPATCH_OPTIONS: OptionSpecs = {
   slug: { type: "string", arg: "SLUG", help: "project name: letters, digits, '.', '_', '-' (required)" },
-  prompt: { type: "string", arg: "TEXT", help: "the task for Claude Code" },
+  agent: {
+    type: "string",
+    arg: "NAME",
+    help:
+      "the specialist CLI: claude (default), codex, gemini (default: the project's, else $DISPATCH_AGENT)",
+  },
+  prompt: { type: "string", arg: "TEXT", help: "the task for the specialist" },
   "prompt-file": { type: "string", arg: "FILE", help: "read the prompt from FILE ('-' for standard input)" },
   timeout: {
     type: "string",
@@ -35,7 +42,7 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
     help: "end the run after SECONDS (default $DISPATCH_TIMEOUT or 600)",
   },
   "max-turns": { type: "string", arg: "N", help: "stop after N model turns" },
-  model: { type: "string", arg: "MODEL", help: "Claude model (alias or full name)" },
+  model: { type: "string", arg: "MODEL", help: "the agent's model (Claude Code: an alias or a full name)" },
   "allowed-tools": {
     type: "string",
     multiple: true,
@@ -189,7 +196,9 @@ export function requestFromFlags(
   defaults: { permission?: DispatchRequest["permission"] } = {},
 ): Omit<DispatchRequest, "command" | "slug" | "prompt" | "session"> {
   const permission = str(p, "permission");
+  const agent = str(p, "agent");
   return {
+    ...(agent !== undefined ? { agent: parseAgentName(agent, "--agent") } : {}),
     description: str(p, "desc"),
     permission: permission !== undefined
       ? parsePermission(permission, "--permission")

@@ -7,6 +7,7 @@ import { dispatchComplete } from "../runner/on_done.ts";
 import { startDetached } from "../runner/detach.ts";
 import { findAgentBin } from "../runner/find_agent.ts";
 import { agentOf, checkRequest } from "../runner/plan.ts";
+import { chooseAgent } from "../runner/agent_choice.ts";
 import { renderDetached, renderRun, runJson } from "../render/run.ts";
 import { projectPaths } from "../store/project.ts";
 import type { Command, CommandContext, CommandResult } from "./context.ts";
@@ -27,6 +28,11 @@ export async function runDispatch(
   ctx: CommandContext,
   out: OutputFlags = { detach: false },
 ): Promise<CommandResult> {
+  // The agent named, else the project's, else DISPATCH_AGENT, else Claude Code.
+  req = {
+    ...req,
+    agent: await chooseAgent(req.agent, projectPaths(ctx.config.projectsDir, req.slug), ctx.config.agent),
+  };
   const agentBin = await findAgentBin(agentOf(req), ctx.config);
   if (out.dryRun) return await dryRunDispatch(req, ctx, agentBin);
   // Sandbox refusals (permission ceiling, root + bypassPermissions, bwrap missing) before any run starts,

@@ -1,5 +1,5 @@
 import { renderList } from "../render/projects.ts";
-import { listEntryTexts, listLines } from "../store/list_index.ts";
+import { listEntriesText, listLines } from "../store/index_db.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { flag, parseOptions } from "./options.ts";
@@ -19,11 +19,11 @@ export const listCommand: Command = {
     }
     // The entries come as printed text (from the cache, most of them): the document is put together
     // around them instead of parsing and printing 100,000 entries again.
-    const texts = await listEntryTexts(dir);
+    const { text } = await listEntriesText(dir);
     const head = { version: JSON_VERSION, projects_dir: dir, projects: [] };
-    const jsonText = texts.length === 0
+    const jsonText = text === ""
       ? JSON.stringify(head, null, 2)
-      : JSON.stringify(head, null, 2).replace(/\[\]\n\}$/, () => `[\n${texts.join(",\n")}\n  ]\n}`);
+      : JSON.stringify(head, null, 2).replace(/\[\]\n\}$/, () => `[\n${text}\n  ]\n}`);
     return { exitCode: 0, json: null, jsonText, text: "" };
   },
 };

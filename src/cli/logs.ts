@@ -1,5 +1,8 @@
 import { NotFoundError, UsageError } from "../errors.ts";
 import { renderEvent } from "../render/transcript.ts";
+import { dollars, seconds } from "../render/format.ts";
+import { inspectLock } from "../store/lock.ts";
+import { settleRecord } from "../store/record.ts";
 import { currentRunId, readRunView, readTranscript } from "../runner/watch.ts";
 import { readJsonObjectSafe } from "../store/files.ts";
 import { listRunIds, runFiles } from "../store/runs.ts";
@@ -61,12 +64,21 @@ export const logsCommand: Command = {
         for (const l of renderEvent(JSON.stringify(res.value))) write(l);
       }
     } else if (!json && view?.kind === "record") {
-      const r = view.record;
+      // As every reader shows it: a record left "running" by a dispatcher that is gone is abandoned.
+      const r = settleRecord(view.record, await inspectLock(paths.lock).catch(() => null));
       const going = r.status === "running" || r.status === "starting";
+      // The record's duration and cost (the run's own), not the CLI's figures on its result line.
+      const figures = [
+        r.duration_ms !== null ? seconds(r.duration_ms) : "",
+        r.cost_usd !== null ? dollars(r.cost_usd) : "",
+      ]
+        .filter(Boolean).join(", ");
       write(
         going
           ? `== run ${id} is still running`
-          : `== run ${id} ended: ${r.status}${r.error ? ` (${r.error})` : ""}`,
+          : `== run ${id} ended: ${r.status}${figures ? ` in ${figures}` : ""}${
+            r.error ? ` (${r.error})` : ""
+          }`,
       );
     }
     return { exitCode: 0, json: null, text: "", printed: true };

@@ -1,6 +1,6 @@
 import { UsageError } from "../errors.ts";
 import { renderSearch, type SearchMatch } from "../render/projects.ts";
-import { scanSearchSources } from "../store/search_index.ts";
+import { scanSearchSources } from "../store/index_db.ts";
 import { matchProject } from "../search_match.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";

@@ -3,7 +3,7 @@ import { renderStatus } from "../render/projects.ts";
 import { renderTotals } from "../render/history.ts";
 import { inspectProject } from "../store/inspect.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
-import { cachedRunsSummary } from "../store/status_cache.ts";
+import { cachedRunsSummary } from "../store/index_db.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, requireSlug } from "./dispatch_options.ts";
 import { parseOptions } from "./options.ts";

@@ -7,7 +7,6 @@
 import type { LineParser } from "../agents/agent.ts";
 import { type AgentEvent, describeToolUse } from "../agents/events.ts";
 import { getAgent } from "../agents/registry.ts";
-import { dollars, seconds } from "./format.ts";
 
 const MAX_TEXT = 2000;
 const MAX_ERROR = 300;
@@ -61,9 +60,10 @@ function renderCommon(ev: AgentEvent, line: string): string[] {
       const r = ev.result;
       const status = !r.ok ? "ERROR" : (r.subtype || "done").toUpperCase();
       const denials = r.denials.length;
+      // Turns and denials only: the run's duration and its own cost are the record's (`logs` ends with them;
+      // the CLI's figures differ: its clock, and on a resume the session's running total).
       const out = [
-        `== result: ${status} (${r.num_turns ?? "-"} turns, ${seconds(r.duration_ms as number)}, ` +
-        `${dollars(r.reported_cost_usd as number)}${denials ? `, ${denials} denied` : ""})`,
+        `== result: ${status} (${r.num_turns ?? "-"} turns${denials ? `, ${denials} denied` : ""})`,
       ];
       if (r.text?.trim()) out.push(...indented("   ", clip(r.text, MAX_TEXT)));
       for (const e of r.errors) out.push(`   error: ${clip(e, MAX_ERROR)}`);

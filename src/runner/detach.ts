@@ -21,7 +21,7 @@ import { parseJsonObject } from "../store/files.ts";
 import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { isAlive } from "../store/process_alive.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
-import { fileFields, reserveRun, type RunFiles, runFiles, writeRecord } from "../store/runs.ts";
+import { fileFields, reserveRun, type RunFiles, runFiles, unreserveRun, writeRecord } from "../store/runs.ts";
 import { blankRecord, type DispatchCommand, type DispatchRequest, type RunRecord } from "./dispatch.ts";
 import { dispatchComplete } from "./on_done.ts";
 import { sleep } from "./sleep.ts";
@@ -316,7 +316,7 @@ export async function startDetached(o: DetachOptions): Promise<DetachedRun> {
     } catch (err) {
       // Nothing ran: no trace is left (the locks are released below).
       await Deno.remove(reqFile).catch(() => {});
-      for (const h of holds) await Deno.remove(h.files!.record).catch(() => {});
+      for (const h of holds) await unreserveRun(h.paths.logsDir, h.files!);
       throw supervisorStartError(self.cmd, err);
     }
     child.unref();
@@ -516,7 +516,7 @@ function heldProject(
             logsDir,
           );
         } else {
-          await Deno.remove(files.record).catch(() => {});
+          await unreserveRun(logsDir, files);
         }
       }
       await clearCancelRequest(logsDir, lock.info.token);

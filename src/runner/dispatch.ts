@@ -4,7 +4,7 @@
  * outcome (`classify.ts`) and write the run's files (`finalize.ts`). Agent-neutral: what is specific to a
  * CLI comes from its agent. The same code serves run, resume, review and each step of apply.
  */
-import type { AgentInvocation } from "../agents/agent.ts";
+import type { AgentInvocation, AgentName, RunContext } from "../agents/agent.ts";
 import { describeToolUse } from "../agents/events.ts";
 import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { NO_SANDBOX } from "../sandbox/choice.ts";
@@ -16,18 +16,21 @@ import {
   projectExists,
   type ProjectPaths,
   projectPaths,
+  readProjectMeta,
   readSessionId,
   touchProject,
   writeSessionId,
 } from "../store/project.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
+import { indexProject } from "../store/index_db.ts";
 import { blankRecord, type RunRecord } from "../store/run_record.ts";
 import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/runs.ts";
 import { classify } from "./classify.ts";
 import { finalizeRun, recordCrash } from "./finalize.ts";
 import { emptyFold, foldLine } from "./fold.ts";
 import { checkStructuredOutput } from "./output_schema.ts";
-import { agentOf, checkRequest, MARKER, planRun } from "./plan.ts";
+import { agentOf, checkRequest, invocationFor, MARKER, planRun } from "./plan.ts";
+import { projectAgentOf } from "./agent_choice.ts";
 import type { DispatchDeps, DispatchRequest } from "./request.ts";
 import { supervise } from "./supervise.ts";
 
@@ -40,12 +43,24 @@ async function chooseSession(
   paths: ProjectPaths,
   env: Record<string, string>,
   warn: (m: string) => void,
+  previousAgent: AgentName | null,
 ): Promise<AgentInvocation["session"]> {
   const agent = agentOf(req);
   const fresh = (): AgentInvocation["session"] => ({
     mode: "new",
     id: agent.assignsSessionId ? crypto.randomUUID() : null,
   });
+  // The project's work session belongs to another agent: this one cannot continue it.
+  if (
+    previousAgent !== null && previousAgent !== agent.name && req.role !== "review" &&
+    req.command !== "review"
+  ) {
+    warn(
+      `project ${req.slug} was worked on by ${agentOf({ agent: previousAgent }).displayName}; ` +
+        `starting a new ${agent.displayName} session (its earlier session stays in the project's history)`,
+    );
+    if (req.session.mode !== "new") return fresh();
+  }
   if (req.session.mode === "new") {
     const id = req.session.id;
     return id !== undefined && isSessionId(id) && agent.assignsSessionId ? { mode: "new", id } : fresh();
@@ -141,6 +156,7 @@ export async function withRunLock<T>(
       await clearCancelRequest(paths.logsDir, lock.info.token);
       await lock.release();
     }
+    await indexProject(config.projectsDir, paths.slug); // the next list need not read the project again
   }
 }
 
@@ -159,12 +175,19 @@ async function runLocked(
     reporter.warn(m);
   };
   const started = now();
+  // Whose the project's work session is (project.json's `agent`; none: Claude Code's), read before it changes.
+  const previousAgent = projectAgentOf((await readProjectMeta(paths)).meta);
+  const work = req.command !== "review" && req.role !== "review";
+  // A review (possibly by another agent) leaves the project's agent as it is.
+  const agentField = work ? { agent: agent.name } : {};
   if (req.command === "run" || req.command === "apply") {
     await prepareProject(paths, { description: req.description, prompt: req.prompt, now: started });
+    await touchProject(paths, started, agentField);
   } else {
-    await touchProject(paths, started);
+    await touchProject(paths, started, agentField);
   }
-  const session = await chooseSession(req, paths, config.env, warn);
+  const session = await chooseSession(req, paths, config.env, warn, previousAgent);
+  for (const w of agent.unsupported?.(invocationFor(req, session, paths)) ?? []) warn(w);
 
   const record: RunRecord = {
     ...blankRecord(
@@ -180,7 +203,7 @@ async function runLocked(
       started,
       deps.detached ?? false,
     ),
-    ...(req.agent ? { agent: req.agent } : {}),
+    agent: agent.name,
     session_id: session.mode === "resume" ? session.id : null,
     model: req.model ?? null,
     permission_ceiling: config.ceiling,
@@ -212,7 +235,16 @@ async function runLocked(
 
     const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
     const enc = new TextEncoder();
-    const parse = agent.parser();
+    // What the agent may need to know of this run (Codex: the thread's token total before a resume).
+    const runContext: RunContext = {
+      env: config.env,
+      projectDir: paths.dir,
+      permission: req.permission,
+      session,
+      osSandbox: req.sandbox?.kind === "bwrap",
+    };
+    await agent.beforeRun?.(runContext);
+    const parse = agent.parser(runContext);
     let fold = emptyFold();
     const t0 = Date.now();
     const elapsed = () =>
@@ -284,6 +316,15 @@ async function runLocked(
       await saveSession(expected);
     }
 
+    // Refusals only the agent's own files show (Codex's read-only sandbox): denials like those in the stream.
+    try {
+      for (const ev of await agent.afterRun?.(runContext, record.session_id ?? expected) ?? []) {
+        if (ev.kind === "denial") fold.denials.push(ev.denial);
+      }
+    } catch (err) {
+      warn(`could not read ${agent.displayName}'s session log: ${err instanceof Error ? err.message : err}`);
+    }
+
     const outcome = classify({
       fold,
       ended: supervised.ended,
@@ -303,6 +344,7 @@ async function runLocked(
       supervised,
       sandbox: req.sandbox ?? NO_SANDBOX,
       paths,
+      sessionFile,
       files,
       started,
       ended: now(),

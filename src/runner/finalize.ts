@@ -11,7 +11,7 @@ import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
 import { appendHistory, historyEntryOf, ownCost, readHistory } from "../store/history.ts";
-import { type ProjectPaths, touchProject } from "../store/project.ts";
+import { isSessionId, type ProjectPaths, touchProject, writeSessionId } from "../store/project.ts";
 import type { RunRecord } from "../store/run_record.ts";
 import { type RunFiles, writeRecord } from "../store/runs.ts";
 import type { Outcome } from "./classify.ts";
@@ -25,6 +25,8 @@ export interface Finish {
   supervised: Supervised;
   sandbox: SandboxChoice;
   paths: ProjectPaths;
+  /** last-session-id, or last-review-session-id for a review. */
+  sessionFile: string;
   files: RunFiles;
   started: Date;
   ended: Date;
@@ -111,6 +113,10 @@ export async function finalizeRun(x: Finish): Promise<RunRecord> {
     paths.lastResult,
     (record.result ?? `dispatch-cc: ${record.status}: ${outcome.error}`) + "\n",
   );
+  // The session file again, from dispatch-cc's own state: whatever the run's tools wrote there meanwhile.
+  if (record.session_id && isSessionId(record.session_id)) {
+    await writeSessionId(x.sessionFile, record.session_id);
+  }
   await writeRecord(files.record, { ...record });
   await touchProject(paths, x.ended);
   try {

@@ -135,8 +135,8 @@ export function valueProblems(schema: JsonSchema, value: unknown): string | null
 export function checkOutputSchemaSupport(agent: Agent, schema: JsonSchema | undefined): void {
   if (schema !== undefined && !agent.supportsOutputSchema) {
     throw new UsageError(
-      `${agent.displayName} cannot return structured output: --output-schema / output_schema is for agents ` +
-        "that validate their answer against a JSON Schema (Claude Code, Codex)",
+      `${agent.displayName} cannot return structured output here: --output-schema / output_schema needs an ` +
+        "agent that checks its answer against a JSON Schema itself (Claude Code); run without it, or with that agent",
     );
   }
 }

@@ -10,6 +10,7 @@
 import type { Agent, AgentInvocation } from "../agents/agent.ts";
 import { getAgent } from "../agents/registry.ts";
 import type { Config } from "../config.ts";
+import { realPath } from "../sandbox/bwrap.ts";
 import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isSessionId } from "../store/project.ts";
@@ -53,11 +54,13 @@ export function invocationFor(
     allowedTools: req.allowedTools,
     disallowedTools: req.disallowedTools,
     appendSystemPrompt: req.systemPrompt,
-    protectedPaths: [paths.logsDir],
+    // The real path too: Claude Code matches deny rules against the path a tool call names.
+    protectedPaths: [...new Set([paths.logsDir, realPath(paths.logsDir)])],
     resumeAt: session.mode === "resume" && req.resumeSessionAt && isSessionId(req.resumeSessionAt)
       ? req.resumeSessionAt
       : undefined,
     ownSandbox: req.sandbox?.kind === "claude",
+    osSandbox: req.sandbox?.kind === "bwrap",
     ...(req.outputSchema ? { outputSchema: req.outputSchema } : {}),
   };
 }

@@ -124,7 +124,7 @@ export async function runCheck(
   const session = record.session_id
     ? { mode: "resume" as const, id: record.session_id }
     : { mode: "new" as const, id: crypto.randomUUID() };
-  const plan = await planRun(req, deps, paths, session, marker);
+  const plan = await planRun({ ...req, agent: record.agent ?? req.agent }, deps, paths, session, marker);
   await prepareLaunch(plan);
   // `exec 2>&1` first: the output reads as in a terminal, in order, and the user's command is unchanged.
   const shell = ["/bin/sh", "-c", `exec 2>&1\n${check.command}`];

@@ -89,13 +89,46 @@ export const PARENT_SESSION_NAMES: readonly string[] = [
   "CLAUDE_PROJECT_DIR",
 ];
 
+/**
+ * What every agent's child inherits, whatever the CLI: the process basics, locale, proxies and certificate
+ * authorities. An agent other than Claude Code gets these plus its own names (`Agent.envNames`,
+ * `envPrefixes`: CODEX_HOME, OPENAI_API_KEY, GEMINI_API_KEY, ...), and none of Claude Code's.
+ */
+export const COMMON_NAMES: readonly string[] = [
+  ...["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ", "TMPDIR"],
+  ...[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+  ],
+  ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"],
+];
+export const COMMON_PREFIXES: readonly string[] = ["LC_"];
+
+/** The variables of one agent (absent: Claude Code's allow-list above). */
+export interface AgentEnv {
+  /** Claude Code: the allow-list above, as it is. */
+  claude: boolean;
+  names: readonly string[];
+  prefixes: readonly string[];
+}
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const EXACT = new Set(INHERITED_NAMES);
 const PARENT_SESSION = new Set(PARENT_SESSION_NAMES);
 
-/** Whether the allow-list lets `name` through (without `extraNames`). */
-export function isInheritedName(name: string): boolean {
+/** Whether the allow-list lets `name` through (without `extraNames`); `agent`: for that agent's child. */
+export function isInheritedName(name: string, agent?: AgentEnv): boolean {
   if (PARENT_SESSION.has(name)) return false;
+  if (agent && !agent.claude) {
+    return COMMON_NAMES.includes(name) || agent.names.includes(name) ||
+      [...COMMON_PREFIXES, ...agent.prefixes].some((p) => name.startsWith(p));
+  }
   return EXACT.has(name) || INHERITED_PREFIXES.some((p) => name.startsWith(p));
 }
 
@@ -105,6 +138,8 @@ export interface ChildEnvOptions {
   extraNames?: string[];
   /** Values dispatch-cc sets itself (run marker, IS_SANDBOX, TMPDIR); they win over inherited ones. */
   set?: Record<string, string>;
+  /** The agent the child runs (absent: Claude Code). */
+  agent?: AgentEnv;
 }
 
 /**
@@ -130,7 +165,7 @@ export function childEnv(parent: Record<string, string>, opts: ChildEnvOptions =
   }
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(parent)) {
-    if (extra.has(name) || isInheritedName(name)) env[name] = value;
+    if (extra.has(name) || isInheritedName(name, opts.agent)) env[name] = value;
   }
   return Object.assign(env, opts.set ?? {});
 }

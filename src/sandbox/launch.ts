@@ -89,7 +89,8 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   if ((input.envNames ?? []).includes("IS_SANDBOX")) {
     throw new UsageError("IS_SANDBOX cannot be passed with --env: the OS sandbox sets it, and only there");
   }
-  checkRootBypass(input.permission, sandbox.kind, input.uid);
+  // Claude Code's own refusal of bypassPermissions as root (Codex and Gemini have none).
+  if (input.agent.name === "claude") checkRootBypass(input.permission, sandbox.kind, input.uid);
   if (sandbox.kind === "none") return null;
   if (sandbox.kind === "claude" && !input.agent.hasOwnSandbox) {
     throw new UsageError(`${input.agent.displayName} has no sandbox of its own: use --sandbox instead`);
@@ -125,7 +126,15 @@ export async function checkLaunch(input: LaunchInput): Promise<string | null> {
 export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   const sandbox = input.sandbox ?? NO_SANDBOX;
   const program = await checkLaunch(input);
-  const env = childEnv(input.parentEnv, { extraNames: input.envNames, set: input.set });
+  const env = childEnv(input.parentEnv, {
+    extraNames: input.envNames,
+    set: input.set,
+    agent: {
+      claude: input.agent.name === "claude",
+      names: input.agent.envNames,
+      prefixes: input.agent.envPrefixes,
+    },
+  });
   const common = {
     cwd: input.projectDir,
     env,

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { AgentName } from "../agents/agent.ts";
 import type { Config } from "../config.ts";
 import { DispatchError, LockHeldError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -75,8 +76,8 @@ export interface ApplyDeps {
   config: Config;
   reporter: Reporter;
   signal: AbortSignal;
-  /** The Claude Code binary, looked up only when a step has to run. */
-  agentBin: () => Promise<string>;
+  /** The binary of a step's agent (absent: Claude Code), looked up only when a step has to run. */
+  agentBin: (agent?: AgentName) => Promise<string>;
   dispatch: (req: DispatchRequest, deps: DispatchDeps) => Promise<RunRecord>;
   graceMs?: number;
   /** Slugs already locked for this apply, by slug; the others take their lock when they start. */
@@ -93,6 +94,7 @@ export interface ApplyDeps {
 export const SEVERITY: Readonly<Record<string, number>> = {
   interrupted: 8,
   cancelled: 8,
+  tampered: 7,
   timeout: 7,
   error: 6,
   crashed: 6,
@@ -335,7 +337,7 @@ async function runStep(
   try {
     const record = await deps.dispatch({ ...step.request, session, resumeSessionAt }, {
       config: deps.config,
-      agentBin: await deps.agentBin(),
+      agentBin: await deps.agentBin(step.request.agent),
       reporter,
       signal: deps.signal,
       lock: run.lock,

@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { getAgent } from "../agents/registry.ts";
+import { findAgentBin } from "../runner/find_agent.ts";
 import type { Config } from "../config.ts";
 import type { Reporter } from "../report.ts";
 import { dispatchComplete } from "../runner/on_done.ts";
@@ -139,7 +141,8 @@ export const applyHandler: DetachedHandler = async (payload, deps) => {
     config: deps.config,
     reporter: deps.reporter,
     signal: deps.signal,
-    agentBin: () => Promise.resolve(deps.agentBin),
+    // The front end checked every step's agent is installed; the same environment finds them here.
+    agentBin: (agent) => findAgentBin(getAgent(agent), deps.config),
     dispatch: dispatchComplete,
     held: new Map(deps.held.map((h) => [h.slug, h])),
     detached: true,

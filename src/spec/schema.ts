@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { MAX_TIMEOUT_S } from "../config.ts";
 import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
+import { AGENTS } from "../agents/registry.ts";
 import { SLUG_PATTERN, slugProblem } from "../store/slug.ts";
 import { closestMatch } from "../suggest.ts";
 import { schemaProblems } from "../runner/output_schema.ts";
@@ -114,6 +115,12 @@ const Permission = z.enum(permissionValues, { error: enumError("permission mode"
     description:
       "Claude Code permission mode (least to most permissive: plan, dontAsk, default, acceptEdits, auto, bypassPermissions). Defaults to DISPATCH_PERMISSION.",
   });
+
+const agentNames = Object.keys(AGENTS) as [keyof typeof AGENTS, ...(keyof typeof AGENTS)[]];
+const Agent = z.enum(agentNames, { error: enumError("agent", agentNames) }).meta({
+  description:
+    "The specialist CLI: claude (Claude Code), codex (Codex CLI), gemini (Gemini CLI). Defaults to the project's, then DISPATCH_AGENT, then claude.",
+});
 
 const Duration = z.union([
   z.number().positive({ error: "must be a positive number of seconds" })
@@ -306,6 +313,7 @@ export const TaskSpecSchema = promptChoice(
       description:
         "One line about the project; written to project.json and CLAUDE.md when the project is created.",
     }),
+    agent: Agent.optional(),
     prompt: Prompt.optional(),
     prompt_file: PromptFile.optional(),
     system_prompt: Text("prompt text").optional().meta({

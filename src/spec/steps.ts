@@ -10,6 +10,7 @@ import type { VerifySpec } from "./schema.ts";
 import { DEFAULT_REVIEW_PROMPT } from "../runner/review_prompt.ts";
 import { resolveSandbox, type SandboxChoice, type SandboxFlags } from "../sandbox/choice.ts";
 import { type PermissionMode, permissionRank } from "../sandbox/permission.ts";
+import type { AgentName } from "../agents/agent.ts";
 import { stepHashes } from "./hash.ts";
 import type { LoadedTask } from "./load.ts";
 import type { StepKind } from "./state.ts";
@@ -20,6 +21,8 @@ import type { StepKind } from "./state.ts";
  * `--set review=...`) asks for more, and never above `--permission` (see {@linkcode reviewPermission}).
  */
 export interface FlagOverrides {
+  /** --agent: wins over the task's `agent:`. */
+  agent?: AgentName;
   permission?: PermissionMode;
   model?: string;
   timeoutS?: number;
@@ -52,6 +55,8 @@ export interface StepDefaults {
   timeoutS: number;
   /** DISPATCH_SANDBOX. */
   sandbox: SandboxChoice;
+  /** The agent of a step neither --agent nor the task names: the project's, else DISPATCH_AGENT. */
+  agentOf?: (slug: string) => AgentName | undefined;
 }
 
 /** The request of one step, without the session (decided when it runs, from the apply state). */
@@ -122,8 +127,10 @@ export async function planSlugSteps(
       return `${task.file}${at ? `:${at.line}:${at.col}` : ""}: ${key}`;
     };
     const env = [...new Set([...spec.env, ...(flags.envNames ?? [])])];
+    const agent = flags.agent ?? spec.agent ?? defaults.agentOf?.(spec.slug);
     const base: StepRequest = {
       command: "apply",
+      ...(agent ? { agent } : {}),
       slug: spec.slug,
       prompt: spec.prompt,
       description: spec.description,

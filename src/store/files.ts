@@ -3,6 +3,9 @@ export type FileRead =
   | { ok: true; text: string }
   | { ok: false; problem: "missing" | "empty" | "unreadable"; detail?: string };
 
+/** Larger than any file of a project dispatch-cc or the earlier tool reads: such a file is damage. */
+export const MAX_PROJECT_FILE = 256 * 2 ** 20;
+
 /**
  * Reads a text file without throwing: a project's files may be missing, empty or damaged, and a listing
  * must report that for the one project and go on with the others.
@@ -15,6 +18,13 @@ export type FileRead =
  */
 export async function readTextSafe(path: string): Promise<FileRead> {
   try {
+    // Regular files of a sane size only: a FIFO would block the read forever, a device (a symlink to
+    // /dev/zero) would never end.
+    const info = Deno.statSync(path); // (synchronously: a fraction of the async call's cost)
+    if (!info.isFile || info.size > MAX_PROJECT_FILE) {
+      const detail = info.isFile ? `larger than ${MAX_PROJECT_FILE / 2 ** 20} MB` : "not a regular file";
+      return { ok: false, problem: "unreadable", detail };
+    }
     const text = await Deno.readTextFile(path);
     return text.trim() === "" ? { ok: false, problem: "empty" } : { ok: true, text };
   } catch (err) {

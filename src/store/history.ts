@@ -28,6 +28,8 @@ export interface HistoryEntry {
   tokens: TokenCounts | null;
   session_id: string | null;
   model: string | null;
+  /** The run's agent (absent in entries written before agents: Claude Code). */
+  agent?: string;
   detached: boolean;
 }
 
@@ -86,6 +88,7 @@ export function historyEntryOf(record: RunRecord): HistoryEntry {
     tokens: tokenCounts(record.usage),
     session_id: record.session_id,
     model: record.model,
+    agent: record.agent ?? "claude",
     detached: record.detached ?? false,
   };
 }
@@ -109,6 +112,7 @@ export function entryFromSummary(
     tokens: tokenCounts(s.usage),
     session_id: s.session_id,
     model: extra.model ?? null,
+    agent: s.agent ?? "claude",
     detached: false,
   };
 }
@@ -165,7 +169,8 @@ export async function readHistory(
   const problems = [...(index?.problems ?? [])];
   // The caller's listing of the folder when it has one (a folder of thousands of runs is slow to list).
   const ids = runIds ?? await listRunIds(logsDir);
-  const missing = ids.filter((id) => !byId.has(id));
+  // Runs the index lacks, and runs its last line says are going on (their record says more).
+  const missing = ids.filter((id) => !byId.has(id) || isGoingOn(byId.get(id)!.status));
   const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
   const lock = read.some((s) => isGoingOn(s.status))
     ? await inspectLock(join(logsDir, "lock")).catch(() => null)

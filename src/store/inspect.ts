@@ -5,14 +5,16 @@
 import { readTextSafe } from "./files.ts";
 import { readHistory } from "./history.ts";
 import { inspectLock, type LockState } from "./lock.ts";
-import { type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
-import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { projectAgent, type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
+import { foreignProblem, listRunIds, listRuns, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
 export interface ProjectView {
   slug: string;
   project_dir: string;
   description: string | null;
+  /** The agent of the project's work session (project.json; none: "claude"). */
+  agent: string | null;
   created: string | null;
   updated: string | null;
   session_id: string | null;
@@ -46,6 +48,8 @@ export async function inspectProject(
     inspectLock(paths.lock).catch(() => null as LockState | null),
   ]);
   if (metaRead.problem) problems.push(metaRead.problem);
+  const planted = foreignProblem(listRuns(paths.logsDir).foreign);
+  if (planted) problems.push(planted);
   if (session.problem && session.problem !== "missing") problems.push(`last-session-id ${session.problem}`);
   if (session.problem === "missing" && runs.run_count > 0) problems.push("last-session-id missing");
   const lastRun = runs.last_run_id ? await readRun(paths.logsDir, runs.last_run_id) : null;
@@ -76,6 +80,7 @@ export async function inspectProject(
     slug: paths.slug,
     project_dir: paths.dir,
     description: metaRead.meta?.description ?? null,
+    agent: projectAgent(metaRead.meta),
     created: metaRead.meta?.created || null,
     updated: metaRead.meta?.updated || null,
     session_id: session.id,

@@ -41,6 +41,23 @@ export interface ProjectMeta {
   [extra: string]: unknown;
 }
 
+/**
+ * The agent whose work session the project holds (`agent` in project.json; a project without one, or the
+ * earlier tool's, is Claude Code's); null without project.json. A value that is no agent name reads "unknown".
+ *
+ * @example
+ * ```ts
+ * projectAgent({ slug: "a", description: "", created: "", updated: "" }); // "claude"
+ * ```
+ */
+export function projectAgent(meta: ProjectMeta | null): string | null {
+  if (meta === null) return null;
+  if (meta.agent === undefined) return "claude";
+  return typeof meta.agent === "string" && /^[a-z][a-z0-9_-]{0,31}$/.test(meta.agent)
+    ? meta.agent
+    : "unknown";
+}
+
 /** UTC time as the earlier tool wrote it: `2026-03-31T14:30:22Z`. */
 export function utcStamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");

@@ -237,6 +237,8 @@ export function normalizeHistoryEntry(value: unknown): Checked<HistoryEntry> {
         : null,
       session_id: f.strOrNull("session_id"),
       model: f.strOrNull("model"),
+      // Entries written before agents are Claude Code's.
+      agent: f.strOrNull("agent") ?? "claude",
       detached: f.bool("detached"),
     };
   });

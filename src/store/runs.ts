@@ -1,8 +1,10 @@
 import { join } from "../paths.ts";
-import { writeJsonAtomic } from "./atomic.ts";
+import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import { readJsonObjectSafe } from "./files.ts";
 import { localStamp } from "./project.ts";
+import { appendHistory, HISTORY_FILE, historyEntryOf } from "./history.ts";
 import { normalizeRecord } from "./record.ts";
+import type { RunRecord } from "./run_record.ts";
 import { compareRunIds, RUN_FILE } from "./run_id.ts";
 
 export { compareRunIds, RUN_FILE };
@@ -39,15 +41,17 @@ export function fileFields(files: RunFiles) {
 
 /**
  * Reserves a new run id by creating its record file exclusively, so two runs (even two steps of one
- * process in the same second) never share files.
+ * process in the same second) never share files, and enters it in the run index (runs.jsonl) at once: a
+ * run is a run because dispatch-cc listed it there, never because a file with its name exists.
  */
-export async function reserveRun(logsDir: string, now: Date, initial: object): Promise<RunFiles> {
+export async function reserveRun(logsDir: string, now: Date, initial: RunRecord): Promise<RunFiles> {
   const base = `${localStamp(now)}-${Deno.pid}`;
   for (let n = 1;; n++) {
     const files = runFiles(logsDir, n === 1 ? base : `${base}.${n}`);
     try {
       await Deno.writeTextFile(files.record, "", { createNew: true });
       await writeJsonAtomic(files.record, { ...initial, run_id: files.runId });
+      await appendHistory(logsDir, historyEntryOf({ ...initial, run_id: files.runId }));
       return files;
     } catch (err) {
       if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
@@ -55,18 +59,78 @@ export async function reserveRun(logsDir: string, now: Date, initial: object): P
   }
 }
 
-/** The run ids found in a logs folder (from any of their files), oldest first. */
-// deno-lint-ignore require-await
-export async function listRunIds(logsDir: string): Promise<string[]> {
-  const ids = new Set<string>();
+/**
+ * Takes back a reservation for a run that never began (a detached run whose supervisor could not start, or
+ * was stopped first): its record and its line in the run index go; an index left empty goes too. Called
+ * with the project's lock held.
+ */
+export async function unreserveRun(logsDir: string, files: RunFiles): Promise<void> {
+  await Deno.remove(files.record).catch(() => {});
+  const path = join(logsDir, HISTORY_FILE);
+  const text = await Deno.readTextFile(path).catch(() => null);
+  if (text === null) return;
+  const mine = `"run_id":${JSON.stringify(files.runId)}`;
+  const kept = text.split("\n").filter((l) => l.trim() !== "" && !l.includes(mine));
+  if (kept.length === 0) await Deno.remove(path).catch(() => {});
+  else await writeTextAtomic(path, kept.join("\n") + "\n");
+}
+
+/** The run ids of a logs folder, and the files of runs dispatch-cc never listed. */
+export interface RunListing {
+  /** Run ids, oldest first. */
+  ids: string[];
+  /** Run files whose run id is not in the run index (planted, or left by something else): not runs. */
+  foreign: string[];
+}
+
+const INDEXED_ID = /"run_id":"([^"\\]+)"/g;
+
+/**
+ * The runs of a logs folder. With a run index (runs.jsonl, written by dispatch-cc from its own state at
+ * each run's start and end), only the runs it lists count; a file named like a run that it does not list
+ * is `foreign` (a run's tools could have written it). Without an index (projects of the earlier bash
+ * tool) every run file counts.
+ *
+ * @example
+ * ```ts
+ * const { ids, foreign } = listRuns("/p/.dispatch-logs");
+ * ```
+ */
+export function listRuns(logsDir: string): RunListing {
+  const byId = new Map<string, string[]>();
   try {
     // Synchronously: a folder of thousands of runs lists in a quarter of the async iteration's time.
     for (const entry of Deno.readDirSync(logsDir)) {
       const m = entry.name.match(RUN_FILE);
-      if (m) ids.add(m[1]);
+      if (m) byId.set(m[1], [...byId.get(m[1]) ?? [], entry.name]);
     }
   } catch { /* no logs folder: no runs */ }
-  return [...ids].sort(compareRunIds);
+  let indexed: Set<string> | null = null;
+  try {
+    const text = Deno.readTextFileSync(join(logsDir, HISTORY_FILE));
+    indexed = new Set([...text.matchAll(INDEXED_ID)].map((m) => m[1]));
+  } catch { /* no index: the earlier tool's project, every run file counts */ }
+  const ids: string[] = [];
+  const foreign: string[] = [];
+  for (const [id, names] of byId) {
+    if (indexed === null || indexed.has(id)) ids.push(id);
+    else foreign.push(...names.sort());
+  }
+  return { ids: ids.sort(compareRunIds), foreign: foreign.sort() };
+}
+
+/** The run ids of a logs folder, oldest first ({@linkcode listRuns}). */
+// deno-lint-ignore require-await
+export async function listRunIds(logsDir: string): Promise<string[]> {
+  return listRuns(logsDir).ids;
+}
+
+/** The problem line for files of runs dispatch-cc did not list, or null. */
+export function foreignProblem(foreign: readonly string[]): string | null {
+  if (foreign.length === 0) return null;
+  const shown = foreign.slice(0, 3).join(", ") +
+    (foreign.length > 3 ? `, ... (${foreign.length} files)` : "");
+  return `not written by dispatch-cc (not in runs.jsonl), ignored: ${shown}`;
 }
 
 /** What we know of one run: our record when there is one, else what the earlier tool's result file says. */
@@ -83,6 +147,8 @@ export interface RunSummary {
   reported_cost_usd?: number | null;
   usage: Record<string, number> | null;
   session_id: string | null;
+  /** The run's agent ("claude" for runs recorded before agents, and for the earlier tool's). */
+  agent?: string;
   stop_reason: string | null;
   error: string | null;
   permission_denials: { tool: string; input: unknown; source?: string; reason?: string }[];
@@ -152,6 +218,7 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
       ...(v.reported_cost_usd !== undefined ? { reported_cost_usd: v.reported_cost_usd } : {}),
       usage: v.usage,
       session_id: v.session_id,
+      agent: typeof v.agent === "string" ? v.agent : "claude",
       stop_reason: v.stop_reason,
       error: v.error,
       permission_denials: v.permission_denials,
@@ -184,16 +251,21 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
   }
   if (!res.ok) return { ...base, status: "corrupt", problem: `${runId}-result.json ${res.problem}` };
   const r = res.value;
+  // As the runner reads a final result (src/agents/claude_code/stream.ts): a usage that is not an object of
+  // token counts makes the result malformed, never a success.
+  const usageOk = r.usage === undefined || r.usage === null ||
+    (typeof r.usage === "object" && !Array.isArray(r.usage) &&
+      Object.entries(r.usage).every(([k, v]) => !k.endsWith("_tokens") || typeof v === "number"));
   return {
     ...base,
-    status: statusFromResultObject(r),
+    status: usageOk ? statusFromResultObject(r) : "error",
     duration_ms: num(r.duration_ms),
     num_turns: num(r.num_turns),
     cost_usd: num(r.total_cost_usd) ?? num(r.cost_usd),
-    usage: r.usage && typeof r.usage === "object" ? r.usage as Record<string, number> : null,
+    usage: usageOk && r.usage && typeof r.usage === "object" ? r.usage as Record<string, number> : null,
     session_id: str(r.session_id),
     stop_reason: str(r.stop_reason),
-    error: r.is_error === true ? str(r.result) : null,
+    error: !usageOk ? "the final result is malformed (usage)" : r.is_error === true ? str(r.result) : null,
     permission_denials: Array.isArray(r.permission_denials)
       ? r.permission_denials.map((d: Record<string, unknown>) => ({
         tool: String(d?.tool_name ?? "unknown"),

@@ -6,8 +6,8 @@
  */
 import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
-import { type ProjectPaths, readProjectMeta } from "./project.ts";
-import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { projectAgent, type ProjectPaths, readProjectMeta } from "./project.ts";
+import { foreignProblem, listRuns, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
 /** The last run as `list` shows it (`status` shows the whole run). */
@@ -31,6 +31,8 @@ export interface ListLine {
 
 /** One project in `list --json`. */
 export interface ListEntry extends ListLine {
+  /** The agent of the project's work session (project.json; none: "claude"). */
+  agent: string | null;
   created: string | null;
   runs: number;
   last_run: ListRun | null;
@@ -53,7 +55,9 @@ export async function readListEntry(
   paths: ProjectPaths,
 ): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
   const problems: string[] = [];
-  const runIds = await listRunIds(paths.logsDir);
+  const { ids: runIds, foreign } = listRuns(paths.logsDir);
+  const planted = foreignProblem(foreign);
+  if (planted) problems.push(planted);
   const [metaRead, history] = await Promise.all([
     readProjectMeta(paths),
     readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false })),
@@ -89,6 +93,7 @@ export async function readListEntry(
       slug: paths.slug,
       project_dir: paths.dir,
       description: metaRead.meta?.description ?? null,
+      agent: projectAgent(metaRead.meta),
       created: metaRead.meta?.created || null,
       updated: metaRead.meta?.updated || null,
       status: lock?.held ? "running" : last?.status ?? "none",

@@ -13,6 +13,8 @@
 #   [[fake:stderr]]     a message on stderr, nothing on stdout, exit 1
 #   [[fake:slow-init]] or [[fake:slow-init SECONDS]]  sleeps (default 3 s) before init, then ok
 #   [[fake:stream N]]   init, N assistant events of ~1 KB each, then a success result, exit 0
+#   [[fake:killed]]     init + assistant + success result, then kills itself with SIGKILL (no exit 0)
+#   [[fake:bad-usage]]  init + assistant + a success result whose "usage" is [1, 2], exit 0
 # Flags: everything is accepted and ignored except --version, --session-id X, --resume X (echoed as
 # session_id), --permission-mode X and --model X (echoed in init). If FAKE_CLAUDE_ARGS_FILE is set,
 # the argv is appended to it (one JSON array per line) for tests to inspect.
@@ -91,6 +93,17 @@ if [[ $prompt =~ \[\[fake:([a-z-]+)([[:space:]]+([0-9.]+))?\]\] ]]; then
 fi
 
 case "$behaviour" in
+  killed)
+    init
+    assistant "fake ok"
+    result "fake ok" 1
+    kill -9 $$
+    ;;
+  bad-usage)
+    init
+    assistant "fake ok"
+    result "fake ok" 1 | sed 's/"usage":{.*"service_tier":"standard"},"modelUsage"/"usage":[1,2],"modelUsage"/'
+    ;;
   ok)
     init
     assistant "fake ok"
