@@ -14,7 +14,8 @@ import { projectPaths } from "../store/project.ts";
 import { findAgentBin } from "../runner/find_agent.ts";
 import { agentOf, checkRequest } from "../runner/plan.ts";
 import { parsePermission } from "../sandbox/permission.ts";
-import { applyPlans, type SlugPlan } from "../spec/apply.ts";
+import { applyPlans, type SlugPlan, type TaskOutcome } from "../spec/apply.ts";
+import { limitResult } from "../render/run.ts";
 import { startDetachedApply } from "../spec/detached_apply.ts";
 import { dryRun } from "../spec/dry_run.ts";
 import { taskJsonSchema } from "../spec/json_schema.ts";
@@ -213,6 +214,18 @@ function flagOverrides(p: Parsed, env: Record<string, string>): FlagOverrides {
   };
 }
 
+/** Each step's result cut to `--result-limit` characters (none: whole), saying so where it was cut. */
+function cutResults(tasks: readonly TaskOutcome[], limit: number | undefined): TaskOutcome[] {
+  return tasks.map((t) => ({
+    ...t,
+    steps: t.steps.map((s) => {
+      if (s.result === undefined) return s;
+      const cut = limitResult(s.result ?? null, limit);
+      return { ...s, result: cut.text, result_truncated: cut.truncated, result_chars: cut.chars };
+    }),
+  }));
+}
+
 /** Tasks grouped by slug, in order of first appearance; a slug's tasks keep their file order. */
 async function slugPlans(tasks: readonly LoadedTask[], flags: FlagOverrides, ctx: CommandContext) {
   const bySlug = new Map<string, LoadedTask[]>();
@@ -259,7 +272,9 @@ export const applyCommand: Command = {
     "`when: always`. Exit code: that of the worst step, in the order interrupted (130) > timeout (124) >",
     "error (1) > lock held (5) > blocked (4) > turn/budget limit (6) > success (0).",
     "--json: {version, tasks: [{slug, file, steps: [{step, kind, status, exit_code, session_id, run_id,",
-    "skipped?}]}], exit_code}; with --dry-run {version, dry_run: true, steps: [...]}.",
+    "skipped?, result, result_truncated, result_chars, cost_usd, tokens, num_turns, structured_output?, verify?}]}],",
+    "exit_code} (result and the rest for steps run by this apply; --result-limit N cuts result); with --dry-run",
+    "{version, dry_run: true, steps: [...]}.",
     "--detach: checks everything above, locks every slug with steps to run (a held lock: exit 5, nothing",
     "starts), runs the apply in one background supervisor and returns at once: {version, status: started,",
     "supervisor_pid, slugs: [{slug, run_id, first_step, steps, next}], done, next}. `wait --slug S` returns",
@@ -323,9 +338,14 @@ export const applyCommand: Command = {
       },
       dispatch: dispatchComplete,
     });
+    const resultLimit = positiveNumber(p, "result-limit", true);
     return {
       exitCode: result.exit_code,
-      json: { version: JSON_VERSION, tasks: result.tasks, exit_code: result.exit_code },
+      json: {
+        version: JSON_VERSION,
+        tasks: cutResults(result.tasks, resultLimit),
+        exit_code: result.exit_code,
+      },
       text: renderApply(result.tasks, result.exit_code),
     };
   },
