@@ -54,7 +54,7 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 10 tampered outcome, 70 internal, 124 timeout,",
+    "            6 turn/budget limit, 7 still running, 8 verify failed, 10 tampered outcome, 70 internal, 124 timeout,",
     "            127 Claude Code missing,",
     "            130 interrupted or cancelled",
   ].join("\n");
