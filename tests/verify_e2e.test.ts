@@ -142,3 +142,37 @@ Deno.test("the check runs in the OS sandbox like the run: it cannot write outsid
     await e.cleanup();
   }
 });
+
+Deno.test("a detached verified run: wait returns the whole outcome; logs and history show each round", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("dv", [
+      { text: "First try." },
+      { toolUse: { name: "Write", input: { file_path: "ok.txt", content: "ok\n" } } },
+      { text: "Fixed." },
+    ]);
+    const check = "test -f ok.txt || { echo no ok.txt; exit 1; }";
+    const r = await runCli(
+      ["run", "--slug", "dv", "--prompt", "Go [[mock:dv]]", "--verify", check, "--detach", "--json"],
+      { env: e.env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const w = await runCli(["wait", "--slug", "dv", "--json"], { env: e.env });
+    assert.equal(w.code, 0, w.stderr);
+    assert.equal(w.json.status, "success");
+    assert.equal(w.json.verify.attempts, 2);
+    assert.equal(w.json.rounds[0].run_id, r.json.run_id, "the first round is the run the front end returned");
+    const logs = await runCli(["logs", "--slug", "dv"], { env: e.env });
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stdout, /== check 2: .*: passed/);
+    assert.match(logs.stdout, /== verification: passed after 2 check\(s\) in 2 round\(s\)/);
+    const first = await runCli(["logs", "--slug", "dv", "--run", r.json.run_id], { env: e.env });
+    assert.match(first.stdout, /== check 1: .*: failed \(exit 1\)/);
+    const h = await runCli(["history", "--slug", "dv", "--json"], { env: e.env });
+    const runs = h.json.runs ?? h.json.entries;
+    assert.deepEqual(runs.map((x: { command: string }) => x.command), ["run", "resume"]);
+    assert.deepEqual(runs.map((x: { status: string }) => x.status), ["success", "success"]);
+  } finally {
+    await e.cleanup();
+  }
+});

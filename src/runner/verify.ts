@@ -300,17 +300,15 @@ export async function dispatchVerified(req: DispatchRequest, deps: DispatchDeps)
       d.reporter.progress(
         `verify ${req.slug}: ${result.passed ? "passed" : `failed (${result.exit_code ?? result.ended})`}`,
       );
-      await writeRecord(round.record_file, {
-        ...round,
-        verification: {
-          command: result.command,
-          attempt: checks.length,
-          exit_code: result.exit_code,
-          passed: result.passed,
-          output_tail: result.output_tail,
-          log_file: result.log_file,
-        },
-      });
+      round.verification = {
+        command: result.command,
+        attempt: checks.length,
+        exit_code: result.exit_code,
+        passed: result.passed,
+        output_tail: result.output_tail,
+        log_file: result.log_file,
+      };
+      await writeRecord(round.record_file, { ...round });
       if (result.ended === "interrupted" || result.ended === "cancelled" || d.signal.aborted) {
         stopped = {
           why: d.signal.reason === "cancelled" || result.ended === "cancelled" ? "cancelled" : "interrupted",
@@ -330,6 +328,8 @@ export async function dispatchVerified(req: DispatchRequest, deps: DispatchDeps)
       d.reporter.progress(`verify ${req.slug}: round ${rounds.length + 1}, resuming ${round.session_id}`);
       round = await dispatch({
         ...req,
+        // A feedback round continues the session: in the history it is a resume (apply and review keep theirs).
+        command: req.command === "run" ? "resume" : req.command,
         prompt: feedbackPrompt(result, checks.length, check.retries + 1),
         session: { mode: "resume", id: round.session_id },
         resumeSessionAt: undefined,
