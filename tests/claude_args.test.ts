@@ -92,10 +92,17 @@ Deno.test("sessionExists never joins a non-UUID into a path", async () => {
     const folder = join(home, ".claude", "projects", "-p");
     await Deno.mkdir(folder, { recursive: true });
     const id = crypto.randomUUID();
-    await Deno.writeTextFile(join(folder, `${id}.jsonl`), "{}\n");
+    await Deno.writeTextFile(
+      join(folder, `${id}.jsonl`),
+      JSON.stringify({ type: "user", sessionId: id }) + "\n",
+    );
     // A file a crafted "id" would reach by path traversal: <folder>/../../x.jsonl.
     await Deno.writeTextFile(join(home, ".claude", "x.jsonl"), "{}\n");
     assert.equal(await sessionExists({ HOME: home }, id), true);
+    // A transcript without a conversation entry of this session cannot be resumed (Claude Code: exit 1).
+    const damaged = crypto.randomUUID();
+    await Deno.writeTextFile(join(folder, `${damaged}.jsonl`), "{}\nnot json\n");
+    assert.equal(await sessionExists({ HOME: home }, damaged), false);
     assert.equal(await findSessionFolder({ HOME: home }, id), folder);
     assert.equal(await sessionExists({ HOME: home }, "../../x"), false);
     assert.equal(await sessionExists({ HOME: home }, crypto.randomUUID()), false);

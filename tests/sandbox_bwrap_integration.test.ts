@@ -7,12 +7,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   bwrapArgs,
-  claudeSessionFolders,
   findBwrap,
   prepareSandbox,
   type SandboxPlan,
+  writesOutside,
 } from "../src/sandbox/bwrap.ts";
-import { claudeProjectFolder } from "../src/agents/claude_code/sessions.ts";
+import { claudeCodeState } from "../src/agents/claude_code/sandbox_state.ts";
 import { ensureClaudeCli } from "./support/claude_cli.ts";
 
 const BWRAP = await findBwrap();
@@ -32,6 +32,8 @@ const OUTSIDE_TMP_BASE = writableDir("/var/tmp") ? "/var/tmp" : undefined;
 
 interface Fixture {
   root: string;
+  home: string;
+  state: string;
   plan: SandboxPlan;
   outside: string;
   [Symbol.asyncDispose](): Promise<void>;
@@ -41,29 +43,37 @@ async function fixture(base: string | undefined, over: Partial<SandboxPlan> = {}
   const root = await Deno.realPath(await Deno.makeTempDir({ dir: base, prefix: "dispatch-sbx-" }));
   const home = join(root, "home");
   const projectDir = join(root, "projects", "p");
+  const state = join(home, ".claude");
+  await Deno.mkdir(state, { recursive: true });
+  await Deno.writeTextFile(join(state, "settings.json"), "{}\n");
   const plan: SandboxPlan = {
     projectDir,
     logsDir: join(projectDir, ".dispatch-logs"),
-    home,
     claudeBin: "/bin/true",
-    claudeStateDir: join(home, ".claude"),
+    state: claudeCodeState({ HOME: home }, projectDir, []),
+    rootDir: join(root, "run", "root"),
     network: true,
-    sessionFolders: [join(home, ".claude", "projects", claudeProjectFolder(projectDir))],
     ...over,
   };
   await prepareSandbox(plan);
   await Deno.writeTextFile(join(plan.logsDir, "last-session-id"), "11111111-2222-3333-4444-555555555555\n");
-  await Deno.writeTextFile(join(plan.claudeStateDir, "settings.json"), "{}\n");
   const outside = join(root, "outside");
   await Deno.mkdir(outside);
-  return { root, plan, outside, [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }) };
+  return {
+    root,
+    home,
+    state,
+    plan,
+    outside,
+    [Symbol.asyncDispose]: () => Deno.remove(root, { recursive: true }),
+  };
 }
 
 async function sandboxed(plan: SandboxPlan, argv: string[]): Promise<{ code: number; out: string }> {
   const output = await new Deno.Command(BWRAP!, {
     args: [...bwrapArgs(plan), ...argv],
     clearEnv: true,
-    env: { PATH, HOME: plan.home },
+    env: { PATH, HOME: plan.state.copies[0].path.replace(/\/\.claude\.json$/, "") },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -86,15 +96,14 @@ Deno.test({
   ignore,
   async fn() {
     await using f = await fixture(OUTSIDE_TMP_BASE);
-    const { plan } = f;
-    const state = plan.claudeStateDir;
+    const { plan, state } = f;
     assert.equal(await sh(plan, WRITE, join(plan.projectDir, "made-inside.txt")), 0);
     assert.equal(await Deno.readTextFile(join(plan.projectDir, "made-inside.txt")), "planted\n");
-    const [own] = claudeSessionFolders(plan);
+    const [own] = plan.state.writable;
     assert.equal(await sh(plan, 'echo {} > "$1"', join(own, "s.jsonl")), 0);
     assert.ok(await exists(join(own, "s.jsonl")));
     assert.equal(
-      await sh(plan, 'test -s "$1"', join(plan.home, ".claude.json")),
+      await sh(plan, 'test -s "$1"', join(f.home, ".claude.json")),
       0,
       ".claude.json is readable",
     );
@@ -104,7 +113,7 @@ Deno.test({
     await Deno.mkdir(join(state, "projects", "-other-project"), { recursive: true });
     await Deno.writeTextFile(join(state, "projects", "-other-project", "s.jsonl"), "{}\n");
     const refused = [
-      join(plan.home, "planted"),
+      join(f.home, "planted"),
       "/etc/dispatch-sbx-planted",
       "/usr/dispatch-sbx-planted",
       join(f.outside, "planted"),
@@ -112,7 +121,7 @@ Deno.test({
       join(state, "settings.local.json"),
       join(state, "planted-at-top"),
       join(state, "plugins", "planted"),
-      join(plan.home, ".claude.json"),
+      join(f.home, ".claude.json"),
       // Another project's transcripts, and this project's settings, hooks and MCP servers.
       join(state, "projects", "-other-project", "s.jsonl"),
       join(state, "projects", "planted.jsonl"),
@@ -120,12 +129,20 @@ Deno.test({
       join(plan.projectDir, ".claude", "settings.local.json"),
       join(plan.projectDir, ".mcp.json"),
     ];
+    // Each write fails (read-only) or lands in the run's own root: never on the host.
     for (const path of refused) {
-      assert.notEqual(await sh(plan, WRITE, path), 0, path);
+      await sh(plan, WRITE, path);
       assert.notEqual(await Deno.readTextFile(path).catch(() => ""), "planted\n", path);
     }
-    assert.notEqual(await sh(plan, 'mkdir -p "$1/hooks" && echo x > "$1/hooks/h.sh"', state), 0);
+    await sh(plan, 'mkdir -p "$1/hooks" && echo x > "$1/hooks/h.sh"', state);
     assert.equal(await exists(join(state, "hooks")), false);
+    // And those that landed in the run's own root are known.
+    const kept = writesOutside(plan).map((w) => w.path);
+    for (
+      const path of [join(f.home, "planted"), join(state, "planted-at-top"), join(state, "hooks", "h.sh")]
+    ) {
+      assert.ok(kept.includes(path), `${path} in ${kept}`);
+    }
     assert.equal(await Deno.readTextFile(join(state, "settings.json")), "{}\n");
   },
 });
@@ -179,7 +196,7 @@ Deno.test({
     const child = new Deno.Command(BWRAP!, {
       args: [...bwrapArgs(f.plan), "/bin/sh", "daemon.sh"],
       clearEnv: true,
-      env: { PATH, HOME: f.plan.home },
+      env: { PATH, HOME: f.home },
     }).spawn();
     let seen = "";
     for (let i = 0; i < 50 && seen === ""; i++) {
@@ -226,9 +243,10 @@ Deno.test({
     await using f = await fixture("/tmp");
     assert.equal(await sh(f.plan, WRITE, join(f.plan.projectDir, "made-inside.txt")), 0);
     assert.equal(await Deno.readTextFile(join(f.plan.projectDir, "made-inside.txt")), "planted\n");
-    assert.equal(await sh(f.plan, 'test -s "$1"', join(f.plan.claudeStateDir, "settings.json")), 0);
-    assert.notEqual(await sh(f.plan, WRITE, join(f.plan.home, "planted")), 0);
-    assert.notEqual(await sh(f.plan, WRITE, join(f.plan.claudeStateDir, "settings.json")), 0);
+    assert.equal(await sh(f.plan, 'test -s "$1"', join(f.state, "settings.json")), 0);
+    await sh(f.plan, WRITE, join(f.home, "planted"));
+    assert.equal(await exists(join(f.home, "planted")), false);
+    assert.notEqual(await sh(f.plan, WRITE, join(f.state, "settings.json")), 0);
     assert.notEqual(await sh(f.plan, WRITE, join(f.plan.logsDir, "last-session-id")), 0);
   },
 });

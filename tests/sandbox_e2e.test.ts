@@ -220,17 +220,16 @@ Deno.test({
       assert.equal(r.code, 4, r.stderr);
       assert.equal(r.json.status, "blocked");
       const denied = r.json.permission_denials.filter((d: { source?: string }) => d.source === "sandbox");
-      assert.equal(denied.length, 3, JSON.stringify(r.json.permission_denials));
-      assert.equal(denied[0].tool, "Write");
-      assert.equal(denied[0].input.file_path, join(out, "w.txt"));
-      assert.match(denied[0].reason, /read-only file system|EROFS/i);
-      // The Bash write into .dispatch-logs is refused before it runs, by the deny rules every run gets (Claude
-      // Code checks a command's redirections against them), even in bypassPermissions.
-      const byRules = r.json.permission_denials.filter((d: { source?: string }) => d.source === undefined);
-      assert.equal(byRules.length, 1, JSON.stringify(r.json.permission_denials));
-      assert.match(JSON.stringify(byRules[0].input), /last-session-id/);
-      assert.ok(!r.json.files_touched.some((f: string) => f.includes("w.txt")));
-      assert.equal(r.json.tool_errors.length, 4, "the other calls (the setsid one included) worked");
+      const by = (path: string) => denied.find((d: { path?: string }) => d.path === path);
+      // Outside the project: kept in the run's own root, never on the host, and reported with the tool.
+      assert.equal(by(join(out, "w.txt"))?.tool, "Write", JSON.stringify(denied));
+      assert.equal(by(join(out, "w.txt"))?.input.file_path, join(out, "w.txt"));
+      assert.equal(by(join(out, "b.txt"))?.tool, "Bash", JSON.stringify(denied));
+      // Into the records: refused (by Claude Code's deny rules, or else by the read-only bind).
+      assert.match(JSON.stringify(r.json.permission_denials), /last-session-id/);
+      // (~/.claude/settings.json: this test's HOME lies under /tmp, so inside it is in the private /tmp and
+      // vanishes with the run; with a HOME elsewhere the write is reported: sandbox_confine_e2e.test.ts.)
+      assert.equal(denied.length, 2, JSON.stringify(denied));
       // The records and Claude Code's settings are as dispatch-cc left them.
       const logs = join(dir, ".dispatch-logs");
       assert.equal((await Deno.readTextFile(join(logs, "last-session-id"))).trim(), r.json.session_id);
@@ -239,7 +238,7 @@ Deno.test({
       assert.deepEqual(await processesMatching(tag), []);
       // status shows the run as blocked, with the layers it ran under.
       const status = await runCli(["status", "--slug", "box"], { env: e.env });
-      assert.match(status.stdout, /BLOCKED \(4 denied\)/);
+      assert.match(status.stdout, /BLOCKED \(3 denied\)/);
       assert.match(status.stdout, /Sandbox: bwrap/);
       assert.match(status.stdout, /Denied: Write .*w\.txt/);
     } finally {

@@ -1,3 +1,4 @@
+import { codexAgent } from "../src/agents/codex/agent.ts";
 /**
  * Layer 3 without processes: the permission ceiling, bypassPermissions as root, the sandbox choice,
  * sandbox refusals, and the launch plan that puts them together.
@@ -168,7 +169,7 @@ Deno.test({
       const plan = await planLaunch(
         input({
           parentEnv,
-          sandbox: { kind: "bwrap", network: false },
+          sandbox: { kind: "bwrap", network: true },
           permission: "bypassPermissions",
           allowDangerous: true,
           uid: 0,
@@ -182,9 +183,37 @@ Deno.test({
         "--permission-mode",
         "acceptEdits",
       ]);
-      assert.ok(plan.args.includes("--unshare-net"));
+      assert.ok(!plan.args.includes("--unshare-net"));
       assert.ok(plan.envNames.includes("IS_SANDBOX"));
-      assert.equal(plan.prepare?.claudeStateDir, "/home/u/.claude");
+      assert.deepEqual(plan.prepare?.state.writable, ["/home/u/.claude/projects/-srv-p-x"]);
+      // Without network the CLI starts behind the inside forwarder, with the API's address rewritten.
+      const nonet = await planLaunch(
+        input({
+          parentEnv: { ...parentEnv, ANTHROPIC_BASE_URL: "http://127.0.0.1:4000" },
+          sandbox: { kind: "bwrap", network: false },
+        }),
+      );
+      const at = nonet.args.indexOf("--");
+      assert.deepEqual(nonet.args.slice(at + 1, at + 3), ["/bin/sh", "-c"]);
+      assert.deepEqual(nonet.args.slice(at + 4, at + 6), ["sh", "/opt/claude/claude"]);
+      assert.equal(nonet.env.ANTHROPIC_BASE_URL, "http://127.0.0.1:18080");
+      assert.equal(nonet.forward?.plan.port, 4000);
+      await assert.rejects(
+        planLaunch(input({ agent: codexAgent, parentEnv, sandbox: { kind: "bwrap", network: false } })),
+        (e) =>
+          e instanceof UsageError && /--no-network keeps only Claude Code's API reachable/.test(e.message),
+      );
+      await assert.rejects(
+        planLaunch(
+          input({
+            parentEnv: { ...parentEnv, HTTPS_PROXY: "http://proxy:3128" },
+            sandbox: { kind: "bwrap", network: false },
+          }),
+        ),
+        (e) =>
+          e instanceof UsageError &&
+          /--no-network cannot keep the model API reachable: HTTPS_PROXY/.test(e.message),
+      );
       // Claude Code's own sandbox is asked for in its arguments (the agent builds them), run as they are.
       const own = claudeCode.command({
         session: { mode: "new", id: "11111111-2222-3333-4444-555555555555" },

@@ -9,6 +9,7 @@
  * `envPrefixes`). Everything else (the launch plan, supervision, the fold, classification, the records)
  * is agent-neutral and lives in `src/runner/` and `src/store/`.
  */
+import type { AgentState } from "../sandbox/bwrap.ts";
 import type { AgentEvent } from "./events.ts";
 
 export type AgentName = "claude" | "codex" | "gemini";
@@ -117,4 +118,17 @@ export interface Agent {
    * session that began elsewhere. The OS sandbox makes these writable, and no other session folder.
    */
   sessionFolders(env: Record<string, string>, projectDir: string, resumeId: string | null): Promise<string[]>;
+  /**
+   * What the OS sandbox shows of the agent's own state for one project (`AgentState` in
+   * src/sandbox/bwrap.ts): its sessions writable (`sessionFolders`), its config and credentials read-only,
+   * its scratch folders private, files it rewrites copied. Without it, only `sessionFolders` are shown.
+   * Claude Code's: src/agents/claude_code/sandbox_state.ts.
+   */
+  sandboxState?(env: Record<string, string>, realProjectDir: string, sessionFolders: string[]): AgentState;
+  /**
+   * The name of the agent's per-project state folder for a project path, when it derives one from the
+   * path (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new
+   * one is refused (src/sandbox/project_folder.ts `checkOwnState`).
+   */
+  stateFolderOf?(projectPath: string): string;
 }

@@ -127,6 +127,7 @@ export function renderDryRun(d: DryRun): string {
     ...(perm.allowed_tools.length ? [`   allowed tools: ${perm.allowed_tools.join(", ")}`] : []),
     ...(perm.disallowed_tools.length ? [`   disallowed tools: ${perm.disallowed_tools.join(", ")}`] : []),
     `   Sandbox: ${l.sandbox.description}`,
+    ...(l.sandbox.visible ?? []).map((v) => `     ${v.path}: ${v.access} (${v.what})`),
     `Would run in ${d.launch.cwd}:`,
     `  ${[d.launch.program, ...d.launch.args].map(shellQuote).join(" ")}`,
   ].join("\n");

@@ -1,4 +1,5 @@
 import { NotFoundError } from "../errors.ts";
+import { checkProjectFolder } from "../sandbox/project_folder.ts";
 import { renderStatus } from "../render/projects.ts";
 import { renderTotals } from "../render/history.ts";
 import { inspectProject } from "../store/inspect.ts";
@@ -21,6 +22,7 @@ export const statusCommand: Command = {
   async run(argv, ctx) {
     const p = parseOptions("status", argv, options);
     const paths = projectPaths(ctx.config.projectsDir, requireSlug(p));
+    checkProjectFolder(ctx.config.projectsDir, paths.slug);
     if (!(await projectExists(paths))) {
       throw new NotFoundError(`no project "${paths.slug}" in ${ctx.config.projectsDir}`);
     }

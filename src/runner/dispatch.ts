@@ -8,7 +8,10 @@ import type { AgentInvocation, AgentName, RunContext } from "../agents/agent.ts"
 import { describeToolUse } from "../agents/events.ts";
 import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { NO_SANDBOX } from "../sandbox/choice.ts";
+import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { prepareLaunch } from "../sandbox/launch.ts";
+import { checkNotSymlink, checkOwnState } from "../sandbox/project_folder.ts";
+import { READ_ONLY_ERROR } from "../sandbox/refusals.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import {
   isSessionId,
@@ -97,7 +100,11 @@ async function chooseSession(
  */
 export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promise<RunRecord> {
   const now = deps.now ?? (() => new Date());
-  return await withRunLock(req, deps, (d, paths, lock) => runLocked(req, d, paths, lock, now));
+  return await withRunLock(
+    req,
+    deps,
+    (d, paths, lock, shared) => runLocked(req, d, paths, lock, now, shared),
+  );
 }
 
 /**
@@ -108,13 +115,23 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
 export async function withRunLock<T>(
   req: DispatchRequest,
   deps: DispatchDeps,
-  body: (deps: DispatchDeps, paths: ProjectPaths, lock: Lock) => Promise<T>,
+  body: (deps: DispatchDeps, paths: ProjectPaths, lock: Lock, sharedState: string | null) => Promise<T>,
 ): Promise<T> {
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
-  // The ceiling, root + bypassPermissions, the sandbox's programs: refused before anything is written.
+  // The ceiling, root + bypassPermissions, the sandbox's programs, a symlinked project or a new one whose
+  // state folder another project uses: refused before anything is written.
   await checkRequest(req, deps, paths);
   const exists = await projectExists(paths);
+  // An older pair of projects sharing the agent's state folder: said on every run.
+  const agent = agentOf(req);
+  const sharedState = agent.stateFolderOf
+    ? checkOwnState(config.projectsDir, req.slug, exists, {
+      displayName: agent.displayName,
+      folderOf: agent.stateFolderOf,
+    })
+    : null;
+  if (sharedState) reporter.warn(sharedState);
   if (req.command !== "run" && req.command !== "apply" && !exists) {
     throw new NotFoundError(
       `no project "${req.slug}" in ${config.projectsDir} (start one with: dispatch-cc run)`,
@@ -149,7 +166,7 @@ export async function withRunLock<T>(
   if (deps.signal.aborted) onAbort();
   deps.signal.addEventListener("abort", onAbort);
   try {
-    return await body({ ...deps, signal: inner.signal }, paths, lock);
+    return await body({ ...deps, signal: inner.signal }, paths, lock, sharedState);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     if (!deps.lock) {
@@ -166,10 +183,11 @@ async function runLocked(
   paths: ProjectPaths,
   lock: Lock,
   now: () => Date,
+  earlyWarning: string | null = null,
 ): Promise<RunRecord> {
   const { config, reporter } = deps;
   const agent = agentOf(req);
-  const warnings: string[] = [];
+  const warnings: string[] = earlyWarning ? [earlyWarning] : [];
   const warn = (m: string) => {
     warnings.push(m);
     reporter.warn(m);
@@ -233,6 +251,8 @@ async function runLocked(
       await writeRecord(files.record, { ...record });
     };
 
+    // Files opened for appending must not be links (a tool of an unsandboxed run can plant one).
+    for (const f of [files.transcript, files.stderr]) checkNotSymlink(f);
     const transcript = await Deno.open(files.transcript, { write: true, create: true, append: true });
     const enc = new TextEncoder();
     // What the agent may need to know of this run (Codex: the thread's token total before a resume).
@@ -246,6 +266,8 @@ async function runLocked(
     await agent.beforeRun?.(runContext);
     const parse = agent.parser(runContext);
     let fold = emptyFold();
+    // Successful tool results that name a read-only refusal (`echo x > /usr/y; echo saved`).
+    const readOnlyResults: { tool_use_id: string; text: string; is_error: boolean }[] = [];
     const t0 = Date.now();
     const elapsed = () =>
       `${((Date.now() - t0) / 1000).toFixed(1)}s${fold.turns ? ` turn ${fold.turns}` : ""}`;
@@ -270,6 +292,10 @@ async function runLocked(
           reporter.progress(`[${elapsed()}] denied: ${describeToolUse(ev.denial.tool, ev.denial.input)}`);
         } else if (ev.kind === "tool_use") {
           reporter.progress(`[${elapsed()}] ${describeToolUse(ev.name, ev.input)}`);
+        } else if (ev.kind === "tool_result" && !ev.is_error && READ_ONLY_ERROR.test(ev.text)) {
+          if (readOnlyResults.length < 50) {
+            readOnlyResults.push({ tool_use_id: ev.id, text: ev.text.slice(0, 2000), is_error: false });
+          }
         }
       }
     };
@@ -277,7 +303,8 @@ async function runLocked(
     const marker = `${files.runId}-${crypto.randomUUID()}`;
     const plan = await planRun(req, deps, paths, session, marker);
     record.env_names = plan.envNames;
-    await prepareLaunch(plan);
+    const prepared = await prepareLaunch(plan);
+    let outside: OutsideWrite[] = [];
     reporter.progress(
       `[${elapsed()}] ${req.command} ${req.slug}: starting ${agent.displayName} (${session.mode} session${
         session.id ? ` ${session.id}` : ""
@@ -303,8 +330,10 @@ async function runLocked(
         },
         onLine,
       });
+      outside = prepared.writesOutside();
     } finally {
       transcript.close();
+      await prepared.cleanup();
     }
     // The CLI and its tools are gone (supervise swept them): the lock stops naming them, so that a later
     // step under the same lock (apply) or a `cancel` never acts on pids that may be reused.
@@ -343,6 +372,8 @@ async function runLocked(
       fold,
       supervised,
       sandbox: req.sandbox ?? NO_SANDBOX,
+      readOnlyResults,
+      outside,
       paths,
       sessionFile,
       files,

@@ -6,11 +6,13 @@
  * @module
  */
 import type { SandboxChoice } from "../sandbox/choice.ts";
-import { sandboxRefusals } from "../sandbox/refusals.ts";
+import type { OutsideWrite } from "../sandbox/bwrap.ts";
+import { checkNotSymlink } from "../sandbox/project_folder.ts";
+import { outsideRefusals, sandboxRefusals } from "../sandbox/refusals.ts";
 import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
-import { appendHistory, historyEntryOf, ownCost, readHistory } from "../store/history.ts";
+import { appendHistory, historyEntryOf, historyPath, ownCost, readHistory } from "../store/history.ts";
 import { isSessionId, type ProjectPaths, touchProject, writeSessionId } from "../store/project.ts";
 import type { RunRecord } from "../store/run_record.ts";
 import { type RunFiles, writeRecord } from "../store/runs.ts";
@@ -24,6 +26,10 @@ export interface Finish {
   fold: RunFold;
   supervised: Supervised;
   sandbox: SandboxChoice;
+  /** Successful tool results naming a read-only refusal (the failed ones are in the fold). */
+  readOnlyResults?: { tool_use_id: string; text: string; is_error: boolean }[];
+  /** What the run wrote outside its binds (the sandbox's own root). */
+  outside?: OutsideWrite[];
   paths: ProjectPaths;
   /** last-session-id, or last-review-session-id for a review. */
   sessionFile: string;
@@ -38,16 +44,23 @@ export interface Finish {
 /** Writes a finished run's files and returns its record. */
 export async function finalizeRun(x: Finish): Promise<RunRecord> {
   const { record, outcome, fold, supervised, paths, files } = x;
-  // Writes the OS sandbox refused end as tool errors in a "successful" run: they are denials too.
-  const refused = sandboxRefusals(x.sandbox.kind, fold.tool_errors, new Map(Object.entries(fold.uses)));
+  // Writes the OS sandbox refused, whether or not the tool call failed: denials too (path and tool).
+  const uses = new Map(Object.entries(fold.uses));
+  const results = [...fold.tool_errors.map((e) => ({ ...e, is_error: true })), ...(x.readOnlyResults ?? [])];
+  const refused = [
+    ...sandboxRefusals(x.sandbox.kind, results, uses),
+    ...outsideRefusals(x.outside ?? [], uses),
+  ];
   if (refused.length > 0) {
     outcome.permission_denials = [...outcome.permission_denials, ...refused];
     if (outcome.status === "success") {
       const tools = [...new Set(refused.map((d) => d.tool))].join(", ");
+      const first = refused[0];
       Object.assign(outcome, {
         status: "blocked",
         exit_code: EXIT.blocked,
-        error: `${refused.length} tool call(s) refused by the sandbox (${tools}): ${refused[0].reason}`,
+        error: `${refused.length} write(s) refused by the sandbox (${tools}): ` +
+          (first.path ? `${first.path}: ` : "") + first.reason,
       });
     }
   }
@@ -120,6 +133,8 @@ export async function finalizeRun(x: Finish): Promise<RunRecord> {
   await writeRecord(files.record, { ...record });
   await touchProject(paths, x.ended);
   try {
+    // Without the sandbox a tool of this very run could have planted a link there.
+    checkNotSymlink(historyPath(paths.logsDir));
     await appendHistory(paths.logsDir, historyEntryOf(record));
   } catch (err) {
     x.reporter.warn(

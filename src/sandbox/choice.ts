@@ -1,8 +1,9 @@
 /**
  * Which OS-level sandbox a run gets, as chosen by flags, `DISPATCH_SANDBOX` or a task file's `sandbox:`.
  *
- * - `bwrap`: Claude Code as a whole runs under bubblewrap (read-only root, the project writable, private
- *   /tmp, its own PID namespace; the network kept unless `network: false`). Covers every tool.
+ * - `bwrap`: Claude Code as a whole runs under bubblewrap (its own root with the system's read-only tree,
+ *   the project writable, its own state, private /tmp and /run, its own PID namespace; the network kept
+ *   unless `network: false`, which leaves only the model API). Covers every tool. See bwrap.ts.
  * - `claude`: Claude Code's own Bash sandbox (`--settings {"sandbox":{...}}`): only Bash commands are
  *   confined, Write/Edit are not, and Bash has no network (loopback included). Needs bwrap and socat.
  * - `none`: Claude Code's permission mode is the only limit.
@@ -91,8 +92,10 @@ export function resolveSandbox(
 /** One line for people: what the sandbox confines. */
 export function describeSandbox(s: SandboxChoice): string {
   if (s.kind === "bwrap") {
-    return `bubblewrap: read-only file system, writable project (its .dispatch-logs read-only) and ` +
-      `Claude Code session folders, private /tmp, own PID namespace, network ${s.network ? "on" : "off"}`;
+    return `bubblewrap: sees only the system's read-only tree, PATH, the CLI, the project (writable; its ` +
+      `.dispatch-logs read-only) and Claude Code's own state for this project; private /tmp and /run, own ` +
+      `PID namespace; writes anywhere else are kept from the host and reported; network ` +
+      (s.network ? "on" : "off (only the model API, through a forwarder)");
   }
   if (s.kind === "claude") {
     return "Claude Code's Bash sandbox: Bash commands write only in the project and have no network; " +

@@ -6,15 +6,30 @@
  */
 import type { Agent } from "../agents/agent.ts";
 import { NotInstalledError, UsageError } from "../errors.ts";
+import { basename, dirname, join } from "../paths.ts";
 import { which } from "../which.ts";
 import {
+  type AgentState,
   BWRAP_INSTALL_HINT,
   bwrapArgs,
   findBwrap,
+  type OutsideWrite,
   prepareSandbox,
   realPath,
   type SandboxPlan,
+  sandboxVisible,
+  type Visible,
+  writesOutside,
 } from "./bwrap.ts";
+import {
+  type ApiForward,
+  type HostForwarder,
+  hostsFile,
+  insideForwarderScript,
+  planApiForward,
+  startHostForwarder,
+} from "./api_forward.ts";
+import { checkOwnState, checkProjectFolder } from "./project_folder.ts";
 import { describeSandbox, NO_SANDBOX, type SandboxChoice } from "./choice.ts";
 import { childEnv, envNamesReport } from "./env.ts";
 import { checkCeiling, checkRootBypass, type PermissionMode } from "./permission.ts";
@@ -49,6 +64,8 @@ export interface LaunchInput {
   uid: number | null;
   /** `Deno.build.os`, for tests. */
   os?: string;
+  /** Where each sandboxed run gets its own folder (its root, the API socket); default $TMPDIR or /tmp. */
+  runBase?: string;
 }
 
 /** What a run will be: enough to execute it, and to show it (`--dry-run`, apply's plan). */
@@ -65,21 +82,38 @@ export interface LaunchPlan {
   permission: PermissionMode;
   ceiling: PermissionMode;
   allowDangerous: boolean;
-  sandbox: SandboxChoice & { description: string; program: string | null };
+  /** The sandbox; with bwrap, `visible` lists every path the run sees and how. */
+  sandbox: SandboxChoice & { description: string; program: string | null; visible?: Visible[] };
   /** What {@linkcode prepareLaunch} creates before the start (bwrap bind sources); null without bwrap. */
   prepare: SandboxPlan | null;
+  /** Without network: the API forwarder {@linkcode prepareLaunch} starts; null otherwise. */
+  forward?: { plan: ApiForward; socat: string } | null;
 }
+
+const SOCAT_NONET_HINT = "--no-network needs socat to carry the model API into the sandbox: " +
+  "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
 
 const SOCAT_HINT = "Claude Code's Bash sandbox (--claude-sandbox) also needs socat: " +
   "sudo apt-get install socat (Debian/Ubuntu), dnf install socat (Fedora), pacman -S socat (Arch)";
 
 /**
- * Checks a launch before anything is written: the permission ceiling, bypassPermissions as root, the
- * sandbox's programs. Returns the sandbox program (bwrap), or null when none is needed. Throws
+ * Checks a launch before anything is written: a project folder or `.dispatch-logs` that is a symlink, a
+ * new project whose agent state folder another project uses, the permission ceiling, bypassPermissions as
+ * root, the sandbox's programs. Returns the sandbox program (bwrap), or null when none is needed. Throws
  * UsageError (exit 2) or NotInstalledError (exit 127) with what to do.
  */
 export async function checkLaunch(input: LaunchInput): Promise<string | null> {
   const sandbox = input.sandbox ?? NO_SANDBOX;
+  const projectsDir = dirname(input.projectDir);
+  const slug = basename(input.projectDir);
+  checkProjectFolder(projectsDir, slug);
+  if (input.agent.stateFolderOf) {
+    const exists = await Deno.lstat(input.projectDir).then(() => true, () => false);
+    checkOwnState(projectsDir, slug, exists, {
+      displayName: input.agent.displayName,
+      folderOf: input.agent.stateFolderOf,
+    });
+  }
   checkCeiling({
     requested: input.permission,
     ceiling: input.ceiling,
@@ -166,23 +200,53 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       realPath(input.projectDir),
       input.resumeId ?? null,
     );
+    const realProject = realPath(input.projectDir);
+    const state: AgentState = input.agent.sandboxState?.(env, realProject, sessionFolders) ?? {
+      displayName: input.agent.displayName,
+      writable: sessionFolders,
+      scratch: [],
+      readOnly: [],
+      copies: [],
+      ownWrites: [],
+    };
+    const runDir = join(input.runBase ?? tempBase(), `dispatch-cc-sandbox-${crypto.randomUUID()}`);
+    if (!sandbox.network && input.agent.name !== "claude") {
+      // Its endpoint is not forwarded (Codex reads it from config.toml): it would only retry for minutes.
+      throw new UsageError(
+        `--no-network keeps only Claude Code's API reachable; ${input.agent.displayName}'s endpoint is not ` +
+          `forwarded, so it could not work. Nothing was run. Use --sandbox (with network).`,
+      );
+    }
+    const fwd = sandbox.network ? null : planApiForward(env);
+    const socat = fwd ? await which("socat", input.parentEnv.PATH) : null;
+    if (fwd && socat === null) throw new NotInstalledError(SOCAT_NONET_HINT);
     const prepare: SandboxPlan = {
       projectDir: input.projectDir,
       logsDir: input.logsDir,
-      home,
       claudeBin: input.claudeBin,
-      claudeStateDir: input.agent.stateDir(env),
+      state,
+      rootDir: join(runDir, "root"),
+      pathDirs: (env.PATH ?? "").split(":").filter((d) => d !== ""),
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
-      sessionFolders,
+      ...(fwd ? { apiSocket: join(runDir, "api.sock"), extraReadOnly: [realPath(socat!)] } : {}),
+      // /etc/hosts maps a named API host to the inside forwarder.
+      ...(fwd?.hostsName ? { hostsFile: join(runDir, "hosts") } : {}),
     };
+    // Without network the CLI starts behind the inside forwarder, with the API's address rewritten.
+    const start = fwd
+      ? ["/bin/sh", "-c", insideForwarderScript(realPath(socat!)), "sh", input.claudeBin]
+      : [input.claudeBin];
+    if (fwd) env.ANTHROPIC_BASE_URL = fwd.insideUrl;
     return {
       ...common,
       command: program!,
-      args: [...bwrapArgs(prepare), input.claudeBin, ...input.claudeArgs],
+      args: [...bwrapArgs(prepare), ...start, ...input.claudeArgs],
       // bwrap sets IS_SANDBOX=1 inside (--setenv): Claude Code then allows bypassPermissions as root.
       envNames: envNamesReport({ ...env, IS_SANDBOX: "1" }),
+      sandbox: { ...common.sandbox, visible: sandboxVisible(prepare) },
       prepare,
+      forward: fwd ? { plan: fwd, socat: socat! } : null,
     };
   }
   return {
@@ -194,7 +258,46 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
   };
 }
 
-/** Creates what the sandbox binds (folders, a non-empty `.claude.json`); nothing without bwrap. */
-export async function prepareLaunch(plan: LaunchPlan): Promise<void> {
-  if (plan.prepare) await prepareSandbox(plan.prepare);
+/** What a started launch leaves to do after the run. */
+export interface PreparedLaunch {
+  /** Writes the sandbox kept from the host (its own root), read after the run; [] without one. */
+  writesOutside(): OutsideWrite[];
+  /** Stops the API forwarder and removes the run's own folder. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Creates what the sandbox binds (folders, the run's own root, `.claude.json`'s copy) and starts the API
+ * forwarder of a run without network; nothing without bwrap. Call `cleanup()` after the run, always.
+ */
+export async function prepareLaunch(plan: LaunchPlan): Promise<PreparedLaunch> {
+  const sandbox = plan.prepare;
+  if (!sandbox) return { writesOutside: () => [], cleanup: () => Promise.resolve() };
+  const runDir = dirname(sandbox.rootDir);
+  await Deno.mkdir(runDir, { recursive: true, mode: 0o700 });
+  let forwarder: HostForwarder | null = null;
+  const cleanup = async () => {
+    await forwarder?.stop();
+    await Deno.remove(runDir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await prepareSandbox(sandbox);
+    if (plan.forward) {
+      const fwd = plan.forward.plan;
+      if (sandbox.hostsFile) {
+        const original = await Deno.readTextFile("/etc/hosts").catch(() => "");
+        await Deno.writeTextFile(sandbox.hostsFile, hostsFile(original, fwd.hostsName!));
+      }
+      forwarder = await startHostForwarder(plan.forward.socat, sandbox.apiSocket!, fwd);
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { writesOutside: () => writesOutside(sandbox), cleanup };
+}
+
+/** The temp folder of dispatch-cc itself (where each sandboxed run gets its own root). */
+function tempBase(): string {
+  return Deno.env.get("TMPDIR") || "/tmp";
 }

@@ -6,7 +6,8 @@
  */
 import type { Agent } from "../agent.ts";
 import { buildClaudeArgs, CLAUDE_SANDBOX_SETTINGS } from "./args.ts";
-import { claudeSessionFolders, claudeStateDir, sessionExists } from "./sessions.ts";
+import { claudeCodeState } from "./sandbox_state.ts";
+import { claudeProjectFolder, claudeSessionFolders, claudeStateDir, sessionExists } from "./sessions.ts";
 import { claudeParser } from "./stream.ts";
 
 export const INSTALL_HINT = "install it with: npm install -g @anthropic-ai/claude-code " +
@@ -50,4 +51,6 @@ export const claudeCode: Agent = {
   sessionExists: (env, id) => sessionExists(env, id),
   stateDir: claudeStateDir,
   sessionFolders: claudeSessionFolders,
+  sandboxState: claudeCodeState,
+  stateFolderOf: claudeProjectFolder,
 };

@@ -50,9 +50,37 @@ export async function findSessionFolder(env: Record<string, string>, id: string)
   return null;
 }
 
-/** Does Claude Code still know this session? False for anything that is not a UUID. */
+/**
+ * Can Claude Code resume this session? Its transcript must be a regular file (not a link) holding at least
+ * one conversation entry of this session: a damaged transcript (overwritten, truncated to garbage) makes
+ * `--resume` exit 1 with "No conversation found", which a resume must never do (it starts afresh instead).
+ * Only the first 4 MiB are read; a conversation entry comes within the first few lines. False for anything
+ * that is not a UUID.
+ */
 export async function sessionExists(env: Record<string, string>, id: string): Promise<boolean> {
-  return (await findSessionFolder(env, id)) !== null;
+  const folder = await findSessionFolder(env, id);
+  if (folder === null) return false;
+  const path = join(folder, `${id}.jsonl`);
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isFile) return false;
+    using file = await Deno.open(path);
+    const buf = new Uint8Array(Math.min(info.size, 4 << 20));
+    let filled = 0;
+    while (filled < buf.length) {
+      const n = await file.read(buf.subarray(filled));
+      if (n === null) break;
+      filled += n;
+    }
+    for (const line of new TextDecoder().decode(buf.subarray(0, filled)).split("\n")) {
+      if (!line.startsWith("{")) continue;
+      try {
+        const ev = JSON.parse(line);
+        if ((ev?.type === "user" || ev?.type === "assistant") && ev.sessionId === id) return true;
+      } catch { /* a damaged line */ }
+    }
+  } catch { /* unreadable: not resumable */ }
+  return false;
 }
 
 /**
