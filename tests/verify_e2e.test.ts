@@ -59,6 +59,12 @@ Deno.test("a failed check resumes the session with its output quoted; the endpoi
       runs.map((x: { run_id: string }) => x.run_id),
       r.json.rounds.map((x: { run_id: string }) => x.run_id),
     );
+    // Each round counts its own cost, with the run index or without it (rebuilt from the records).
+    const own = (xs: { cost_usd: number }[]) => xs.map((x) => x.cost_usd);
+    assert.deepEqual(own(runs), costs);
+    await Deno.remove(join(e.projects, "vf", ".dispatch-logs", "runs.jsonl"));
+    const rebuilt = await runCli(["history", "--slug", "vf", "--json"], { env: e.env });
+    assert.deepEqual(own(rebuilt.json.runs ?? rebuilt.json.entries ?? rebuilt.json), costs);
     // The first round's own record keeps its check; the log keeps the whole output.
     const first = await readJson(
       join(e.projects, "vf", ".dispatch-logs", `${r.json.rounds[0].run_id}-run.json`),
