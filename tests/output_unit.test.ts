@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import {
   checkStructuredOutput,
+  loadValidators,
   readOutputSchema,
   schemaProblems,
   valueProblems,
@@ -15,6 +16,7 @@ import type { Outcome } from "../src/runner/classify.ts";
 import { emptyFold } from "../src/runner/fold.ts";
 import { blankRecord, type RunRecord } from "../src/store/run_record.ts";
 import { UsageError } from "../src/errors.ts";
+import { loadTaskFile } from "../src/spec/load.ts";
 import { verifyFromFlags } from "../src/cli/dispatch_options.ts";
 import { parseOptions } from "../src/cli/options.ts";
 import { DISPATCH_OPTIONS } from "../src/cli/dispatch_options.ts";
@@ -22,7 +24,8 @@ import type { FinalResult } from "../src/agents/events.ts";
 
 const SCHEMA = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
 
-Deno.test("schemaProblems: meta-schema violations, non-objects and dangling refs are problems", () => {
+Deno.test("schemaProblems: meta-schema violations, non-objects and dangling refs are problems", async () => {
+  await loadValidators();
   assert.deepEqual(schemaProblems(SCHEMA), []);
   assert.match(schemaProblems({ type: "objekt" })[0], /not a valid JSON Schema/);
   assert.match(schemaProblems({ required: "ok" })[0], /not a valid JSON Schema/);
@@ -74,26 +77,26 @@ const result = (structured: unknown): FinalResult => ({
   raw_line: "{}",
 });
 
-Deno.test("checkStructuredOutput: dispatch-cc validates the object itself; a mismatch or none is an error", () => {
+Deno.test("checkStructuredOutput: dispatch-cc validates the object itself; a mismatch or none is an error", async () => {
   const fold = emptyFold();
   fold.results.push(result({ ok: "yes" }));
   const o = outcome();
-  assert.deepEqual(checkStructuredOutput(o, fold, SCHEMA), { structured_output: { ok: "yes" } });
+  assert.deepEqual(await checkStructuredOutput(o, fold, SCHEMA), { structured_output: { ok: "yes" } });
   assert.equal(o.status, "error");
   assert.match(o.error!, /does not match the output schema: \/ok: must be boolean/);
 
   const none = emptyFold();
   none.results.push(result(undefined));
   const o2 = outcome();
-  assert.deepEqual(checkStructuredOutput(o2, none, SCHEMA), { structured_output: null });
+  assert.deepEqual(await checkStructuredOutput(o2, none, SCHEMA), { structured_output: null });
   assert.equal(o2.exit_code, 1);
 
   const good = emptyFold();
   good.results.push(result({ ok: true }));
   const o3 = outcome();
-  assert.deepEqual(checkStructuredOutput(o3, good, SCHEMA), { structured_output: { ok: true } });
+  assert.deepEqual(await checkStructuredOutput(o3, good, SCHEMA), { structured_output: { ok: true } });
   assert.equal(o3.status, "success");
-  assert.equal(valueProblems(SCHEMA, {}), "/: must have required property 'ok'");
+  assert.equal(await valueProblems(SCHEMA, {}), "/: must have required property 'ok'");
 });
 
 Deno.test("feedback prompt: command, exit code, the tail verbatim in a fence longer than its backticks", () => {
@@ -218,4 +221,24 @@ Deno.test("hook environment and time limit", () => {
   assert.equal(hookTimeoutMs({}), 60_000);
   assert.equal(hookTimeoutMs({ DISPATCH_ON_DONE_TIMEOUT: "5" }), 5000);
   assert.equal(hookTimeoutMs({ DISPATCH_ON_DONE_TIMEOUT: "x" }), 60_000);
+});
+
+Deno.test("task files: an invalid output_schema is a problem at its entry, in the task, a follow-up, the review", async () => {
+  const text = `slug: a
+prompt: x
+output_schema: {type: objekt}
+follow_ups:
+  - prompt: y
+    output_schema: [1]
+review:
+  output_schema: {type: object, required: ok}
+`;
+  const read = () => Promise.resolve(text);
+  const stat = () => Promise.resolve({ size: text.length, isFile: true });
+  const { problems } = await loadTaskFile("/t/t.yaml", read, stat);
+  const where = problems.map((p) => `${p.line}:${p.col} ${p.message}`);
+  assert.equal(where.length, 3, where.join("\n"));
+  assert.match(where[0], /^3:16 output_schema: not a valid JSON Schema/);
+  assert.match(where[1], /^6:20 follow_ups\[0\]\.output_schema: expected a JSON Schema/);
+  assert.match(where[2], /^8:18 review\.output_schema: not a valid JSON Schema/);
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli } from "./support/cli.ts";
-import { startE2E } from "./support/e2e.ts";
+import { startE2E, until } from "./support/e2e.ts";
 
 const readJson = async (p: string) => JSON.parse(await Deno.readTextFile(p));
 
@@ -178,6 +178,43 @@ Deno.test("a detached verified run: wait returns the whole outcome; logs and his
     const runs = h.json.runs ?? h.json.entries;
     assert.deepEqual(runs.map((x: { command: string }) => x.command), ["run", "resume"]);
     assert.deepEqual(runs.map((x: { status: string }) => x.status), ["success", "success"]);
+  } finally {
+    await e.cleanup();
+  }
+});
+
+Deno.test("cancel during a check stops it and its processes: the run is cancelled (130)", async () => {
+  const e = await startE2E();
+  try {
+    e.api.scenario("cv", [{ text: "Done." }]);
+    const r = await runCli(
+      [
+        "run",
+        "--slug",
+        "cv",
+        "--prompt",
+        "Go [[mock:cv]]",
+        "--verify",
+        "echo $$ > started; sleep 300; echo never",
+        "--detach",
+        "--json",
+      ],
+      { env: e.env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const started = join(e.projects, "cv", "started");
+    assert.ok(
+      await until(() => Deno.stat(started).then((s) => s.size > 0, () => false), 60_000),
+      "the check began",
+    );
+    const pid = Number((await Deno.readTextFile(started)).trim());
+    const c = await runCli(["cancel", "--slug", "cv", "--json"], { env: e.env });
+    assert.equal(c.code, 0, c.stdout + c.stderr);
+    const w = await runCli(["wait", "--slug", "cv", "--json"], { env: e.env });
+    assert.equal(w.code, 130, w.stdout + w.stderr);
+    assert.equal(w.json.status, "cancelled");
+    assert.match(w.json.error, /during verification/);
+    assert.equal(await Deno.stat(`/proc/${pid}`).then(() => true, () => false), false, "the check is gone");
   } finally {
     await e.cleanup();
   }

@@ -365,7 +365,7 @@ async function runLocked(
       timeoutS: req.timeoutS,
       spawnError: supervised.spawnError,
     });
-    Object.assign(record, checkStructuredOutput(outcome, fold, req.outputSchema));
+    Object.assign(record, await checkStructuredOutput(outcome, fold, req.outputSchema));
     return await finalizeRun({
       record,
       outcome,

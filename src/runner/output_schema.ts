@@ -9,9 +9,6 @@
  *
  * @module
  */
-import Ajv from "ajv";
-import { Ajv2019 } from "ajv/dist/2019.js";
-import { Ajv2020 } from "ajv/dist/2020.js";
 import type { Agent } from "../agents/agent.ts";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -24,14 +21,31 @@ export type JsonSchema = Record<string, unknown>;
 // deno-lint-ignore no-explicit-any
 type AnyAjv = any;
 
+// ajv takes ~0.3-0.7 s to load: only runs and task files that name a schema load it.
+let ajv: { draft7: AnyAjv; draft2019: AnyAjv; draft2020: AnyAjv } | null = null;
+
+/** Loads the validators (once); every function here but {@linkcode schemaProblems} does it itself. */
+export async function loadValidators(): Promise<void> {
+  if (ajv) return;
+  const [d7, d2019, d2020] = await Promise.all([
+    import("ajv"),
+    import("ajv/dist/2019.js"),
+    import("ajv/dist/2020.js"),
+  ]);
+  ajv = { draft7: d7.default, draft2019: d2019.Ajv2019, draft2020: d2020.Ajv2020 };
+}
+
+/** Whether {@linkcode loadValidators} has run (task-file parsing checks schemas only then). */
+export const validatorsLoaded = (): boolean => ajv !== null;
+
 /** One validator per draft: `strict: false` (unknown keywords and formats are allowed, as the drafts say). */
 function validatorFor(schema: JsonSchema): AnyAjv {
+  if (!ajv) throw new Error("internal: loadValidators() was not called before a schema check");
   const opts = { strict: false, logger: false as const, allErrors: true, validateFormats: false };
   const draft = typeof schema.$schema === "string" ? schema.$schema : "";
-  // deno-lint-ignore no-explicit-any
-  if (/draft-0[467]/.test(draft)) return new (Ajv as any)(opts);
-  if (/2019-09/.test(draft)) return new Ajv2019(opts);
-  return new Ajv2020(opts);
+  if (/draft-0[467]/.test(draft)) return new ajv.draft7(opts);
+  if (/2019-09/.test(draft)) return new ajv.draft2019(opts);
+  return new ajv.draft2020(opts);
 }
 
 /** ajv's errors as one short line: `/files: must be array; /ok: must be boolean`. */
@@ -45,11 +59,12 @@ function errorsLine(
 }
 
 /**
- * What is wrong with a JSON Schema (empty when nothing): not a mapping, not valid against its meta-schema
+ * What is wrong with a JSON Schema (empty when nothing; after {@linkcode loadValidators}): not a mapping, not valid against its meta-schema
  * (an unknown `type`, a `required` that is not a list), or not compilable (a `$ref` that leads nowhere).
  *
  * @example
  * ```ts
+ * await loadValidators();
  * schemaProblems({ type: "object" }); // []
  * schemaProblems({ type: "objekt" }); // ["/type: must be equal to one of the allowed values", ...]
  * ```
@@ -104,6 +119,7 @@ export async function readOutputSchema(
       throw new UsageError(`cannot read ${source} (${path}): ${why}`);
     }
   }
+  await loadValidators();
   let schema: unknown;
   try {
     schema = JSON.parse(text);
@@ -122,18 +138,26 @@ export async function readOutputSchema(
  *
  * @example
  * ```ts
- * valueProblems({ type: "object", required: ["ok"] }, {}); // "/: must have required property 'ok'"
+ * await valueProblems({ type: "object", required: ["ok"] }, {}); // "/: must have required property 'ok'"
  * ```
  */
-export function valueProblems(schema: JsonSchema, value: unknown): string | null {
+export async function valueProblems(schema: JsonSchema, value: unknown): Promise<string | null> {
+  await loadValidators();
   const ajv = validatorFor(schema);
   const validate = ajv.compile(schema);
   return validate(value) ? null : errorsLine(validate.errors);
 }
 
-/** Refuses an output schema for an agent that cannot enforce one (before anything is written). */
-export function checkOutputSchemaSupport(agent: Agent, schema: JsonSchema | undefined): void {
-  if (schema !== undefined && !agent.supportsOutputSchema) {
+/**
+ * Refuses an output schema that is not valid JSON Schema, or for an agent that cannot enforce one (before
+ * anything is written; every launch is planned through here, whatever the schema came from).
+ */
+export async function checkOutputSchema(agent: Agent, schema: JsonSchema | undefined): Promise<void> {
+  if (schema === undefined) return;
+  await loadValidators();
+  const problems = schemaProblems(schema);
+  if (problems.length) throw new UsageError(`output schema: ${problems.join("; ")}`);
+  if (!agent.supportsOutputSchema) {
     throw new UsageError(
       `${agent.displayName} cannot return structured output here: --output-schema / output_schema needs an ` +
         "agent that checks its answer against a JSON Schema itself (Claude Code); run without it, or with that agent",
@@ -146,11 +170,11 @@ export function checkOutputSchemaSupport(agent: Agent, schema: JsonSchema | unde
  * success but that ended without a valid object becomes `error` with the reason (the outcome is changed
  * in place); the object is returned whatever the outcome, so that a record shows what came back.
  */
-export function checkStructuredOutput(
+export async function checkStructuredOutput(
   outcome: Outcome,
   fold: RunFold,
   schema: JsonSchema | undefined,
-): { structured_output: unknown } | Record<string, never> {
+): Promise<{ structured_output: unknown } | Record<string, never>> {
   const result = outcome.status === "tampered" ? undefined : fold.results[0];
   const value = result?.structured_output;
   if (schema === undefined) return value === undefined ? {} : { structured_output: value };
@@ -167,7 +191,7 @@ export function checkStructuredOutput(
     fail("the run ended without structured output (no object matching the output schema was returned)");
     return { structured_output: null };
   }
-  const problem = valueProblems(schema, value);
+  const problem = await valueProblems(schema, value);
   if (problem) fail(`the structured output does not match the output schema: ${problem}`);
   return { structured_output: value };
 }

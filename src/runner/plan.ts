@@ -14,7 +14,7 @@ import { realPath } from "../sandbox/bwrap.ts";
 import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isSessionId } from "../store/project.ts";
-import { checkOutputSchemaSupport } from "./output_schema.ts";
+import { checkOutputSchema } from "./output_schema.ts";
 import type { DispatchRequest } from "./request.ts";
 
 /** The environment variable that marks every process of a run (the sweep, and `cancel`, find them by it). */
@@ -82,7 +82,7 @@ export async function planRun(
   marker: string,
 ): Promise<RunPlan> {
   const agent = agentOf(req);
-  checkOutputSchemaSupport(agent, req.outputSchema);
+  await checkOutputSchema(agent, req.outputSchema);
   const cmd = agent.command(invocationFor(req, session, paths), req.prompt);
   const launch = await planLaunch({
     agent,

@@ -148,6 +148,10 @@ export async function runCheck(
       marker: { name: MARKER, value: marker },
       stderrPath: "/dev/null",
       signal: deps.signal,
+      // As for the agent: `cancel` finds the check's processes through the lock.
+      onSpawn: async (pid) => {
+        await deps.lock?.update({ claude_pid: pid, marker });
+      },
       onLine: async (line) => {
         await log.write(enc.encode(line + "\n"));
         output += line + "\n";
@@ -171,6 +175,7 @@ export async function runCheck(
     if (supervised.ended !== "exit" || supervised.signal) output += note + "\n";
   } finally {
     log.close();
+    await deps.lock?.update({ claude_pid: undefined, marker: undefined });
   }
   const exitCode = supervised.ended === "exit" && !supervised.signal ? supervised.exitCode : null;
   return {
@@ -295,7 +300,7 @@ export async function dispatchVerified(req: DispatchRequest, deps: DispatchDeps)
       }
       const limit = Math.min(left, (check.timeoutS ?? Infinity) * 1000);
       d.reporter.progress(`verify ${req.slug}: ${check.command} (check ${checks.length + 1})`);
-      const result = await runCheck(req, d, paths, round, check, limit);
+      const result = await runCheck(req, { ...d, lock }, paths, round, check, limit);
       checks.push(result);
       d.reporter.progress(
         `verify ${req.slug}: ${result.passed ? "passed" : `failed (${result.exit_code ?? result.ended})`}`,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { loadValidators } from "../runner/output_schema.ts";
 import { dirname, resolve } from "../paths.ts";
 import { isInheritedName } from "../sandbox/env.ts";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml";
@@ -451,6 +452,8 @@ export async function loadTaskFile(
 
   const lines = new LineCounter();
   const docs = parseAllDocuments(result.text, { lineCounter: lines, prettyErrors: false });
+  // Output schemas are checked against their meta-schema while parsing (the validators load on demand).
+  if (result.text.includes("output_schema") || "output_schema" in set) await loadValidators();
   if (docs.length === 0) {
     return {
       tasks: [],

@@ -12,7 +12,7 @@ import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
 import { AGENTS } from "../agents/registry.ts";
 import { SLUG_PATTERN, slugProblem } from "../store/slug.ts";
 import { closestMatch } from "../suggest.ts";
-import { schemaProblems } from "../runner/output_schema.ts";
+import { schemaProblems, validatorsLoaded } from "../runner/output_schema.ts";
 
 /** The slug rule of the CLI's `--slug` (one definition, in `src/store/slug.ts`), exported to JSON Schema. */
 export { SLUG_PATTERN };
@@ -164,6 +164,8 @@ const ToolList = (description: string) =>
 /** A JSON Schema as a YAML mapping, checked against its meta-schema (an unknown `type` is a problem here). */
 const OutputSchema = z.record(z.string(), z.unknown(), { error: expected("a JSON Schema (a mapping)") })
   .superRefine((value, ctx) => {
+    // The loader loads the validators for a file that names a schema; every launch checks it again.
+    if (!validatorsLoaded()) return;
     for (const message of schemaProblems(value)) ctx.addIssue({ code: "custom", message, input: value });
   })
   .meta({
