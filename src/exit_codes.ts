@@ -29,12 +29,19 @@ export const EXIT = {
   /** The run succeeded but its check (`--verify`, `verify:`) still failed after the last round. */
   verifyFailed: 8,
   /**
+   * `merge` refused, nothing changed: the merge would conflict, the checkout has uncommitted changes to
+   * tracked files, or it would overwrite untracked files.
+   */
+  mergeConflict: 9,
+  /**
    * The run's outcome cannot be trusted: the CLI's output was added to after its final result, or named
    * another session (status `tampered`).
    */
   tampered: 10,
   /** dispatch-cc itself failed (a bug or an unexpected file system error). */
   internal: 70,
+  /** The user's environment refused a write: disk full, quota, a read-only or unwritable folder. */
+  environment: 74,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */
   timeout: 124,
   /** Claude Code (or the sandbox program) could not be found or started. */

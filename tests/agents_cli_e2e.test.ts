@@ -255,7 +255,8 @@ Deno.test("gemini: run and resume on the assigned session; naming another agent 
 Deno.test("gemini: an API error carries its status and text; a timeout is exit 124", async () => {
   const f = await geminiFixture();
   try {
-    f.api.scenario("e", [{ httpError: { status: 500, message: "the model is on fire" } }]);
+    // A 429's text carries no status: it comes from Gemini's exit code (173 = 429 mod 256).
+    f.api.scenario("e", [{ httpError: { status: 429, message: "slow down" } }]);
     const e = await runCli([
       "run",
       "--agent",
@@ -270,8 +271,8 @@ Deno.test("gemini: an API error carries its status and text; a timeout is exit 1
     });
     assert.equal(e.code, 1, e.stderr);
     assert.equal(e.json.status, "error");
-    assert.equal(e.json.api_error_status, 500);
-    assert.match(e.json.error, /the model is on fire/);
+    assert.equal(e.json.api_error_status, 429);
+    assert.match(e.json.error, /API error 429: .*slow down/);
 
     f.api.scenario("slow", [{ delayMs: 120_000, text: "late" }]);
     const t = await runCli(

@@ -195,3 +195,27 @@ Deno.test("gemini stream: its turn limit (settings model.maxSessionTurns) is a m
   assert.equal(r.subtype, "error_max_turns");
   assert.match(r.errors[0], /max session turns/);
 });
+
+Deno.test("the child environment of another agent: the basics and its own names, none of Claude Code's", async () => {
+  const { childEnv } = await import("../src/sandbox/env.ts");
+  const parent = {
+    PATH: "/bin",
+    HOME: "/h",
+    LC_ALL: "C",
+    HTTPS_PROXY: "p",
+    ANTHROPIC_API_KEY: "a",
+    CLAUDE_CONFIG_DIR: "/c",
+    AWS_PROFILE: "x",
+    GEMINI_API_KEY: "g",
+    GOOGLE_CLOUD_PROJECT: "proj",
+    OPENAI_API_KEY: "o",
+    GITHUB_TOKEN: "t",
+  };
+  const agent = { claude: false, names: geminiAgent.envNames, prefixes: geminiAgent.envPrefixes };
+  assert.deepEqual(
+    Object.keys(childEnv(parent, { agent })).sort(),
+    ["GEMINI_API_KEY", "GOOGLE_CLOUD_PROJECT", "HOME", "HTTPS_PROXY", "LC_ALL", "PATH"],
+  );
+  // Named with --env, a variable still passes.
+  assert.ok("GITHUB_TOKEN" in childEnv(parent, { agent, extraNames: ["GITHUB_TOKEN"] }));
+});

@@ -474,3 +474,26 @@ Deno.test("a FIFO or a device in place of a project file is a problem of that pr
     await f.cleanup();
   }
 });
+
+Deno.test("a symlinked project folder is no project for list, search and status alike", async () => {
+  const f = await fixture();
+  try {
+    const elsewhere = join(f.path, "elsewhere");
+    await writeSeedProject(elsewhere, "linked", { description: "widget linked in", runs: [] });
+    await Deno.symlink(join(elsewhere, "linked"), join(f.projects, "linked"));
+    await settle();
+    const env = baseEnv({ projects: f.projects, home: f.path });
+    const status = await runCli(["status", "--slug", "linked", "--json"], { env });
+    assert.equal(status.code, 2, status.stderr); // refused (src/sandbox/project_folder.ts)
+    assert.match(status.stderr, /symbolic link/);
+    await indexProject(f.projects, "linked"); // a run's end in it (were one let through) indexes nothing
+    for (const cache of [false, true, true]) {
+      const list = await listProjects(f.projects, { cache, racyMs: RACY_MS });
+      assert.deepEqual(list.entries.map((e) => e.slug), ["bare", "broken", "other", "task-api"]);
+      const found = await searchAll(f.projects, "linked", cache);
+      assert.deepEqual(found.filter((r) => r.slug === "linked"), []);
+    }
+  } finally {
+    await f.cleanup();
+  }
+});

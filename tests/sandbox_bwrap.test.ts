@@ -153,6 +153,13 @@ Deno.test("bwrapArgs: the CLI is bound read-only at its real path and as given",
   }
 });
 
+Deno.test("bwrapArgs: a CLI installed with npm keeps its whole node_modules folder, read-only", () => {
+  const bin = "/srv/tools/node_modules/@openai/codex/bin/codex.js";
+  const args = bwrapArgs(planIn("/srv/sbx", { claudeBin: bin }));
+  assert.ok(indexOf(args, "--ro-bind", "/srv/tools/node_modules", "/srv/tools/node_modules") > 0);
+  assert.equal(indexOf(args, "--ro-bind", bin, bin), -1);
+});
+
 Deno.test("bwrapArgs: symlinked folders are bound at their real paths", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir({ prefix: "sbx-link-" }));
   try {

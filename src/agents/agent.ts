@@ -107,6 +107,8 @@ export interface Agent {
    * sandbox refused; its session log has them). `sessionId`: the session the run reported, if any.
    */
   afterRun?(ctx: RunContext, sessionId: string | null): Promise<AgentEvent[]>;
+  /** The HTTP status of an API error from the CLI's exit code, where it says so (Gemini: status mod 256). */
+  apiStatusFromExit?(code: number | null): number | null;
   /** Options of an invocation this CLI cannot honour: one warning each (e.g. a turn limit Codex lacks). */
   unsupported?(inv: AgentInvocation): string[];
   /** Does the agent still hold this session (a transcript it can resume)? */
@@ -124,7 +126,13 @@ export interface Agent {
    * its scratch folders private, files it rewrites copied. Without it, only `sessionFolders` are shown.
    * Claude Code's: src/agents/claude_code/sandbox_state.ts.
    */
-  sandboxState?(env: Record<string, string>, realProjectDir: string, sessionFolders: string[]): AgentState;
+  sandboxState?(
+    env: Record<string, string>,
+    realProjectDir: string,
+    sessionFolders: string[],
+    /** The agent's binary as started (an npm-installed CLI needs its whole package folder). */
+    bin?: string,
+  ): AgentState;
   /**
    * The name of the agent's per-project state folder for a project path, when it derives one from the
    * path (Claude Code: `claudeProjectFolder`): two projects with the same name would share state, so a new

@@ -4,7 +4,7 @@
  */
 import { parseAgentName } from "../agents/registry.ts";
 import { chooseAgent } from "../runner/agent_choice.ts";
-import { isAbsolute, resolve } from "../paths.ts";
+import { dirname, isAbsolute, resolve } from "../paths.ts";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
@@ -298,8 +298,29 @@ export const applyCommand: Command = {
       };
     }
     const plans = await slugPlans(tasks, flags, ctx);
+    // `repo:` tasks: each project is a worktree of its repository, checked (and created) before any step.
+    const prepareRepos = async (checkOnly: boolean) => {
+      const withRepo = tasks.filter((t) => t.spec.repo !== undefined || t.spec.base !== undefined);
+      if (withRepo.length === 0) return;
+      const { ensureRepoProject } = await import("../git/repo.ts");
+      for (const t of withRepo) {
+        if (t.spec.repo === undefined) {
+          throw new UsageError(`${t.file}: task ${t.spec.slug}: base needs repo`);
+        }
+        await ensureRepoProject(projectPaths(ctx.config.projectsDir, t.spec.slug), {
+          repo: t.spec.repo,
+          base: t.spec.base,
+          cwd: resolve(ctx.config.userCwd, dirname(t.file)),
+          description: t.spec.description,
+          now: new Date(),
+          warn: ctx.reporter.warn,
+          checkOnly,
+        });
+      }
+    };
 
     if (flag(p, "dry-run")) {
+      await prepareRepos(true);
       const bin = await findAgentBin(agentOf(plans[0]?.steps[0]?.request ?? {}), ctx.config).catch((err) => {
         ctx.reporter.warn(`${(err as Error).message}; showing "claude"`);
         return "claude";
@@ -318,6 +339,7 @@ export const applyCommand: Command = {
       const req = { ...step.request, session: { mode: "new" as const } };
       await checkRequest(req, { config: ctx.config, agentBin: "claude" }, paths);
     }
+    await prepareRepos(false);
     const applyOptions = { restart: flag(p, "restart"), parallel: parallelRaw ?? 1, wait: flag(p, "wait") };
     if (flag(p, "detach")) {
       const bins = await agentBins(plans, ctx);

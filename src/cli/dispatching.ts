@@ -22,11 +22,13 @@ import {
 import { type OptionSpecs, parseOptions, str } from "./options.ts";
 import { readOutputSchema } from "../runner/output_schema.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
+import { UsageError } from "../errors.ts";
 
 export async function runDispatch(
   req: DispatchRequest,
   ctx: CommandContext,
   out: OutputFlags = { detach: false },
+  repo?: { path: string; base?: string },
 ): Promise<CommandResult> {
   // The agent named, else the project's, else DISPATCH_AGENT, else Claude Code.
   req = {
@@ -34,10 +36,28 @@ export async function runDispatch(
     agent: await chooseAgent(req.agent, projectPaths(ctx.config.projectsDir, req.slug), ctx.config.agent),
   };
   const agentBin = await findAgentBin(agentOf(req), ctx.config);
-  if (out.dryRun) return await dryRunDispatch(req, ctx, agentBin);
+  // `--repo`: the project folder is a worktree of the repository (checked before anything is created).
+  const prepareRepo = async (checkOnly: boolean) => {
+    if (!repo) return;
+    const { ensureRepoProject } = await import("../git/repo.ts");
+    await ensureRepoProject(projectPaths(ctx.config.projectsDir, req.slug), {
+      repo: repo.path,
+      base: repo.base,
+      cwd: ctx.config.userCwd,
+      description: req.description,
+      now: new Date(),
+      warn: ctx.reporter.warn,
+      checkOnly,
+    });
+  };
+  if (out.dryRun) {
+    await prepareRepo(true);
+    return await dryRunDispatch(req, ctx, agentBin);
+  }
   // Sandbox refusals (permission ceiling, root + bypassPermissions, bwrap missing) before any run starts,
   // in the foreground even with --detach.
   await checkRequest(req, { config: ctx.config, agentBin }, projectPaths(ctx.config.projectsDir, req.slug));
+  await prepareRepo(false);
   if (out.detach) {
     const started = await startDetached({
       kind: "dispatch",
@@ -53,7 +73,7 @@ export async function runDispatch(
       reporter: ctx.reporter,
       signal: ctx.signal,
     });
-    return { exitCode: 0, json: started, text: renderDetached(started) };
+    return { exitCode: 0, json: started, text: out.quiet ? started.run_id : renderDetached(started) };
   }
   const record = await dispatchComplete(req, {
     config: ctx.config,
@@ -99,6 +119,8 @@ export function dispatchingCommand(spec: DispatchingCommandSpec): Command {
       const outputSchema = schema === undefined
         ? undefined
         : await readOutputSchema(schema, ctx.config.userCwd);
+      const repo = str(p, "repo");
+      if (str(p, "base") !== undefined && repo === undefined) throw new UsageError("--base needs --repo");
       return runDispatch(
         {
           ...flags,
@@ -110,6 +132,7 @@ export function dispatchingCommand(spec: DispatchingCommandSpec): Command {
         },
         ctx,
         outputFromFlags(p),
+        repo === undefined ? undefined : { path: repo, base: str(p, "base") },
       );
     },
   };

@@ -22,6 +22,7 @@ export const statusCommand: Command = {
   async run(argv, ctx) {
     const p = parseOptions("status", argv, options);
     const paths = projectPaths(ctx.config.projectsDir, requireSlug(p));
+    // A symbolic link in the projects folder is refused (list and search skip it).
     checkProjectFolder(ctx.config.projectsDir, paths.slug);
     if (!(await projectExists(paths))) {
       throw new NotFoundError(`no project "${paths.slug}" in ${ctx.config.projectsDir}`);

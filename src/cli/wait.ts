@@ -3,7 +3,8 @@ import { renderRun, runJson } from "../render/run.ts";
 import { exitCodeOf, type RunView, waitForRun } from "../runner/watch.ts";
 import { type Command, type CommandResult, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, RESULT_LIMIT_OPTION } from "./dispatch_options.ts";
-import { parseOptions, positiveNumber } from "./options.ts";
+import { flag, parseOptions, positiveNumber, str } from "./options.ts";
+import { parseSeconds } from "../config.ts";
 import { existingProject, SLUG_OPTION } from "./project_arg.ts";
 import { dollars, seconds } from "../render/format.ts";
 
@@ -52,7 +53,8 @@ export const waitCommand: Command = {
   async run(argv, ctx) {
     const p = parseOptions("wait", argv, options);
     const paths = await existingProject(p, ctx);
-    const timeoutS = positiveNumber(p, "timeout");
+    const rawTimeout = str(p, "timeout");
+    const timeoutS = rawTimeout === undefined ? undefined : parseSeconds(rawTimeout, "--timeout");
     const resultLimit = positiveNumber(p, "result-limit", true);
     const w = await waitForRun(paths, {
       timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
@@ -66,13 +68,15 @@ export const waitCommand: Command = {
     const msg = `run ${w.runId} of ${paths.slug} is still running` +
       (rec ? ` (${rec.command}, started ${rec.started}, pid ${rec.pid})` : "") +
       (ctx.signal.aborted ? "; stopped waiting" : `; gave up after ${timeoutS} s`);
-    ctx.reporter.warn(msg);
+    // Said once, on stderr (stdout carries only the --json document).
+    ctx.reporter.warn(`STILL RUNNING: ${msg}`);
     return {
       exitCode: EXIT.stillRunning,
       json: rec
         ? runJson(rec, resultLimit)
         : { version: JSON_VERSION, run_id: w.runId, slug: paths.slug, status: "running" },
-      text: `STILL RUNNING: ${msg}`,
+      text: "",
+      printed: !flag(p, "json"),
     };
   },
 };

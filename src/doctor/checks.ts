@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { GIT_MIN_VERSION } from "../git/exec.ts";
 import { parseSeconds } from "../config.ts";
 import { join, resolve } from "../paths.ts";
 import { parseSandboxSetting } from "../sandbox/choice.ts";
@@ -616,12 +617,17 @@ async function gitCheck(p: DoctorProbe): Promise<Check> {
   }
   const run = await p.runProgram(git, ["--version"]);
   const version = firstVersion(run.output);
+  // `merge` needs `git merge-tree --write-tree` (src/git/merge.ts).
+  const [major, minor] = (version ?? "").split(".").map(Number);
+  const [needMajor, needMinor] = GIT_MIN_VERSION.split(".").map(Number);
+  const old = version !== null && (major < needMajor || major === needMajor && minor < needMinor);
   return {
     id: "git",
-    status: "ok",
+    status: old ? "warn" : "ok",
     required: false,
-    summary: `git ${version ?? "(version unknown)"} at ${git}`,
-    fix: null,
+    summary: `git ${version ?? "(version unknown)"} at ${git}` +
+      (old ? `: older than ${GIT_MIN_VERSION}, which dispatch-cc merge needs` : ""),
+    fix: old ? "update git (dispatch-cc merge needs git merge-tree --write-tree)" : null,
     details: { git, version },
   };
 }

@@ -7,6 +7,7 @@ import { dollars, indent, inputSummary, seconds } from "./format.ts";
 export function renderStatus(v: ProjectView): string {
   const out = [`Project: ${v.slug}`, `Path: ${v.project_dir}`];
   if (v.description) out.push(`Description: ${v.description}`);
+  if (v.repo !== undefined) out.push(`Repository: ${v.repo} (branch ${v.branch})`);
   out.push(`Last session: ${v.session_id ?? "-"}`);
   if (v.review_session_id) out.push(`Last review session: ${v.review_session_id}`);
   if (v.lock?.held) out.push(`Running: ${v.lock.reason}`);
@@ -72,6 +73,7 @@ export function renderList(entries: ListLine[], projectsDir: string): string {
     // Only a description with line breaks, tabs or runs of spaces is rewritten (a replace of each of
     // 100,000 descriptions costs 80 ms).
     const description = (ODD_SPACE.test(text) ? text.replace(/\s+/g, " ") : text).slice(0, 60) +
+      (v.branch !== undefined ? `  [${v.branch} of ${v.repo}]` : "") +
       (v.problems.length ? `  [${v.problems.join("; ")}]` : "");
     out[i + 1] = line(v.slug, updated[i], status[i], cost[i], description);
   }

@@ -1,5 +1,6 @@
 import type { RunRecord } from "../store/run_record.ts";
 import { dollars, indent, inputSummary, seconds } from "./format.ts";
+import { changesLines, changesSummary } from "./git.ts";
 
 /** How many characters of a result the human output shows unless --result-limit says otherwise. */
 export const DEFAULT_RESULT_LIMIT = 2000;
@@ -50,6 +51,7 @@ export function renderRun(r: RunRecord, opts: { resultLimit?: number } = {}): st
       (r.stop_reason ? `  Stop reason: ${r.stop_reason}` : ""),
   );
   if (r.files_touched.length) out.push(`Files written: ${r.files_touched.join(", ")}`);
+  if (r.changes) out.push(`Changes: ${changesSummary(r.changes)}`, ...changesLines(r.changes, 20));
   if (r.error) out.push(`Error: ${r.error}`);
   if (r.permission_denials.length) {
     out.push(`Denied (${r.permission_denials.length}):`);

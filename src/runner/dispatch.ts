@@ -6,7 +6,7 @@
  */
 import type { AgentInvocation, AgentName, RunContext } from "../agents/agent.ts";
 import { describeToolUse } from "../agents/events.ts";
-import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
+import { environmentError, InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { NO_SANDBOX } from "../sandbox/choice.ts";
 import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { prepareLaunch } from "../sandbox/launch.ts";
@@ -36,6 +36,7 @@ import { agentOf, checkRequest, invocationFor, MARKER, planRun } from "./plan.ts
 import { projectAgentOf } from "./agent_choice.ts";
 import type { DispatchDeps, DispatchRequest } from "./request.ts";
 import { supervise } from "./supervise.ts";
+import { beginRepoRun } from "../git/run.ts";
 
 export { blankRecord, MARKER, type RunRecord };
 export type { DispatchCommand, DispatchDeps, DispatchRequest } from "./request.ts";
@@ -301,7 +302,9 @@ async function runLocked(
     };
 
     const marker = `${files.runId}-${crypto.randomUUID()}`;
-    const plan = await planRun(req, deps, paths, session, marker);
+    // A project in a repository: its content before the run, and the sandbox binds its git needs.
+    const repoRun = await beginRepoRun(paths, { sandboxed: (req.sandbox ?? NO_SANDBOX).kind === "bwrap" });
+    const plan = await planRun(req, deps, paths, session, marker, repoRun?.launch);
     record.env_names = plan.envNames;
     const prepared = await prepareLaunch(plan);
     let outside: OutsideWrite[] = [];
@@ -354,6 +357,12 @@ async function runLocked(
       warn(`could not read ${agent.displayName}'s session log: ${err instanceof Error ? err.message : err}`);
     }
 
+    // An API error whose text lacks its status (Gemini's 429): the CLI's exit code may carry it.
+    const failed = fold.results[0];
+    if (failed && !failed.ok && failed.api_error_status === null && agent.apiStatusFromExit) {
+      failed.api_error_status = agent.apiStatusFromExit(supervised.exitCode);
+    }
+
     const outcome = classify({
       fold,
       ended: supervised.ended,
@@ -366,6 +375,12 @@ async function runLocked(
       spawnError: supervised.spawnError,
     });
     Object.assign(record, await checkStructuredOutput(outcome, fold, req.outputSchema));
+    if (repoRun) {
+      record.changes = await repoRun.finish().catch((err) => {
+        warn(`could not list the run's changes: ${err instanceof Error ? err.message : err}`);
+        return null;
+      });
+    }
     return await finalizeRun({
       record,
       outcome,
@@ -385,6 +400,6 @@ async function runLocked(
     });
   } catch (err) {
     await recordCrash(files.record, record, err);
-    throw err;
+    throw environmentError(err) ?? err;
   }
 }

@@ -11,7 +11,7 @@ import type { Agent, AgentInvocation } from "../agents/agent.ts";
 import { getAgent } from "../agents/registry.ts";
 import type { Config } from "../config.ts";
 import { realPath } from "../sandbox/bwrap.ts";
-import { type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
+import { type LaunchInput, type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isSessionId } from "../store/project.ts";
 import { checkOutputSchema } from "./output_schema.ts";
@@ -80,6 +80,8 @@ export async function planRun(
   paths: ProjectPaths,
   session: AgentInvocation["session"],
   marker: string,
+  /** More OS sandbox binds (a repository's `.git` parts, from `src/git/`). */
+  binds: Pick<LaunchInput, "extraReadOnly" | "extraWritable"> & { set?: Record<string, string> } = {},
 ): Promise<RunPlan> {
   const agent = agentOf(req);
   await checkOutputSchema(agent, req.outputSchema);
@@ -93,13 +95,15 @@ export async function planRun(
     logsDir: paths.logsDir,
     parentEnv: deps.config.env,
     envNames: req.envNames,
-    set: { ...cmd.env, [MARKER]: marker },
+    set: { ...cmd.env, ...binds.set, [MARKER]: marker },
     permission: req.permission,
     permissionSource: req.permissionSource,
     ceiling: deps.config.ceiling,
     allowDangerous: req.allowDangerous,
     sandbox: req.sandbox,
     uid: Deno.build.os === "windows" ? null : Deno.uid(),
+    extraReadOnly: binds.extraReadOnly,
+    extraWritable: binds.extraWritable,
   });
   return { ...launch, agent, stdin: cmd.stdin };
 }

@@ -39,6 +39,8 @@ export interface SandboxPlan {
   pathDirs?: string[];
   /** More paths to keep visible read-only. */
   extraReadOnly?: string[];
+  /** More paths to make writable (existing folders; a repository's `.git` parts its worktree's git needs). */
+  extraWritable?: string[];
   /** Keep the network; false adds `--unshare-net` (the model API then comes in through `apiSocket`). */
   network: boolean;
   /** The child's `$TMPDIR` when it is not /tmp: it gets a private tmpfs too. */
@@ -277,16 +279,32 @@ export function sandboxMounts(plan: SandboxPlan): Mount[] {
   }
 
   // The CLI must stay visible and unchanged: its real file at its real path, and at the path it is
-  // started by (a node_modules/.bin symlink).
+  // started by (a node_modules/.bin symlink). Installed with npm, its whole node_modules folder (a
+  // script that starts a native binary from another package: Codex).
   const bin = realPath(plan.claudeBin);
   const binAsGiven = resolve(plan.claudeBin);
-  mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: state.displayName });
-  if (binAsGiven !== bin) {
+  const modules = npmRoot(bin);
+  if (modules) mounts.push({ kind: "ro-bind", src: modules, dest: modules, what: state.displayName });
+  else mounts.push({ kind: "ro-bind", src: bin, dest: bin, what: state.displayName });
+  const givenModules = npmRoot(binAsGiven);
+  if (modules && givenModules && givenModules !== modules) {
+    // Started through a linked folder (a .cache link): node resolves its packages from the path given.
+    mounts.push({ kind: "ro-bind", src: modules, dest: givenModules, what: state.displayName });
+  } else if (binAsGiven !== bin && !(modules && isUnder(binAsGiven, modules))) {
     mounts.push({ kind: "ro-bind", src: bin, dest: binAsGiven, what: state.displayName });
   }
   for (const p of plan.extraReadOnly ?? []) {
     const real = realPath(p);
     mounts.push({ kind: "ro-bind-try", src: real, dest: real, what: "needed by the run" });
+  }
+  for (const p of plan.extraWritable ?? []) {
+    const real = realPath(p);
+    mounts.push({
+      kind: "bind",
+      src: real,
+      dest: real,
+      what: "written by the run (a repository's .git part)",
+    });
   }
   if (plan.apiSocket !== undefined) {
     mounts.push({ kind: "bind", src: plan.apiSocket, dest: API_SOCKET, what: "the model API's forwarder" });
@@ -425,6 +443,12 @@ export async function findBwrap(
   os: string = Deno.build.os,
 ): Promise<string | null> {
   return os === "linux" ? await which("bwrap", path) : null;
+}
+
+/** The outermost `node_modules` folder holding `path`, or null. */
+function npmRoot(path: string): string | null {
+  const at = path.indexOf("/node_modules/");
+  return at < 0 ? null : path.slice(0, at + "/node_modules".length);
 }
 
 /** Top-level folders of the host that no mount covers: each gets an empty folder in the run's root. */

@@ -66,6 +66,9 @@ export interface LaunchInput {
   os?: string;
   /** Where each sandboxed run gets its own folder (its root, the API socket); default $TMPDIR or /tmp. */
   runBase?: string;
+  /** Paths the OS sandbox keeps visible read-only / makes writable besides the project (a repository's `.git`). */
+  extraReadOnly?: string[];
+  extraWritable?: string[];
 }
 
 /** What a run will be: enough to execute it, and to show it (`--dry-run`, apply's plan). */
@@ -201,14 +204,15 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       input.resumeId ?? null,
     );
     const realProject = realPath(input.projectDir);
-    const state: AgentState = input.agent.sandboxState?.(env, realProject, sessionFolders) ?? {
-      displayName: input.agent.displayName,
-      writable: sessionFolders,
-      scratch: [],
-      readOnly: [],
-      copies: [],
-      ownWrites: [],
-    };
+    const state: AgentState = input.agent.sandboxState?.(env, realProject, sessionFolders, input.claudeBin) ??
+      {
+        displayName: input.agent.displayName,
+        writable: sessionFolders,
+        scratch: [],
+        readOnly: [],
+        copies: [],
+        ownWrites: [],
+      };
     const runDir = join(input.runBase ?? tempBase(), `dispatch-cc-sandbox-${crypto.randomUUID()}`);
     if (!sandbox.network && input.agent.name !== "claude") {
       // Its endpoint is not forwarded (Codex reads it from config.toml): it would only retry for minutes.
@@ -229,7 +233,9 @@ export async function planLaunch(input: LaunchInput): Promise<LaunchPlan> {
       pathDirs: (env.PATH ?? "").split(":").filter((d) => d !== ""),
       network: sandbox.network,
       ...(env.TMPDIR && env.TMPDIR !== "/tmp" ? { tmpDir: env.TMPDIR } : {}),
-      ...(fwd ? { apiSocket: join(runDir, "api.sock"), extraReadOnly: [realPath(socat!)] } : {}),
+      ...(fwd ? { apiSocket: join(runDir, "api.sock") } : {}),
+      extraReadOnly: [...(fwd ? [realPath(socat!)] : []), ...(input.extraReadOnly ?? [])],
+      ...(input.extraWritable?.length ? { extraWritable: input.extraWritable } : {}),
       // /etc/hosts maps a named API host to the inside forwarder.
       ...(fwd?.hostsName ? { hostsFile: join(runDir, "hosts") } : {}),
     };

@@ -336,6 +336,13 @@ export const TaskSpecSchema = promptChoice(
       examples: [["GITHUB_TOKEN"]],
     }),
     sandbox: SandboxSchema.optional(),
+    repo: z.string({ error: expected("a path") }).min(1, { error: "must not be empty" }).optional().meta({
+      description:
+        "Work in this git repository (relative to the task file): the project is a worktree of it " +
+        "on branch dispatch/<slug> (like run --repo).",
+    }),
+    base: z.string({ error: expected("a git revision") }).min(1, { error: "must not be empty" }).optional()
+      .meta({ description: "With repo: the commit the branch starts at (default the repository's HEAD)." }),
     follow_ups: z.array(FollowUpSchema, { error: expected("a list of follow-ups") }).optional().meta({
       description: "Prompts sent in order on the same session after the first one.",
     }),

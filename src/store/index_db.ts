@@ -286,8 +286,9 @@ async function refresh<V>(
   for (const slug of slugs) {
     const row = known.get(slug);
     const key = part.key(`${base}/${slug}/.dispatch-logs`, row?.[2] === 1);
-    // A row the folder's key vouches for whose folder is gone (an index written by another program).
-    if (!key && !statKey(`${base}/${slug}`)) gone.add(slug);
+    // Not a project folder: a row the folder's key vouches for whose folder is gone (an index written by
+    // another program), or one project asked for by name that a listing skips (a symbolic link).
+    if ((!key || only) && !isProjectDir(`${base}/${slug}`)) gone.add(slug);
     else if (!key || row?.[1] !== key.key) stale.push(slug);
   }
   if (gone.size) slugs = slugs.filter((s) => !gone.has(s));
@@ -312,7 +313,16 @@ async function refresh<V>(
     { slugs, read: stale.length, known, fresh: new Map(fresh.map((f) => [f.slug, f.r.value])) };
 }
 
-/** The project folders (sorted, hidden entries skipped); [] when the folder is missing. */
+/** Is `path` a folder itself (not a symbolic link to one: listings skip those)? */
+export function isProjectDir(path: string): boolean {
+  try {
+    return Deno.lstatSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** The project folders (sorted, hidden entries and symbolic links skipped); [] when the folder is missing. */
 export function readProjectSlugs(projectsDir: string): string[] {
   try {
     return [...Deno.readDirSync(projectsDir)].filter((e) => e.isDirectory && !e.name.startsWith("."))
@@ -362,10 +372,22 @@ export interface Listing<E> {
 }
 
 /** A project's line in the text of `list`: description, updated, status, problems and its totals. */
-type Line = [string | null, string | null, string, string[], number, number, number];
+type Line =
+  | [string | null, string | null, string, string[], number, number, number]
+  // A project in a repository (`run --repo`): then its repository and branch.
+  | [string | null, string | null, string, string[], number, number, number, string, string];
 const lineOf = (e: ListEntry): Line => {
   const t = e.totals;
-  return [e.description, e.updated, e.status, e.problems, t.runs, t.cost_usd, t.runs_without_cost];
+  const line: Line = [
+    e.description,
+    e.updated,
+    e.status,
+    e.problems,
+    t.runs,
+    t.cost_usd,
+    t.runs_without_cost,
+  ];
+  return e.repo !== undefined && e.branch !== undefined ? [...line, e.repo, e.branch] as Line : line;
 };
 
 /** Every project with what the text of `list` shows, sorted by slug. */
@@ -385,6 +407,7 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
           status: l[2],
           totals: { runs: l[4], cost_usd: l[5], runs_without_cost: l[6] },
           problems: l[3],
+          ...(l.length === 9 ? { repo: l[7], branch: l[8] } : {}),
         };
       }),
       read: r.read,

@@ -7,6 +7,7 @@
  */
 import type { AgentName } from "../agents/agent.ts";
 import type { Denial } from "../agents/events.ts";
+import type { Changes } from "../git/changes.ts";
 import type { SandboxChoice } from "../sandbox/choice.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
 
@@ -112,6 +113,8 @@ export interface RunRecord {
   /** Refused tool calls: by the permission mode, or (`source: "sandbox"`) by the OS sandbox. */
   permission_denials: Denial[];
   tool_errors: { tool_use_id: string; text: string }[];
+  /** A project in a repository: the files this run added, modified or deleted (absent otherwise). */
+  changes?: Changes | null;
   tool_calls: number;
   files_touched: string[];
   started: string;

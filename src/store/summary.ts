@@ -27,6 +27,9 @@ export interface ListLine {
   totals: Pick<ProjectTotals, "runs" | "cost_usd" | "runs_without_cost">;
   /** One line per missing, empty or corrupt file. */
   problems: string[];
+  /** A project in a repository (`run --repo`): the repository and the project's branch (absent otherwise). */
+  repo?: string;
+  branch?: string;
 }
 
 /** One project in `list --json`. */
@@ -101,6 +104,7 @@ export async function readListEntry(
       last_run: last,
       totals: totalsOf(history.entries),
       problems,
+      ...repoOf(metaRead.meta),
     },
     indexed: history.indexed,
     volatile: lock !== null || run?.status === "abandoned" || (run !== null && isGoingOn(run.status)),
@@ -114,4 +118,11 @@ async function hasLockFile(paths: ProjectPaths): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The repository and branch project.json records for a project in a repository, else nothing. */
+export function repoOf(meta: Record<string, unknown> | null): { repo?: string; branch?: string } {
+  return typeof meta?.repo === "string" && typeof meta.branch === "string"
+    ? { repo: meta.repo, branch: meta.branch }
+    : {};
 }

@@ -12,6 +12,7 @@
  */
 import type { Agent, AgentInvocation, RunContext } from "../agent.ts";
 import type { AgentEvent } from "../events.ts";
+import { npmAgentState } from "../npm_state.ts";
 import { buildCodexArgs, codexSandbox, codexUnsupported } from "./args.ts";
 import { codexParser } from "./events.ts";
 import { codexHome, findRollout, refusalsInRollout, rolloutState } from "./sessions.ts";
@@ -29,6 +30,7 @@ export const codexAgent: Agent = {
   supportsOutputSchema: false,
   hasOwnSandbox: false,
   stateDir: codexHome,
+  sandboxState: (_env, _project, folders, bin) => npmAgentState("Codex", folders, bin),
   // Codex writes its whole home on every run (sessions, SQLite state, its own tmp).
   sessionFolders: (env: Record<string, string>) => Promise.resolve([codexHome(env)]),
   command(inv: AgentInvocation, prompt: string) {

@@ -16,8 +16,9 @@
 import { join } from "../../paths.ts";
 import type { Agent, AgentInvocation, RunContext } from "../agent.ts";
 import { jsonObject } from "../refusal.ts";
+import { npmAgentState } from "../npm_state.ts";
 import { buildGeminiArgs, geminiStdin, geminiUnsupported, isGeminiSessionId } from "./args.ts";
-import { geminiParser } from "./events.ts";
+import { geminiParser, geminiStatusFromExit } from "./events.ts";
 
 /** Gemini's state folder: `$GEMINI_CLI_HOME/.gemini`, else `~/.gemini`. */
 export function geminiStateDir(env: Record<string, string>): string {
@@ -92,6 +93,7 @@ export const geminiAgent: Agent = {
   supportsOutputSchema: false,
   hasOwnSandbox: false,
   stateDir: geminiStateDir,
+  sandboxState: (_env, _project, folders, bin) => npmAgentState("Gemini CLI", folders, bin),
   // Gemini writes projects.json and the project's tmp/ and history/ folders under its state folder.
   sessionFolders: (env: Record<string, string>) => Promise.resolve([geminiStateDir(env)]),
   command(inv: AgentInvocation, prompt: string) {
@@ -104,5 +106,6 @@ export const geminiAgent: Agent = {
   },
   parser: (ctx?: RunContext) => geminiParser(ctx),
   unsupported: geminiUnsupported,
+  apiStatusFromExit: geminiStatusFromExit,
   sessionExists: geminiSessionExists,
 };
