@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { loadValidators } from "../runner/output_schema.ts";
 import { dirname, resolve } from "../paths.ts";
 import { isInheritedName } from "../sandbox/env.ts";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from "yaml";
@@ -87,6 +88,8 @@ export interface TaskFileTrust {
   allowPaths?: readonly string[];
   /** Resolves symlinks (`Deno.realPath` by default). */
   realPath?: (path: string) => Promise<string>;
+  /** `--allow-commands`: the task files' `verify:` and `on_done:` commands may run (they run as you). */
+  allowCommands?: boolean;
 }
 
 /** Reads a file as text (`Deno.readTextFile` by default). */
@@ -521,6 +524,8 @@ export async function loadTaskFile(
   const lines = new LineCounter();
   // uniqueKeys off: duplicates are found by duplicateKeyOffsets, in linear time.
   const docs = parseAllDocuments(result.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  // Output schemas are checked against their meta-schema while parsing (the validators load on demand).
+  if (result.text.includes("output_schema") || "output_schema" in set) await loadValidators();
   if (docs.length === 0) {
     return {
       tasks: [],
@@ -584,6 +589,26 @@ export async function loadTaskFile(
 
     // Several tasks of one slug in one file are allowed: apply runs them in file order, one project.
     const slugAt = pos.valueAt(["slug"]);
+    // verify: and on_done: run commands as the caller: only with the caller's leave (--allow-commands).
+    if (!trust.allowCommands) {
+      const commandKeys: Path[] = [];
+      if (spec.on_done !== undefined) commandKeys.push(["on_done"]);
+      if (spec.verify !== undefined) commandKeys.push(["verify"]);
+      if (spec.review?.verify !== undefined) commandKeys.push(["review", "verify"]);
+      spec.follow_ups.forEach((f, i) =>
+        f.verify !== undefined && commandKeys.push(["follow_ups", i, "verify"])
+      );
+      const refused = commandKeys.filter((where) => !(String(where[0]) in set));
+      for (const where of refused) {
+        problems.push({
+          file,
+          ...pos.valueAt(where),
+          message: `${formatPath(where)}: a task file's commands run on your machine as you; ` +
+            "allow them with --allow-commands (or give --verify / --on-done yourself)",
+        });
+      }
+      if (refused.length) continue;
+    }
     const permissionAt: Record<string, { line: number; col: number }> = {};
     const holders: Path[] = [[], ...spec.follow_ups.map((_, i) => ["follow_ups", i]), ["review"]];
     for (const holder of holders) {
