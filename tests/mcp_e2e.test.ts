@@ -158,7 +158,11 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
       assert.equal(r.content.length, 1);
       assert.match(r.content[0].text, message);
       assert.equal(r.content[0].text.includes("\n"), false, "one line");
-      assert.equal(r.structuredContent.error.kind, kind, r.content[0].text);
+      assert.equal(
+        r.structuredContent?.error?.kind,
+        kind,
+        `${name} ${JSON.stringify(args)}: ${r.content[0].text}`,
+      );
       assert.equal(r.structuredContent.status, "failed");
     }
     // An input the tool does not take, such as a way around the ceiling, is refused, not ignored.
@@ -168,6 +172,19 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
     });
     assert.equal(widened.isError, true);
     assert.match(widened.content[0].text, /allow_dangerous/);
+    // A completion hook would run the model's command outside every sandbox: not an input either.
+    const hook: Any = await client.callTool({
+      name: "run",
+      arguments: { slug: "x", prompt: "hi", on_done: "touch /tmp/pwned-by-mcp" },
+    });
+    assert.equal(hook.isError, true);
+    assert.match(hook.content[0].text, /on_done/);
+    const leave: Any = await client.callTool({
+      name: "apply",
+      arguments: { files: ["t.yaml"], allow_commands: true },
+    });
+    assert.equal(leave.isError, true);
+    assert.match(leave.content[0].text, /allow_commands/);
     assert.equal(await exists(e.projects), false, "no project folder was created");
     assert.equal(e.api.requests.length, 0, "Claude Code never ran");
   } finally {
