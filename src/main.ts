@@ -53,12 +53,13 @@ function mainHelp(COMMANDS: Command[]): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
     "Every command takes --json: one JSON document on stdout, messages on stderr.",
-    "Environment: DISPATCH_PROJECTS_DIR (~/dispatch-projects), DISPATCH_CC_BIN (claude on PATH),",
+    "Environment: DISPATCH_PROJECTS_DIR (~/dispatch-projects), DISPATCH_AGENT (claude; codex, gemini),",
+    "             DISPATCH_CC_BIN (claude on PATH), DISPATCH_CODEX_BIN (codex), DISPATCH_GEMINI_BIN (gemini),",
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
     "            6 turn/budget limit, 7 still running, 9 merge refused, 10 tampered outcome, 70 internal,",
-    "            124 timeout, 127 Claude Code missing, 130 interrupted or cancelled",
+    "            124 timeout, 127 agent CLI (or bwrap) missing, 130 interrupted or cancelled",
   ].join("\n");
 }
 
