@@ -13,6 +13,8 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { COMMON_WORD, generateProjects, HEAVY, RARE_WORD, slugOf } from "./generate.ts";
 import { DENO_RUN_FLAGS } from "../src/run_flags.ts";
+import { lines } from "../src/runner/lines.ts";
+import { loadTaskFile } from "../src/spec/load.ts";
 
 const REPO = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 const FAKE = `${REPO}/tests/support/fake_claude.sh`;
@@ -32,7 +34,7 @@ const { values } = parseArgs({
 });
 const quick = values.quick === true;
 const max = Number(values.max ?? (quick ? 10_000 : 100_000));
-const only = new Set((values.only ?? "list,search,status,dispatch,memory").split(","));
+const only = new Set((values.only ?? "list,search,status,dispatch,memory,parsing").split(","));
 const SIZES = [100, 1_000, 10_000, 100_000].filter((n) => n <= max);
 const repeats = (n: number) => Number(values.repeats ?? (quick ? 5 : n >= 100_000 ? 5 : 11));
 const MEMORY_MB = values.memory
@@ -76,19 +78,48 @@ async function timed(
     cwd: REPO,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "null",
-    stderr: "null",
+    // Kept, and shown when the call fails: a figure that is the time to fail (a TLS proxy, a missing
+    // DENO_DIR) must say so.
+    stderr: "piped",
   }).spawn();
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(new TextEncoder().encode(stdin));
     await w.close();
   }
-  const { code } = await child.status;
+  const [{ code }, err] = await Promise.all([child.status, new Response(child.stderr).text()]);
+  if (code !== 0 && err.trim()) {
+    log(`  ${cmd === Deno.execPath() ? "dispatch-cc" : cmd} exited ${code}: ${err.trim()}`);
+  }
   return [performance.now() - t0, code];
 }
 
+/**
+ * What the children keep from the bench's own environment: Deno's cache and the TLS settings of a machine
+ * behind a proxy (without them every call measures a failure).
+ */
+const KEPT_ENV = [
+  "DENO_DIR",
+  "DENO_CERT",
+  "DENO_TLS_CA_STORE",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "https_proxy",
+  "http_proxy",
+  "no_proxy",
+  "XDG_CACHE_HOME",
+];
+
 function baseEnv(projects: string, extra: Record<string, string> = {}): Record<string, string> {
+  const kept = Object.fromEntries(
+    KEPT_ENV.flatMap((k) => Deno.env.get(k) !== undefined ? [[k, Deno.env.get(k)!]] : []),
+  );
   return {
+    ...kept,
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/tmp",
     DISPATCH_PROJECTS_DIR: projects,
@@ -331,6 +362,69 @@ async function peakMemory(root: string) {
   }
 }
 
+/** Records one in-process measurement (not a dispatch-cc call): median over `n` runs of `work`. */
+async function inProcess(what: string, size: string, n: number, work: () => Promise<unknown>, note?: string) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await work();
+    times.push(performance.now() - t0);
+  }
+  const row: Row = {
+    what,
+    size,
+    median: median(times),
+    min: Math.min(...times),
+    max: Math.max(...times),
+    n,
+    unit: "ms",
+    note,
+  };
+  rows.push(row);
+  log(`  ${what.padEnd(34)} ${size.padStart(8)}  median ${row.median.toFixed(0).padStart(6)} ms  (n=${n})`);
+  return row;
+}
+
+/**
+ * Issue 13 item 5: one huge stream line (a tool result) split into lines must take time linear in its
+ * size (it was quadratic: 40 MB took 8 s). The line arrives in 64 KiB chunks, as from a pipe.
+ */
+async function streamLineSpeed() {
+  log("stream line splitting (in process)");
+  const perMb: number[] = [];
+  for (const mb of quick ? [10, 40] : [10, 40, 100]) {
+    const bytes = new Uint8Array(mb * 1024 * 1024).fill(97);
+    const row = await inProcess(`one ${mb} MB stream line`, "-", quick ? 1 : 3, async () => {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < bytes.length; i += 65536) c.enqueue(bytes.subarray(i, i + 65536));
+          c.enqueue(new Uint8Array([10]));
+          c.close();
+        },
+      });
+      let total = 0;
+      for await (const line of lines(stream)) total += line.length;
+      if (total !== bytes.length) throw new Error("line lost");
+    });
+    perMb.push(row.median / mb);
+  }
+  rows.at(-1)!.note = `ms per MB: ${perMb.map((x) => x.toFixed(1)).join(", ")} (flat = linear)`;
+}
+
+/** Issue 13 item 5: `validate` of a task file with many keys must be linear (30,000 keys took 30 s). */
+async function validateSpeed(root: string) {
+  log("validate with many keys (in process)");
+  for (const keys of quick ? [10_000, 30_000] : [10_000, 30_000, 60_000]) {
+    const file = `${root}/keys-${keys}.yaml`;
+    const body = Array.from({ length: keys }, (_, i) => `k${i}: v`).join("\n");
+    await Deno.writeTextFile(file, `slug: a\nprompt: x\n${body}\n`);
+    await inProcess(`validate, ${keys} unknown keys`, "-", 1, async () => {
+      const r = await loadTaskFile(file);
+      if (r.problems.length !== keys) throw new Error(`expected ${keys} problems, got ${r.problems.length}`);
+    });
+  }
+}
+
 async function machine(): Promise<string> {
   const cpu =
     (await Deno.readTextFile("/proc/cpuinfo").catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1] ??
@@ -380,6 +474,10 @@ try {
   if (only.has("list") || only.has("search") || only.has("status")) await scale(root);
   if (only.has("dispatch")) await dispatchOverhead(root);
   if (only.has("memory")) await peakMemory(root);
+  if (only.has("parsing")) {
+    await streamLineSpeed();
+    await validateSpeed(root);
+  }
   const text = report(await machine(), Deno.args.join(" "));
   await Deno.writeTextFile(outPath, text);
   console.log(text);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { claudeEnv, ensureClaudeCli, tempHome } from "../tests/support/claude_cli.ts";
 import { startMockApi } from "../tests/support/mock_api.ts";
 import { cliCommand } from "../tests/support/cli.ts";
+import { shellQuote } from "../src/render/shell_quote.ts";
 
 const bin = await ensureClaudeCli();
 const api = await startMockApi();
@@ -48,7 +49,7 @@ const { cmd, args } = cliCommand();
 
 async function step(title: string, argv: string[]) {
   console.log(
-    `\n$ dispatch-cc ${argv.map((a) => (/\s/.test(a) ? JSON.stringify(a) : a)).join(" ")}   # ${title}`,
+    `\n$ dispatch-cc ${argv.map(shellQuote).join(" ")}   # ${title}`,
   );
   const r = await new Deno.Command(cmd, {
     args: [...args, ...argv],

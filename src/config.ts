@@ -50,18 +50,44 @@ export function programRoot(): string | null {
 /** The longest timeout: the largest delay a timer can wait (2^31 - 1 ms, about 24.8 days). */
 export const MAX_TIMEOUT_S = 2_147_483;
 
-/** Parses a positive number of seconds, as given in a flag or an environment variable. */
+const UNIT_SECONDS: Record<string, number> = { "": 1, s: 1, m: 60, h: 3600 };
+/** A plain decimal number (no sign, hex, exponent or spaces) with an optional unit s, m or h. */
+const SECONDS_PATTERN = /^([0-9]+(?:\.[0-9]+)?)([smh]?)$/;
+
+/**
+ * Parses a positive duration as given in a flag or an environment variable, in the forms task files take:
+ * seconds (`90`, `1.5`) or a number with a unit (`90s`, `10m`, `1h`). Hex (`0x10`), exponents, signs and
+ * surrounding spaces are refused: a typo must not become some other number.
+ *
+ * @example
+ * ```ts
+ * parseSeconds("10m", "--timeout"); // 600
+ * ```
+ */
 export function parseSeconds(value: string, source: string): number {
-  const n = Number(value.trim());
-  if (value.trim() === "" || !Number.isFinite(n) || n <= 0) {
-    throw new UsageError(`${source} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+  const match = SECONDS_PATTERN.exec(value);
+  const n = match ? Number(match[1]) * UNIT_SECONDS[match[2]] : NaN;
+  if (!Number.isFinite(n) || n <= 0) {
+    throw new UsageError(
+      `${source} must be a positive number of seconds or a duration like 90s, 10m or 1h, got ${
+        JSON.stringify(value)
+      }`,
+    );
   }
   if (n > MAX_TIMEOUT_S) {
     throw new UsageError(
-      `${source} must be at most ${MAX_TIMEOUT_S} seconds (about 24 days), got ${value.trim()}`,
+      `${source} must be at most ${MAX_TIMEOUT_S} seconds (about 24 days), got ${value}`,
     );
   }
   return n;
+}
+
+/**
+ * Parses every setting now (they are otherwise parsed when a command first uses one): throws the
+ * UsageError of the first malformed one. For `doctor`, which reports each.
+ */
+export function checkSettings(config: Config): void {
+  void [config.timeoutS, config.permission, config.ceiling, config.sandbox, config.agent];
 }
 
 /**
@@ -83,20 +109,52 @@ export function loadConfig(env: Record<string, string>, cwd: string, root = prog
     if (!home) throw new UsageError("HOME is not set: set DISPATCH_PROJECTS_DIR to say where projects live");
     projectsDir = join(home, "dispatch-projects");
   }
+  // Each setting is parsed when a command first uses it: a typo in DISPATCH_TIMEOUT stops `run`, not
+  // `cancel`, `wait`, `status`, `logs` or `list` (a shell with one bad variable can still stop a run).
+  const parsed = new Map<string, unknown>();
+  const once = <T>(key: string, parse: () => T): T => {
+    if (!parsed.has(key)) parsed.set(key, parse());
+    return parsed.get(key) as T;
+  };
   return {
     projectsDir,
     claudeBin: env.DISPATCH_CC_BIN?.trim() || null,
-    timeoutS: env.DISPATCH_TIMEOUT?.trim()
-      ? parseSeconds(env.DISPATCH_TIMEOUT, "DISPATCH_TIMEOUT")
-      : DEFAULT_TIMEOUT_S,
-    permission: env.DISPATCH_PERMISSION?.trim()
-      ? parsePermission(env.DISPATCH_PERMISSION, "DISPATCH_PERMISSION")
-      : "acceptEdits",
-    ceiling: env.DISPATCH_MAX_PERMISSION?.trim()
-      ? parsePermission(env.DISPATCH_MAX_PERMISSION, "DISPATCH_MAX_PERMISSION")
-      : DEFAULT_CEILING,
-    sandbox: parseSandboxSetting(env.DISPATCH_SANDBOX, "DISPATCH_SANDBOX"),
-    agent: env.DISPATCH_AGENT?.trim() ? parseAgentName(env.DISPATCH_AGENT, "DISPATCH_AGENT") : null,
+    get timeoutS() {
+      return once(
+        "timeoutS",
+        () =>
+          env.DISPATCH_TIMEOUT?.trim()
+            ? parseSeconds(env.DISPATCH_TIMEOUT.trim(), "DISPATCH_TIMEOUT")
+            : DEFAULT_TIMEOUT_S,
+      );
+    },
+    get permission() {
+      return once(
+        "permission",
+        () =>
+          env.DISPATCH_PERMISSION?.trim()
+            ? parsePermission(env.DISPATCH_PERMISSION, "DISPATCH_PERMISSION")
+            : "acceptEdits",
+      );
+    },
+    get ceiling() {
+      return once(
+        "ceiling",
+        () =>
+          env.DISPATCH_MAX_PERMISSION?.trim()
+            ? parsePermission(env.DISPATCH_MAX_PERMISSION, "DISPATCH_MAX_PERMISSION")
+            : DEFAULT_CEILING,
+      );
+    },
+    get sandbox() {
+      return once("sandbox", () => parseSandboxSetting(env.DISPATCH_SANDBOX, "DISPATCH_SANDBOX"));
+    },
+    get agent() {
+      return once(
+        "agent",
+        () => env.DISPATCH_AGENT?.trim() ? parseAgentName(env.DISPATCH_AGENT, "DISPATCH_AGENT") : null,
+      );
+    },
     userCwd: here,
     env,
   };

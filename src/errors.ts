@@ -60,3 +60,46 @@ export class MergeRefusedError extends DispatchError {
     super(message, EXIT.mergeConflict, kind);
   }
 }
+
+/** The user's environment refused a write: a full disk, a quota, a read-only or unwritable folder. */
+export class EnvironmentError extends DispatchError {
+  constructor(message: string) {
+    super(message, EXIT.environment, "environment");
+  }
+}
+
+/** What each refusal of the file system means for the user, by errno name. */
+const ENVIRONMENT_CODES: Record<string, string> = {
+  ENOSPC: "the disk is full",
+  EDQUOT: "the disk quota is exhausted",
+  EROFS: "the file system is read-only",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+};
+
+/**
+ * The one-line {@linkcode EnvironmentError} for a file system error the user's environment caused (disk
+ * full, read-only, no write permission), or null for anything else (a bug stays an internal error).
+ *
+ * @example
+ * ```ts
+ * try { await Deno.writeTextFile(path, text); } catch (err) { throw environmentError(err) ?? err; }
+ * ```
+ */
+export function environmentError(err: unknown): EnvironmentError | null {
+  if (!(err instanceof Error) || err instanceof DispatchError) return null;
+  const code = (err as { code?: unknown }).code;
+  const byCode = typeof code === "string" ? ENVIRONMENT_CODES[code] : undefined;
+  const denied = err instanceof Deno.errors.PermissionDenied && !(err instanceof Deno.errors.NotCapable);
+  const what = byCode ?? (denied ? "permission denied" : undefined) ??
+    (/No space left on device|Read-only file system|Disk quota exceeded/i.test(err.message)
+      ? err.message.replace(/\s*\(os error \d+\).*$/s, "")
+      : undefined);
+  if (what === undefined) return null;
+  // Deno's message names the operation and the path: "No space left on device (os error 28): write '/p/x'".
+  const where = /: (\w+) '([^']*)'/.exec(err.message);
+  const op = where ? `${where[1]} ${where[2]}` : "a file operation";
+  return new EnvironmentError(
+    `${op} failed: ${what}; free some space or make the folder writable, then try again`,
+  );
+}

@@ -38,6 +38,8 @@ export const EXIT = {
   tampered: 10,
   /** dispatch-cc itself failed (a bug or an unexpected file system error). */
   internal: 70,
+  /** The user's environment refused a write: disk full, quota, a read-only or unwritable folder. */
+  environment: 74,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */
   timeout: 124,
   /** The agent's CLI (Claude Code, Codex, Gemini) or the sandbox program could not be found or started. */

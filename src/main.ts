@@ -6,7 +6,8 @@ import { type Command, type CommandContext, type CommandResult, JSON_VERSION } f
 import { joinValues, optionsHelp } from "./cli/options.ts";
 import { closestMatch } from "./suggest.ts";
 import { loadConfig } from "./config.ts";
-import { DispatchError, InterruptedError, UsageError } from "./errors.ts";
+import { stopNamedByCancel } from "./runner/stop_registry.ts";
+import { DispatchError, environmentError, InterruptedError, UsageError } from "./errors.ts";
 import { EXIT } from "./exit_codes.ts";
 import { escapeJsonControls, visibleControls } from "./render/visible.ts";
 import { stderrReporter } from "./report.ts";
@@ -35,6 +36,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   remove: () => import("./cli/remove.ts").then((m) => m.removeCommand),
   guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
   doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
+  mcp: () => import("./cli/mcp.ts").then((m) => m.mcpCommand),
 };
 
 /** Every command, loaded (for the main help). */
@@ -59,7 +61,8 @@ function mainHelp(COMMANDS: Command[]): string {
     "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
     "            6 turn/budget limit, 7 still running, 9 merge refused, 10 tampered outcome, 70 internal,",
-    "            124 timeout, 127 agent CLI (or bwrap) missing, 130 interrupted or cancelled",
+    "            74 disk full or read-only folder, 124 timeout, 127 specialist CLI missing,",
+    "            130 interrupted or cancelled",
   ].join("\n");
 }
 
@@ -209,7 +212,12 @@ export async function main(argv: string[]): Promise<number> {
     controller.abort("interrupted");
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  // `cancel --slug S` of one slug of a foreground apply: its request names S's lock, and only S stops.
+  const onTerm = () => {
+    if (!stopNamedByCancel()) onSignal();
+  };
+  const handlers = signals.map((s) => [s, s === "SIGTERM" ? onTerm : onSignal] as const);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
   let result: CommandResult;
   try {
     // A command that reports on the settings (doctor) reads them itself, and must run when they are wrong.
@@ -227,6 +235,8 @@ export async function main(argv: string[]): Promise<number> {
     result = await command.run(rest, ctx);
   } catch (err) {
     if (err instanceof DispatchError) return fail(err);
+    const refused = environmentError(err);
+    if (refused) return fail(refused);
     const message = err instanceof Error ? err.stack ?? err.message : String(err);
     if (json) {
       writeStdout(
@@ -237,7 +247,7 @@ export async function main(argv: string[]): Promise<number> {
     reporter.warn(`internal error (please report): ${message}`);
     return EXIT.internal;
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
   if (!result.printed) {
     writeStdout(json ? result.jsonText ?? JSON.stringify(result.json, null, 2) : result.text, json);

@@ -52,7 +52,8 @@ prompt: Other slug
     const d = await runCli(["apply", file, "--parallel", "2", "--detach", "--json"], { env: e.env });
     const took = Date.now() - t0;
     assert.equal(d.code, 0, d.stderr);
-    assert.ok(took < 1000, `returned in ${took} ms`);
+    // Returned while the steps are still to come (order, not time: the speed is in `deno task bench`).
+    assert.equal(e.api.mainRequests("d3").length, 0, `returned before the last step ran (${took} ms)`);
     assert.equal(d.json.version, 1);
     assert.equal(d.json.status, "started");
     assert.equal(d.json.command, "apply");
@@ -186,13 +187,10 @@ Deno.test("apply --detach refuses at once: a held lock on any slug (exit 5, noth
         token: crypto.randomUUID(),
       }),
     );
-    const t0 = Date.now();
     const r = await runCli(["apply", file, "--detach", "--json"], { env: e.env });
-    const took = Date.now() - t0;
     assert.equal(r.code, 5, r.stderr);
     assert.equal(r.json.status, "failed");
     assert.match(r.json.error.message, /project is locked/);
-    assert.ok(took < 2000, `refused in ${took} ms`);
     assert.equal(await exists(join(logs(e, "a-free"), "lock")), false, "the lock it took is released");
     assert.deepEqual(
       [...Deno.readDirSync(logs(e, "a-free"))].map((f) => f.name),

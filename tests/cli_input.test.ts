@@ -5,6 +5,8 @@ import { slugProblem } from "../src/store/slug.ts";
 import { parseOptions, toolList } from "../src/cli/options.ts";
 import { baseEnv, collect, REPO, runCli, spawnCli } from "./support/cli.ts";
 import { tempDir } from "./support/temp.ts";
+import { seedResult, writeSeedProject } from "./support/seed_projects.ts";
+import { parseSeconds } from "../src/config.ts";
 
 Deno.test("slug rules reject what could escape the projects folder or confuse a shell", () => {
   for (
@@ -142,13 +144,78 @@ Deno.test("unknown commands, options and permission modes get a did-you-mean", a
   await expectUsage(["status"], /missing --slug/);
 });
 
-Deno.test("DISPATCH_TIMEOUT and DISPATCH_PERMISSION are validated too", async () => {
+Deno.test("a bad setting stops only the commands that use it: cancel, wait, status, logs, list still work", async () => {
   const t = await tempDir();
   try {
-    const env = baseEnv({ projects: join(t.path, "p"), home: t.path }, { DISPATCH_TIMEOUT: "soon" });
-    const r = await runCli(["list", "--json"], { env });
-    assert.equal(r.code, 2);
-    assert.match(r.json.error.message, /DISPATCH_TIMEOUT must be a positive number/);
+    const projects = join(t.path, "p");
+    await writeSeedProject(projects, "s", {
+      description: "seeded",
+      lastResult: "r",
+      runs: [{ stamp: "20260331-143022", pid: 4242, result: seedResult() }],
+    });
+    for (
+      const [name, value, message] of [
+        ["DISPATCH_TIMEOUT", "abc", /DISPATCH_TIMEOUT must be a positive number/],
+        ["DISPATCH_PERMISSION", "yolo", /unknown permission mode "yolo"/],
+        ["DISPATCH_SANDBOX", "maybe", /DISPATCH_SANDBOX/],
+      ] as const
+    ) {
+      const env = baseEnv({ projects, home: t.path }, { [name]: value });
+      for (
+        const args of [
+          ["list"],
+          ["status", "--slug", "s"],
+          ["wait", "--slug", "s"],
+          ["logs", "--slug", "s"],
+          [
+            "cancel",
+            "--slug",
+            "s",
+          ],
+          ["history", "--slug", "s"],
+        ]
+      ) {
+        const r = await runCli(args, { env });
+        assert.notEqual(r.code, 2, `${name}=${value} ${args.join(" ")}: ${r.stderr}`);
+      }
+      const run = await runCli(["run", "--slug", "s", "--prompt", "x", "--json"], { env });
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.json.error.message, message);
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("numbers are plain decimals: hex, exponents and spaces are refused; durations as in task files", async () => {
+  for (const bad of ["0x10", " 5", "5 ", "1e3", "+5", ""]) {
+    await expectUsage(
+      ["run", "--slug", "a", "--prompt", "p", "--max-turns", bad],
+      /--max-turns must be a positive/,
+    );
+    await expectUsage(
+      ["run", "--slug", "a", "--prompt", "p", "--timeout", bad],
+      /--timeout must be a positive/,
+    );
+    await expectUsage(["run", "--slug", "a", "--prompt", "p", "--max-budget-usd", bad], /must be a positive/);
+  }
+  assert.equal(parseSeconds("10m", "--timeout"), 600);
+  assert.equal(parseSeconds("1h", "--timeout"), 3600);
+  assert.equal(parseSeconds("90s", "--timeout"), 90);
+  assert.equal(parseSeconds("1.5", "--timeout"), 1.5);
+  assert.throws(() => parseSeconds("0x10", "--timeout"), /positive number/);
+});
+
+Deno.test("run --timeout 10m is accepted as task files take it (the record says 600 s)", async () => {
+  const t = await tempDir();
+  try {
+    const projects = join(t.path, "p");
+    const env = baseEnv({ projects, home: t.path }, { DISPATCH_CC_BIN: "/bin/true" });
+    const r = await runCli(["run", "--slug", "a", "--prompt", "p", "--timeout", "10m", "--json"], { env });
+    assert.notEqual(r.code, 2, r.stderr);
+    const logs = join(projects, "a", ".dispatch-logs");
+    const record = [...Deno.readDirSync(logs)].find((f) => f.name.endsWith("-run.json"))!;
+    assert.equal(JSON.parse(Deno.readTextFileSync(join(logs, record.name))).timeout_s, 600);
   } finally {
     await t.cleanup();
   }
@@ -269,6 +336,20 @@ Deno.test("a projects folder that is a file is a usage error for every command, 
       assert.equal(r.code, 2, `${args[0]}: ${r.stderr}`);
       assert.match(r.json.error.message, /DISPATCH_PROJECTS_DIR=.*not-a-dir is not a directory/);
     }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("review --help gives review's own default permission (plan)", async () => {
+  const t = await tempDir();
+  try {
+    const r = await runCli(["review", "--help"], {
+      env: baseEnv({ projects: join(t.path, "p"), home: t.path }),
+    });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /--permission MODE .*review: plan/);
+    assert.doesNotMatch(r.stdout, /acceptEdits \(default\)/);
   } finally {
     await t.cleanup();
   }

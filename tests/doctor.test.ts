@@ -378,10 +378,13 @@ Deno.test("doctor (CLI): no Claude Code, a folder it may not write, a bad settin
       /^FAIL +claude .*\n +fix: npm install -g @anthropic-ai\/claude-code@2\.1\.328/m,
     );
     assert.match(text.stdout, /Missing for a default run: claude, projects_dir, settings/);
-    // Other commands refuse the bad setting; doctor is the one that explains it.
+    // A command that uses the setting refuses it (doctor is the one that explains it); one that does not
+    // use it is not stopped by it (issue 13 item 10).
     const list = await runCli(["list"], { env });
-    assert.equal(list.code, 2);
-    assert.match(list.stderr, /DISPATCH_TIMEOUT/);
+    assert.equal(list.code, 0, list.stderr);
+    const run = await runCli(["run", "--slug", "x", "--prompt", "p"], { env });
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /DISPATCH_TIMEOUT/);
   } finally {
     await t.cleanup();
   }

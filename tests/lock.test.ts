@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { acquireLock, lockState } from "../src/store/lock.ts";
+import { acquireLock, lockState, takeOverStale } from "../src/store/lock.ts";
 import { isDispatchCcCommand, processStartTime } from "../src/store/process_alive.ts";
 import { LockHeldError } from "../src/errors.ts";
 import { tempDir } from "./support/temp.ts";
@@ -209,4 +209,47 @@ Deno.test("isDispatchCcCommand: this installation's main module, or this compile
   assert.equal(isDispatchCcCommand(`${bin} run --slug x`, true, url, bin), true);
   assert.equal(isDispatchCcCommand("dispatch-cc __supervise /p/r.json", true, url, bin), true);
   assert.equal(isDispatchCcCommand("/usr/bin/sleep dispatch-cc", true, url, bin), false);
+});
+
+Deno.test("isDispatchCcCommand: a relative src/main.ts (deno task) is resolved against the process's folder", () => {
+  const url = new URL("../src/store/process_alive.ts", import.meta.url).href;
+  const repo = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+  assert.equal(isDispatchCcCommand("deno run -P=dispatch src/main.ts run", false, url, "deno", repo), true);
+  assert.equal(isDispatchCcCommand("deno run ./src/../src/main.ts run", false, url, "deno", repo), true);
+  assert.equal(isDispatchCcCommand("deno run src/main.ts run", false, url, "deno", "/tmp"), false);
+  assert.equal(isDispatchCcCommand("deno run src/main.ts run", false, url, "deno", null), false);
+});
+
+Deno.test("a process's start time reads the same whatever the caller's TZ (boot-relative ticks)", async () => {
+  const own = processStartTime(Deno.pid);
+  assert.match(own ?? "", /^ticks:\d+$/);
+  const code = `import { processStartTime } from "${
+    new URL("../src/store/process_alive.ts", import.meta.url).href
+  }"; console.log(processStartTime(${Deno.pid}));`;
+  for (const tz of ["UTC", "Asia/Tokyo", "America/New_York"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { TZ: tz },
+      stdout: "piped",
+    }).output();
+    assert.equal(new TextDecoder().decode(out.stdout).trim(), own, tz);
+  }
+});
+
+Deno.test("a stale lock is taken over only if it is still the one judged stale (re-checked under the guard)", async () => {
+  const dir = await tempDir();
+  try {
+    const path = join(dir.path, "lock");
+    const judged = lockText({ pid: 999_999_999, host: hostname() });
+    // Between the judgement and the takeover, another process took the lock: its lock must stay.
+    const fresh = lockText({ pid: Deno.pid, host: hostname(), token: "fresh" });
+    await Deno.writeTextFile(path, fresh);
+    assert.equal(await takeOverStale(path, judged), false);
+    assert.equal(await Deno.readTextFile(path), fresh);
+    await Deno.writeTextFile(path, judged);
+    assert.equal(await takeOverStale(path, judged), true);
+    assert.equal(await Deno.stat(path).then(() => true, () => false), false);
+  } finally {
+    await dir.cleanup();
+  }
 });

@@ -160,3 +160,50 @@ Deno.test("settleRecord keeps a run going on while the lock is held for it, by r
   assert.equal(summary.status, "abandoned");
   assert.equal("exit_code" in summary, false, "a summary gets no exit_code field");
 });
+
+Deno.test("the stored record status set: every status a run ends with is read back, anything else is corrupt", () => {
+  const ok = [
+    "starting",
+    "running",
+    "success",
+    "error",
+    "blocked",
+    "max_turns",
+    "budget_exceeded",
+    "timeout",
+    "interrupted",
+    "cancelled",
+    "crashed",
+    "not_installed",
+    "abandoned",
+  ];
+  for (const status of ok) {
+    const r = normalizeRecord({ run_id: ID, status, exit_code: 0, command: "run" });
+    assert.ok(r.ok, `${status}: ${!r.ok && r.problem}`);
+    assert.equal(r.ok && r.value.status, status);
+    const h = normalizeHistoryEntry({ run_id: ID, status, exit_code: 0, command: "run" });
+    assert.ok(h.ok, `history ${status}`);
+  }
+  for (const status of ["", "bogus", "SUCCESS", "corrupt", "unknown", 3, null]) {
+    const r = normalizeRecord({ run_id: ID, status, exit_code: 0, command: "run" });
+    assert.equal(r.ok, false, `record status ${JSON.stringify(status)} is refused`);
+  }
+  // A history line may say what a reader found: a corrupt or unknown run.
+  for (const status of ["corrupt", "unknown"]) {
+    assert.ok(normalizeHistoryEntry({ run_id: ID, status, exit_code: 1, command: "run" }).ok, status);
+  }
+  assert.equal(
+    normalizeHistoryEntry({ run_id: ID, status: "bogus", exit_code: 1, command: "run" }).ok,
+    false,
+  );
+});
+
+Deno.test("an abandoned run claims a resumable session only when its record holds one", () => {
+  const base = { run_id: ID, status: "running", error: null, pid: 999_999_999 };
+  const none = settleRecord({ ...base, session_id: null }, null);
+  assert.equal(none.status, "abandoned");
+  assert.doesNotMatch(none.error ?? "", /can be resumed/);
+  assert.match(none.error ?? "", /no session was recorded/);
+  const some = settleRecord({ ...base, session_id: "0b3a2c1e-5f6d-4e7a-8b9c-0d1e2f3a4b5c" }, null);
+  assert.match(some.error ?? "", /the session can be resumed/);
+});

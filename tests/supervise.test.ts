@@ -87,3 +87,36 @@ Deno.test("an abort ends the process group: TERM, then KILL after the grace peri
     await t.cleanup();
   }
 });
+
+/** Is a process whose command line is exactly `args` alive (not a zombie)? */
+async function running(args: string): Promise<boolean> {
+  const out = await new Deno.Command("ps", { args: ["-eo", "stat=,args="], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").some((l) => {
+    const [stat, ...rest] = l.trim().split(/\s+/);
+    return stat !== undefined && !stat.startsWith("Z") && rest.join(" ") === args;
+  });
+}
+
+for (const how of ["exit", "timeout"] as const) {
+  Deno.test(`a process outside the marker holding stdout does not hold the run after the child's ${how}`, async () => {
+    const t = await tempDir();
+    const tag = `${100000 + Math.floor(Math.random() * 800000)}`;
+    try {
+      // `env -i` drops the marker; the escaped sleep keeps the child's stdout (its fd 1) open.
+      const script = `env -i setsid sleep ${tag} > /proc/$$/fd/1 2>/dev/null & echo '{"line":1}'; ` +
+        (how === "exit" ? "sleep 1; exit 0" : "sleep 600");
+      const seen: string[] = [];
+      const r = await supervise(options(t.path, script, {
+        timeoutMs: how === "timeout" ? 1500 : 30_000,
+        onLine: (l) => void seen.push(l),
+      }));
+      assert.equal(r.ended, how);
+      assert.deepEqual(seen, ['{"line":1}']);
+      const holder = r.swept.find((p) => p.command.trim() === `sleep ${tag}`);
+      assert.ok(holder, `the holder is reported as a leftover: ${JSON.stringify(r.swept)}`);
+      assert.equal(await running(`sleep ${tag}`), false, "and ended");
+    } finally {
+      await t.cleanup();
+    }
+  });
+}

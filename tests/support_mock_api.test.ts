@@ -339,3 +339,26 @@ Deno.test("real Claude Code CLI through the mock API", async (t) => {
     for (const dir of cleanup) await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("mock API: a marker naming an unregistered scenario is an API error and fails the test at close()", async () => {
+  const api = await startMockApi();
+  let closed = false;
+  try {
+    const res = await fetch(`${api.url}/v1/messages?beta=true`, {
+      method: "POST",
+      body: JSON.stringify({
+        model: "m",
+        max_tokens: 10,
+        tools: [{ name: "Bash", input_schema: { type: "object" } }],
+        messages: [{ role: "user", content: "go [[mock:typo]]" }],
+      }),
+    });
+    assert.equal(res.status, 400);
+    assert.match(await res.text(), /unknown scenario .*typo/);
+    assert.deepEqual(api.unknownScenarios, ["typo"]);
+    await assert.rejects(api.close(), /unregistered scenario\(s\): typo/);
+    closed = true;
+  } finally {
+    if (!closed) await api.close().catch(() => {});
+  }
+});

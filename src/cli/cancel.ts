@@ -30,7 +30,11 @@ export const cancelCommand: Command = {
     const c = await cancelRun(paths, { waitMs: graceS * 1000, host: Deno.hostname() });
     const text = c.cancelled
       ? `CANCELLED: run ${c.run_id} of ${paths.slug}${
-        c.forced ? " (it did not stop in time and was killed)" : ""
+        c.dispatcher === "gone"
+          ? " (its dispatcher was already gone)"
+          : c.forced
+          ? " (it did not stop in time and was killed)"
+          : ""
       }` +
         (c.record?.session_id
           ? `\nSession ${c.record.session_id} can be resumed: dispatch-cc resume --slug ${paths.slug}`

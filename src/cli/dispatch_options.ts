@@ -37,8 +37,8 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   "prompt-file": { type: "string", arg: "FILE", help: "read the prompt from FILE ('-' for standard input)" },
   timeout: {
     type: "string",
-    arg: "SECONDS",
-    help: "end the run after SECONDS (default $DISPATCH_TIMEOUT or 600)",
+    arg: "DURATION",
+    help: "end the run after DURATION: seconds, or 90s, 10m, 1h (default $DISPATCH_TIMEOUT or 600)",
   },
   "max-turns": { type: "string", arg: "N", help: "stop after N model turns" },
   model: { type: "string", arg: "MODEL", help: "the agent's model (Claude Code: an alias or a full name)" },
@@ -58,7 +58,7 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   permission: {
     type: "string",
     arg: "MODE",
-    help: "acceptEdits (default), plan, default, dontAsk, auto, bypassPermissions",
+    help: "acceptEdits, plan, default, dontAsk, auto, bypassPermissions (default acceptEdits; review: plan)",
   },
   "max-budget-usd": { type: "string", arg: "USD", help: "stop when the run has cost this much" },
   env: {
@@ -93,7 +93,11 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
   ...RESULT_LIMIT_OPTION,
   verbose: { type: "boolean", help: "show each tool call and event on stderr" },
   progress: { type: "boolean", help: "show progress on stderr even when it is not a terminal" },
-  quiet: { type: "boolean", short: "q", help: "no messages on stderr" },
+  quiet: {
+    type: "boolean",
+    short: "q",
+    help: "no messages on stderr; with --detach, only the run id on stdout",
+  },
   ...COMMON_OPTIONS,
 };
 
@@ -193,6 +197,8 @@ export interface OutputFlags {
   resultLimit?: number;
   /** `--dry-run`: show the launch, run nothing. */
   dryRun?: boolean;
+  /** `-q`: with --detach, only the run id on stdout (no STARTED block). */
+  quiet?: boolean;
 }
 
 export function outputFromFlags(p: Parsed): OutputFlags {
@@ -200,5 +206,6 @@ export function outputFromFlags(p: Parsed): OutputFlags {
     detach: flag(p, "detach"),
     resultLimit: positiveNumber(p, "result-limit", true),
     dryRun: flag(p, "dry-run"),
+    quiet: flag(p, "quiet"),
   };
 }

@@ -71,7 +71,7 @@ export async function runDispatch(
       reporter: ctx.reporter,
       signal: ctx.signal,
     });
-    return { exitCode: 0, json: started, text: renderDetached(started) };
+    return { exitCode: 0, json: started, text: out.quiet ? started.run_id : renderDetached(started) };
   }
   const record = await dispatch(req, {
     config: ctx.config,

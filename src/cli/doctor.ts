@@ -2,7 +2,7 @@ import type { Command } from "./context.ts";
 import { JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
 import { parseOptions } from "./options.ts";
-import { type Config, loadConfig } from "../config.ts";
+import { checkSettings, type Config, loadConfig } from "../config.ts";
 import { EXIT } from "../exit_codes.ts";
 import { runChecks } from "../doctor/checks.ts";
 import { realProbe } from "../doctor/probe.ts";
@@ -22,7 +22,7 @@ export function doctorConfig(env: Record<string, string>, cwd: string): Config {
   const usable = { ...env };
   for (const name of SETTINGS) {
     try {
-      loadConfig({ HOME: "/", [name]: env[name] ?? "" }, cwd);
+      checkSettings(loadConfig({ HOME: "/", [name]: env[name] ?? "" }, cwd));
     } catch {
       delete usable[name];
     }

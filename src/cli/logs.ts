@@ -48,12 +48,13 @@ export const logsCommand: Command = {
     }
     const write = ctx.write ?? ((t: string) => console.log(t));
     const id = runId;
-    const { found } = await readTranscript(paths, id, (line) => {
+    const { found, problem } = await readTranscript(paths, id, (line) => {
       if (json) {
         if (line.trim()) write(line);
       } else for (const l of renderEvent(line)) write(l);
     }, { follow: flag(p, "follow"), signal: ctx.signal });
     const view = await readRunView(paths, id);
+    if (problem) throw new UsageError(`run ${id}: ${problem}`);
     if (!found) {
       // The earlier tool kept only the final result.
       const res = await readJsonObjectSafe(runFiles(paths.logsDir, id).result);

@@ -115,12 +115,20 @@ export function flag(p: Parsed, name: string): boolean {
   return p.values[name] === true;
 }
 
+/**
+ * A number as a user writes it: plain decimal digits, optionally a fraction. `Number()` alone would take
+ * `0x10`, `1e3`, ` 5` and `""`, turning a typo into another number.
+ */
+export function parseDecimal(raw: string, integer = false): number {
+  return (integer ? /^[0-9]+$/ : /^[0-9]+(?:\.[0-9]+)?$/).test(raw) ? Number(raw) : NaN;
+}
+
 /** A positive number (seconds, dollars); `integer` for counts. */
 export function positiveNumber(p: Parsed, name: string, integer = false): number | undefined {
   const raw = str(p, name);
   if (raw === undefined) return undefined;
-  const n = Number(raw.trim());
-  if (raw.trim() === "" || !Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) {
+  const n = parseDecimal(raw, integer);
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) {
     throw new UsageError(
       `--${name} must be a positive ${integer ? "whole number" : "number"}, got ${JSON.stringify(raw)}`,
     );

@@ -4,7 +4,7 @@ import { scanSearchSources } from "../store/index_db.ts";
 import { matchProject } from "../search_match.ts";
 import { type Command, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS } from "./dispatch_options.ts";
-import { parseOptions, str } from "./options.ts";
+import { parseDecimal, parseOptions, str } from "./options.ts";
 
 /** A copy of `s` that does not keep alive the large text it was cut from (V8 slices share it). */
 const detached = (s: string): string => JSON.parse(JSON.stringify(s));
@@ -71,8 +71,8 @@ export const searchCommand: Command = {
       throw new UsageError('search takes one keyword: dispatch-cc search KEYWORD (quote it: "two words")');
     }
     const rawLimit = str(p, "limit");
-    const limit = rawLimit === undefined ? DEFAULT_SEARCH_LIMIT : Number(rawLimit.trim());
-    if (!Number.isSafeInteger(limit) || limit < 0 || rawLimit?.trim() === "") {
+    const limit = rawLimit === undefined ? DEFAULT_SEARCH_LIMIT : parseDecimal(rawLimit, true);
+    if (!Number.isSafeInteger(limit) || limit < 0) {
       throw new UsageError(`--limit must be a whole number (0 for all), got ${JSON.stringify(rawLimit)}`);
     }
     const query = p.positionals[0];

@@ -6,17 +6,18 @@
 import { EXIT } from "../exit_codes.ts";
 import { writeJsonAtomic } from "../store/atomic.ts";
 import { clearCancelRequest, writeCancelRequest } from "../store/cancel.ts";
-import { parseJsonObject } from "../store/files.ts";
+import { readJsonObjectSafe } from "../store/files.ts";
 import { appendHistory, historyEntryOf } from "../store/history.ts";
 import { inspectLock, type LockInfo, removeLockIf } from "../store/lock.ts";
 import {
   isAlive,
   isDispatchCcCommand,
   processCommandLine,
-  processStartTime,
+  processCwd,
+  processStartTimeLike,
 } from "../store/process_alive.ts";
 import type { ProjectPaths } from "../store/project.ts";
-import { isGoingOn, normalizeRecord } from "../store/record.ts";
+import { isGoingOn, normalizeRecord, resumable } from "../store/record.ts";
 import { runFiles } from "../store/runs.ts";
 import { LockHeldError } from "../errors.ts";
 import { MARKER, type RunRecord } from "./dispatch.ts";
@@ -31,26 +32,34 @@ export interface CancelOutcome {
   /** Why nothing was cancelled, when nothing was. */
   reason: string | null;
   run_id: string | null;
-  /** The dispatcher did not stop in time and was killed; the record was finished by `cancel`. */
+  /** The dispatcher did not stop in time and was killed, or was already gone; `cancel` finished the record. */
   forced: boolean;
+  /** What the lock's dispatcher was: this run's ("ours"), already gone, or a process not dispatch-cc's. */
+  dispatcher?: "ours" | "gone" | "other";
   ended_processes: SweptProcess[];
   record: RunRecord | null;
 }
 
 /**
- * Is the lock's `pid` this run's dispatcher: alive, started when the lock says (when it says), and running
- * dispatch-cc? (`ps`, as Deno cannot read /proc.)
+ * Is the lock's `pid` this run's dispatcher? "ours" when it is alive, started when the lock says (boot-
+ * relative ticks, whatever the caller's time zone) and runs this dispatch-cc, however it was started
+ * (`deno task` with its relative `src/main.ts`, `deno run` with any path, the compiled binary, a detached
+ * supervisor); "gone" when that process no longer exists (its pid is free or another process's now);
+ * "other" when a live process with that pid does not look like dispatch-cc (a forged lock): not signalled.
  */
-function isOurDispatcher(info: LockInfo): boolean {
-  if (!Number.isInteger(info.pid) || info.pid <= 0 || info.pid === Deno.pid || !isAlive(info.pid)) {
-    return false;
-  }
+function dispatcherState(info: LockInfo): "ours" | "gone" | "other" {
+  if (!Number.isInteger(info.pid) || info.pid <= 0 || info.pid === Deno.pid) return "other";
+  if (!isAlive(info.pid)) return "gone";
   if (typeof info.pid_started === "string") {
-    const started = processStartTime(info.pid);
-    if (started !== null && started !== info.pid_started) return false;
+    const started = processStartTimeLike(info.pid, info.pid_started);
+    if (started === null && !isAlive(info.pid)) return "gone";
+    if (started !== null && started !== info.pid_started) return "gone";
   }
   const command = processCommandLine(info.pid);
-  return command !== null && isDispatchCcCommand(command);
+  return command !== null &&
+      isDispatchCcCommand(command, undefined, undefined, undefined, processCwd(info.pid))
+    ? "ours"
+    : "other";
 }
 
 function kill(pid: number | undefined, sig: Deno.Signal): void {
@@ -99,20 +108,21 @@ export async function cancelRun(
   // A stale lock's pid may have been reused, and a lock file can be forged: signal the dispatcher only when
   // that pid is still the process the lock recorded and runs dispatch-cc. Otherwise the cancel request
   // alone asks it to stop, and only the run's marked processes are ended below.
-  const dispatcher = isOurDispatcher(info);
-  if (dispatcher) kill(info.pid, "SIGTERM");
+  const state = dispatcherState(info);
+  if (state === "ours") kill(info.pid, "SIGTERM");
   const gone = async () => {
     const now = heldBy(await inspectLock(paths.lock).catch(() => null));
     return !now || (now.token !== "" && now.token !== info.token);
   };
-  const deadline = Date.now() + opts.waitMs;
+  // A dispatcher known to be gone (killed with -9) cannot record anything: no grace period to wait out.
+  const deadline = Date.now() + (state === "gone" ? 0 : opts.waitMs);
   while (!(await gone()) && Date.now() < deadline) await sleep(100);
 
   let forced = false;
   let swept: SweptProcess[] = [];
   if (!(await gone())) {
     forced = true;
-    if (dispatcher && isOurDispatcher(info)) kill(info.pid, "SIGKILL");
+    if (state === "ours" && dispatcherState(info) === "ours") kill(info.pid, "SIGKILL");
   }
   // The dispatcher sweeps its run's processes; sweep again in case it could not (killed, or forced here).
   // Claude Code and its tools are found by the run's marker in their environment, never by a pid or a
@@ -126,7 +136,9 @@ export async function cancelRun(
         file,
         "cancelled",
         EXIT.interrupted,
-        "cancelled; the dispatcher did not stop in time and was killed; the session can be resumed",
+        state === "gone"
+          ? "cancelled; its dispatcher was already gone; the session can be resumed"
+          : "cancelled; the dispatcher did not stop in time and was killed; the session can be resumed",
         paths.logsDir,
         { ended_processes: swept },
       )
@@ -141,6 +153,7 @@ export async function cancelRun(
     reason: cancelled ? null : `the run ended (${record?.status}) before it could be cancelled`,
     run_id: info.run_id || null,
     forced,
+    dispatcher: state,
     ended_processes: swept,
     record,
   };
@@ -158,7 +171,7 @@ export async function finishRecord(
   logsDir: string,
   extra: Partial<RunRecord> = {},
 ): Promise<RunRecord | null> {
-  const r = parseJsonObject(await Deno.readTextFile(recordFile).catch(() => ""));
+  const r = await readJsonObjectSafe(recordFile);
   const checked = r.ok ? normalizeRecord(r.value) : null;
   if (!checked?.ok) return null;
   const rec = checked.value;
@@ -169,7 +182,7 @@ export async function finishRecord(
     ...extra,
     status,
     exit_code: exitCode,
-    error,
+    error: error.replace("the session can be resumed", resumable(rec)),
     ended: ended.toISOString(),
     duration_ms: rec.started ? ended.getTime() - new Date(rec.started).getTime() : null,
   };

@@ -17,7 +17,7 @@ import { DispatchError, NotFoundError, NotInstalledError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { cancelRequested, clearCancelRequest } from "../store/cancel.ts";
-import { parseJsonObject } from "../store/files.ts";
+import { MAX_SMALL_FILE, readJsonObjectSafe } from "../store/files.ts";
 import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { isAlive } from "../store/process_alive.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
@@ -405,10 +405,9 @@ export async function runSupervisor(
   // No terminal to hang up; a HUP sent to everything the caller started must not end the run.
   Deno.addSignalListener("SIGHUP", ignore);
 
-  const text = await Deno.readTextFile(reqFile).catch(() => null);
+  const parsed = await readJsonObjectSafe(reqFile);
   await Deno.remove(reqFile).catch(() => {});
-  const parsed = text ? parseJsonObject(text) : null;
-  if (!parsed?.ok) return EXIT.internal;
+  if (!parsed.ok) return EXIT.internal;
   const req = parsed.value as unknown as DetachedRequest;
   const wanted = [{ slug: req.slug, token: req.token, run_id: req.run_id }, ...(req.also ?? [])].map(
     (w) => {
@@ -480,7 +479,7 @@ export async function runSupervisor(
 async function frontEndDone(lockPath: string, token: string, signal: AbortSignal): Promise<void> {
   const t0 = Date.now();
   while (!signal.aborted) {
-    const lock = parseJsonObject(await Deno.readTextFile(lockPath).catch(() => ""));
+    const lock = await readJsonObjectSafe(lockPath, { maxBytes: MAX_SMALL_FILE });
     if (!lock.ok || lock.value.token !== token || lock.value.pid === Deno.pid) return;
     // Usually a few milliseconds; past a second, poll slower and stop if the front end died.
     const slow = Date.now() - t0 > 1000;
@@ -508,7 +507,7 @@ function heldProject(
       released = true;
       // A reserved run its handler never used (an apply whose steps were all done) leaves no trace; one
       // whose project was stopped before it began says so, for `wait`.
-      const left = parseJsonObject(await Deno.readTextFile(files.record).catch(() => ""));
+      const left = await readJsonObjectSafe(files.record);
       if (left.ok && left.value.status === "starting") {
         if (signal.aborted) {
           const cancelled = signal.reason === "cancelled";

@@ -6,7 +6,7 @@
  */
 import type { AgentInvocation, AgentName, RunContext } from "../agents/agent.ts";
 import { describeToolUse } from "../agents/events.ts";
-import { InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
+import { environmentError, InterruptedError, LockHeldError, NotFoundError } from "../errors.ts";
 import { NO_SANDBOX } from "../sandbox/choice.ts";
 import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { prepareLaunch } from "../sandbox/launch.ts";
@@ -381,6 +381,6 @@ async function runLocked(
     });
   } catch (err) {
     await recordCrash(files.record, record, err);
-    throw err;
+    throw environmentError(err) ?? err;
   }
 }

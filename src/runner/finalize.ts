@@ -10,6 +10,8 @@ import type { OutsideWrite } from "../sandbox/bwrap.ts";
 import { checkNotSymlink } from "../sandbox/project_folder.ts";
 import { outsideRefusals, sandboxRefusals } from "../sandbox/refusals.ts";
 import { EXIT } from "../exit_codes.ts";
+import { environmentError } from "../errors.ts";
+import { dirname } from "../paths.ts";
 import type { Reporter } from "../report.ts";
 import { writeTextAtomic } from "../store/atomic.ts";
 import { appendHistory, historyEntryOf, historyPath, ownCost, readHistory } from "../store/history.ts";
@@ -84,7 +86,11 @@ export async function finalizeRun(x: Finish): Promise<RunRecord> {
     api_error_status: outcome.api_error_status,
     permission_denials: outcome.permission_denials,
     result: result?.text ?? null,
-    num_turns: result?.num_turns ?? fold.turns,
+    // At --max-turns Claude Code counts the turn it refused to start (1 ran, it says 2): the model
+    // responses seen are the turns that ran.
+    num_turns: result?.subtype === "error_max_turns" && fold.turns > 0
+      ? fold.turns
+      : result?.num_turns ?? fold.turns,
     duration_ms: x.ended.getTime() - x.started.getTime(),
     cost_usd: cost,
     reported_cost_usd: reported,
@@ -153,12 +159,15 @@ export async function finalizeRun(x: Finish): Promise<RunRecord> {
  * so instead of staying "running" forever.
  */
 export async function recordCrash(path: string, record: RunRecord, err: unknown): Promise<void> {
-  const message = err instanceof Error ? err.message : String(err);
+  // A full disk or a read-only folder is the user's environment, not a bug: exit 74 and its reason.
+  const refused = environmentError(err);
+  const message = refused?.message ?? (err instanceof Error ? err.message : String(err));
   Object.assign(record, {
     status: "crashed",
-    exit_code: EXIT.internal,
+    exit_code: refused ? EXIT.environment : EXIT.internal,
     error: `dispatch-cc failed: ${message}`,
     ended: new Date().toISOString(),
   });
   await writeRecord(path, { ...record }).catch(() => {});
+  await appendHistory(dirname(path), historyEntryOf(record)).catch(() => {});
 }

@@ -4,7 +4,8 @@
  * group, KILL after a grace period, then a sweep of every process carrying the run's marker), and a
  * sweep after a normal exit too, since tool processes detached with `setsid` outlive the CLI.
  */
-import { lines } from "./lines.ts";
+import { LineSplitter } from "./lines.ts";
+import { endHolders, outputPipes, pipeHolders } from "./pipe_holders.ts";
 import { sleep } from "./sleep.ts";
 import { sweep, type SweptProcess } from "./sweep.ts";
 
@@ -38,6 +39,23 @@ export interface Supervised {
 }
 
 const TAIL_BYTES = 4096;
+/**
+ * After the child exited and the sweep ran, how long its pipes may take to reach end of file before
+ * whoever still holds them is looked for (a process that escaped the marker), and again after those were
+ * ended before reading stops regardless: the child's exit and the deadline end the reading.
+ */
+const DRAIN_MS = 1000;
+
+/** Resolves true when `p` settled within `ms`, false otherwise. */
+async function settledWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((r) => timer = setTimeout(() => r(false), ms));
+  try {
+    return await Promise.race([p.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function killGroup(pid: number, sig: Deno.Signal): void {
   try {
@@ -80,6 +98,9 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     };
   }
   const pid = child.pid;
+  // The pipes' names, read while the child is alive: a process still holding them after it exits is found
+  // by them.
+  const pipes = outputPipes(pid);
 
   let ended: Supervised["ended"] = "exit";
   let stopping: Promise<void> | null = null;
@@ -125,9 +146,12 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
   })();
 
   let tail = new Uint8Array(0);
+  const errReader = child.stderr.getReader();
   const readingErr = (async () => {
     try {
-      for await (const chunk of child.stderr) {
+      while (true) {
+        const { value: chunk, done } = await errReader.read();
+        if (done) break;
         await guard(() => stderrFile.write(chunk).then(() => {}));
         const joined = new Uint8Array(tail.length + chunk.length);
         joined.set(tail);
@@ -139,8 +163,24 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
     }
   })();
 
+  const outReader = child.stdout.getReader();
   const readingOut = (async () => {
-    for await (const line of lines(child.stdout)) await guard(() => opts.onLine(line));
+    const split = new LineSplitter();
+    let ready: string[] = [];
+    const collect = (l: string) => ready.push(l);
+    const deliver = async () => {
+      const out = ready;
+      ready = [];
+      for (const line of out) await guard(() => opts.onLine(line));
+    };
+    while (true) {
+      const { value, done } = await outReader.read();
+      if (done) break;
+      split.push(value, collect);
+      await deliver();
+    }
+    split.end(collect);
+    await deliver();
   })();
 
   let status: Deno.CommandStatus;
@@ -157,7 +197,17 @@ export async function supervise(opts: SuperviseOptions): Promise<Supervised> {
   await stopping;
   // Tool processes may still hold the pipes open; the sweep ends them, then the readers finish.
   const swept = await sweep(opts.marker.name, opts.marker.value);
-  await Promise.allSettled([writing, readingOut, readingErr]);
+  const reading = Promise.allSettled([writing, readingOut, readingErr]);
+  if (!(await settledWithin(reading, DRAIN_MS))) {
+    // Something outside the marker (`env -i setsid ... > /proc/<pid>/fd/1`) keeps a pipe open: a leftover
+    // of the run like the others, ended and reported; then the reading ends whatever else holds the pipe.
+    const holders = (await pipeHolders(await pipes)).filter((h) => !swept.some((s) => s.pid === h.pid));
+    swept.push(...await endHolders(holders, opts.graceMs > 0 ? Math.min(opts.graceMs, 2000) : 0));
+    if (!(await settledWithin(reading, DRAIN_MS))) {
+      await Promise.allSettled([outReader.cancel(), errReader.cancel()]);
+    }
+  }
+  await reading;
   if (failure !== null) throw failure;
   return {
     ended,

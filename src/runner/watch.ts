@@ -6,12 +6,13 @@
  */
 import { NotFoundError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
-import { readJsonObjectSafe } from "../store/files.ts";
+import { checkRegularFile, describeProblem, readJsonObjectSafe } from "../store/files.ts";
 import { inspectLock, type LockInfo, type LockState } from "../store/lock.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isGoingOn as goingOn, normalizeRecord, settleRecord } from "../store/record.ts";
 import { compareRunIds, listRunIds, readRun, runFiles, type RunSummary } from "../store/runs.ts";
 import type { RunRecord } from "./dispatch.ts";
+import { LineSplitter } from "./lines.ts";
 import { sleep } from "./sleep.ts";
 
 /** The token of a held lock ("" while the lock file is being written), or null when no run holds it. */
@@ -129,51 +130,84 @@ async function stillGoingOn(paths: ProjectPaths, runId: string): Promise<boolean
 
 /**
  * Reads a run's transcript line by line; with `follow`, keeps reading as the run writes it until the run
- * ends. Calls `onLine` for each complete line.
+ * ends. Calls `onLine` for each complete line. A transcript truncated or replaced while followed is read
+ * again from its start (a partly read line is dropped, never shown as a fragment); one that is not a
+ * regular file (a FIFO, a device) is not opened.
  */
 export async function readTranscript(
   paths: ProjectPaths,
   runId: string,
   onLine: (line: string) => void,
   opts: { follow: boolean; pollMs?: number; signal?: AbortSignal },
-): Promise<{ found: boolean }> {
+): Promise<{ found: boolean; problem?: string }> {
   const path = runFiles(paths.logsDir, runId).transcript;
   let file: Deno.FsFile | null = null;
-  const decoder = new TextDecoder();
-  let pending = "";
+  let ino: number | null = null;
+  let offset = 0;
+  let problem: string | undefined;
+  const split = new LineSplitter();
   const buf = new Uint8Array(64 * 1024);
+  const open = async () => {
+    const check = await checkRegularFile(path, { maxBytes: Infinity });
+    if (!check.ok) {
+      if (check.problem !== "missing") problem = `transcript ${describeProblem(check)}`;
+      return;
+    }
+    file = await Deno.open(path, { read: true }).catch(() => null);
+    if (file) {
+      ino = (await file.stat()).ino;
+      offset = 0;
+    }
+  };
+  // The file at `path` is no longer what we read (replaced), or shorter than what we read (truncated).
+  const restarted = async (): Promise<boolean> => {
+    if (!file) return false;
+    const now = await Deno.stat(path).catch(() => null);
+    if (now && now.isFile && now.ino !== ino) {
+      (file as Deno.FsFile).close();
+      file = null;
+      split.reset();
+      await open();
+      return true;
+    }
+    const size = now?.ino === ino ? now.size : (await (file as Deno.FsFile).stat()).size;
+    if (size < offset) {
+      await (file as Deno.FsFile).seek(0, Deno.SeekMode.Start);
+      offset = 0;
+      split.reset();
+      return true;
+    }
+    return false;
+  };
+  const drain = async (): Promise<number> => {
+    if (!file) return 0;
+    let got = 0;
+    let n: number | null;
+    while ((n = await (file as Deno.FsFile).read(buf)) !== null && n > 0) {
+      got += n;
+      offset += n;
+      split.push(buf.subarray(0, n), onLine);
+    }
+    return got;
+  };
   try {
     while (true) {
-      if (!file) file = await Deno.open(path, { read: true }).catch(() => null);
-      let got = 0;
-      if (file) {
-        let n: number | null;
-        while ((n = await file.read(buf)) !== null && n > 0) {
-          got += n;
-          pending += decoder.decode(buf.subarray(0, n), { stream: true });
-          let nl: number;
-          while ((nl = pending.indexOf("\n")) !== -1) {
-            onLine(pending.slice(0, nl));
-            pending = pending.slice(nl + 1);
-          }
-        }
-      }
-      if (!opts.follow || opts.signal?.aborted) break;
+      if (!file && problem === undefined) await open();
+      let got = await drain();
+      if (!opts.follow || opts.signal?.aborted || problem !== undefined) break;
+      if (got === 0 && (await restarted())) got = await drain();
       if (got === 0 && !(await stillGoingOn(paths, runId))) {
         // One more read: the last lines may have landed between the read and the check.
-        if (file) {
-          let n: number | null;
-          while ((n = await file.read(buf)) !== null && n > 0) {
-            pending += decoder.decode(buf.subarray(0, n), { stream: true });
-          }
-        }
+        await drain();
         break;
       }
       if (got === 0) await sleep(opts.pollMs ?? 150);
     }
-    for (const line of pending.split("\n")) if (line.trim()) onLine(line);
-    return { found: file !== null };
+    split.end((line) => {
+      if (line.trim()) onLine(line);
+    });
+    return { found: file !== null || problem !== undefined, problem };
   } finally {
-    file?.close();
+    (file as Deno.FsFile | null)?.close();
   }
 }

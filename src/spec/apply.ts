@@ -26,6 +26,7 @@ import {
   type StepState,
 } from "./state.ts";
 import type { LoadedTask } from "./load.ts";
+import { registerHeld } from "../runner/stop_registry.ts";
 import type { PlannedStep } from "./steps.ts";
 
 /** The tasks of one slug, in file order, and their steps. */
@@ -262,6 +263,19 @@ async function applySlugLocked(
     }
   }
 
+  // This slug's own stop: `cancel --slug` of one slug of a foreground apply stops that slug only (a
+  // detached apply's supervisor has one per slug already: `held.signal`).
+  const own = new AbortController();
+  const outer = deps.signal;
+  const follow = () => own.abort(outer.reason);
+  if (outer.aborted) follow();
+  outer.addEventListener("abort", follow);
+  const unregister = held ? () => {} : registerHeld({
+    logsDir: paths.logsDir,
+    token: lock.info.token,
+    stop: () => own.abort("cancelled"),
+  });
+  deps = { ...deps, signal: own.signal };
   try {
     // The state as this apply sees it: recorded entries of skipped steps, then what it runs.
     const known: StepState[] = recorded.filter((s) => s.step <= start);
@@ -281,6 +295,8 @@ async function applySlugLocked(
       if (entry.status !== "success") failed = true;
     }
   } finally {
+    unregister();
+    outer.removeEventListener("abort", follow);
     if (!held) await lock.release();
   }
   return out;

@@ -6,7 +6,7 @@
  */
 import { dirname, resolve } from "../paths.ts";
 import { isInheritedName } from "../sandbox/env.ts";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from "yaml";
 import type { Document, Node as YamlNode } from "yaml";
 import type { z } from "zod";
 import {
@@ -148,6 +148,44 @@ function formatPath(path: Path): string {
     .join("");
 }
 
+type YamlMapNode = Extract<YamlNode, { items: unknown[] }> & { items: { key: unknown; value: unknown }[] };
+
+// A mapping's pairs by key, built once per mapping: looking each key up by a linear search made a file of
+// 30,000 keys take seconds per thousand problems.
+const PAIRS = new WeakMap<object, Map<string, { key: unknown; value: unknown }>>();
+function pairsOf(map: YamlMapNode): Map<string, { key: unknown; value: unknown }> {
+  let pairs = PAIRS.get(map);
+  if (!pairs) {
+    pairs = new Map();
+    for (const p of map.items) {
+      if (isScalar(p.key) && !pairs.has(String(p.key.value))) pairs.set(String(p.key.value), p);
+    }
+    PAIRS.set(map, pairs);
+  }
+  return pairs;
+}
+
+/**
+ * Offsets of the keys that repeat an earlier key of the same mapping. The yaml parser's own check
+ * (`uniqueKeys`) compares each key with every earlier one: quadratic, 100 s for 30,000 keys. This is one
+ * Set per mapping; scalar keys compare by value, as the parser's check does.
+ */
+function duplicateKeyOffsets(doc: Document): number[] {
+  const found: number[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const p of map.items) {
+        if (!isScalar(p.key)) continue;
+        const k = p.key.value;
+        if (seen.has(k) && p.key.range) found.push(p.key.range[0]);
+        seen.add(k);
+      }
+    },
+  });
+  return found;
+}
+
 /** Positions within one parsed document. */
 class DocumentPositions {
   constructor(private doc: Document, private lines: LineCounter) {}
@@ -172,7 +210,7 @@ class DocumentPositions {
     let key: YamlNode | null = null;
     for (const seg of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+        const pair = pairsOf(node).get(String(seg));
         if (!pair) return { node, key, found: false };
         key = pair.key as YamlNode;
         node = pair.value as YamlNode | null;
@@ -448,7 +486,8 @@ export async function loadTaskFile(
   }
 
   const lines = new LineCounter();
-  const docs = parseAllDocuments(result.text, { lineCounter: lines, prettyErrors: false });
+  // uniqueKeys off: duplicates are found by duplicateKeyOffsets, in linear time.
+  const docs = parseAllDocuments(result.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
   if (docs.length === 0) {
     return {
       tasks: [],
@@ -464,7 +503,9 @@ export async function loadTaskFile(
     for (const issue of yamlIssues) {
       problems.push({ file, ...pos.at(issue.pos[0]), message: yamlMessage(issue.message) });
     }
-    if (yamlIssues.length) continue;
+    const duplicates = yamlIssues.length ? [] : duplicateKeyOffsets(doc as Document);
+    for (const at of duplicates) problems.push({ file, ...pos.at(at), message: "Map keys must be unique" });
+    if (yamlIssues.length || duplicates.length) continue;
 
     const contents = doc.contents;
     if (contents === null || (isScalar(contents) && contents.value === null)) {

@@ -16,6 +16,16 @@ export async function writeTextAtomic(path: string, text: string): Promise<void>
     await Deno.rename(tmp, path);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
+    // A full disk has no room for a second copy: a file that exists is rewritten in place (its own blocks
+    // are freed first), so that a run's record can still say how the run ended. Not atomic, but a
+    // reader that sees a part reports the file as corrupt, which beats a record left "running".
+    const code = (err as { code?: unknown }).code;
+    if (
+      (code === "ENOSPC" || code === "EDQUOT") && await Deno.stat(path).then((s) => s.isFile, () => false)
+    ) {
+      await Deno.writeTextFile(path, text);
+      return;
+    }
     throw err;
   }
 }

@@ -5,7 +5,7 @@
  */
 import { join } from "../paths.ts";
 import { writeJsonAtomic } from "./atomic.ts";
-import { parseJsonObject } from "./files.ts";
+import { MAX_SMALL_FILE, readJsonObjectSafeSync } from "./files.ts";
 
 export const CANCEL_FILE = "cancel-request";
 
@@ -29,12 +29,8 @@ export function writeCancelRequest(logsDir: string, req: CancelRequest): Promise
  * abort listener.
  */
 export function cancelRequested(logsDir: string, token: string): boolean {
-  try {
-    const r = parseJsonObject(Deno.readTextFileSync(cancelPath(logsDir)));
-    return r.ok && r.value.token === token;
-  } catch {
-    return false;
-  }
+  const r = readJsonObjectSafeSync(cancelPath(logsDir), { maxBytes: MAX_SMALL_FILE });
+  return r.ok && r.value.token === token;
 }
 
 /** Removes the request if it is the one for this token (or any, without a token). */

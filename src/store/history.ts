@@ -5,7 +5,7 @@
  */
 import { join } from "../paths.ts";
 import type { RunRecord } from "./run_record.ts";
-import { parseJsonObject } from "./files.ts";
+import { describeProblem, MAX_TEXT_FILE, parseJsonObject, readTextSafe } from "./files.ts";
 import { inspectLock } from "./lock.ts";
 import { isGoingOn, normalizeHistoryEntry, settleRecord } from "./record.ts";
 import { runIdStart } from "./run_id.ts";
@@ -124,16 +124,11 @@ export function entryFromSummary(
 export async function readIndex(
   logsDir: string,
 ): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(historyPath(logsDir));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    return {
-      entries: [],
-      problems: [`${HISTORY_FILE} unreadable (${err instanceof Error ? err.message : err})`],
-    };
-  }
+  const read = await readTextSafe(historyPath(logsDir), { maxBytes: MAX_TEXT_FILE });
+  if (!read.ok && read.problem === "missing") return null;
+  if (!read.ok && read.problem === "empty") return { entries: [], problems: [] };
+  if (!read.ok) return { entries: [], problems: [`${HISTORY_FILE} ${describeProblem(read)}`] };
+  const text = read.text;
   const entries: HistoryEntry[] = [];
   const problems: string[] = [];
   text.split("\n").forEach((line, i) => {

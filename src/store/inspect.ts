@@ -2,12 +2,12 @@
  * Reads what a project's files say, for status, list and search. Tolerant by design: projects written
  * by the earlier bash tool (no run records) and damaged files are reported, never fatal.
  */
-import { readTextSafe } from "./files.ts";
+import { describeProblem, readTextSafe } from "./files.ts";
 import { readHistory } from "./history.ts";
 import { inspectLock, type LockState } from "./lock.ts";
 import { projectAgent, type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { foreignProblem, listRunIds, listRuns, readRun, type RunSummary } from "./runs.ts";
-import { isGoingOn, settleRecord } from "./record.ts";
+import { isGoingOn, resumable, settleRecord } from "./record.ts";
 import { repoOf } from "./summary.ts";
 
 export interface ProjectView {
@@ -70,7 +70,7 @@ export async function inspectProject(
     if (settled.status !== lastRun.status) {
       Object.assign(lastRun, settled);
       problems.push(
-        `run ${lastRun.run_id} never finished (its dispatcher is gone); its session can be resumed`,
+        `run ${lastRun.run_id} never finished (its dispatcher is gone); ${resumable(lastRun)}`,
       );
     }
   }
@@ -78,7 +78,10 @@ export async function inspectProject(
   if (opts.withResult) {
     const r = await readTextSafe(paths.lastResult);
     if (r.ok) lastResult = r.text.replace(/\n$/, "");
-    else if (r.problem !== "missing" || runs.run_count > 0) problems.push(`last-result.txt ${r.problem}`);
+    // A first run still going on has written no result yet: that is not a problem.
+    else if (r.problem !== "missing" || runs.run_count > (lastRun && isGoingOn(lastRun.status) ? 1 : 0)) {
+      problems.push(`last-result.txt ${describeProblem(r)}`);
+    }
   }
   return {
     slug: paths.slug,

@@ -1,7 +1,7 @@
 import { LockHeldError } from "../errors.ts";
 import { writeJsonAtomic } from "./atomic.ts";
-import { parseJsonObject } from "./files.ts";
-import { isAlive, processStartTime } from "./process_alive.ts";
+import { checkRegularFile, MAX_SMALL_FILE, parseJsonObject, readTextSafe } from "./files.ts";
+import { isAlive, processStartTime, processStartTimeLike } from "./process_alive.ts";
 
 /** What a lock file records about its holder. */
 export interface LockInfo {
@@ -14,8 +14,9 @@ export interface LockInfo {
   /** The Claude Code process, once started: a dispatcher killed with -9 may leave it running. */
   claude_pid?: number;
   /**
-   * When `pid` / `claude_pid` started (`ps -o lstart`), recorded with them: a pid reused by another
-   * process after a crash is then not taken for the holder. Absent where `ps` is missing.
+   * When `pid` / `claude_pid` started (`ticks:N`, boot-relative, see `processStartTime`; older versions
+   * wrote `ps -o lstart`), recorded with them: a pid reused by another process after a crash is then not
+   * taken for the holder, whatever the caller's time zone. Absent where it cannot be read.
    */
   pid_started?: string;
   claude_started?: string;
@@ -48,7 +49,13 @@ const CORRUPT_GRACE_MS = 10_000;
 export function lockState(
   text: string | null,
   ageMs: number,
-  here: { host: string; alive: (pid: number) => boolean; started?: (pid: number) => string | null },
+  here: {
+    host: string;
+    alive: (pid: number) => boolean;
+    started?: (pid: number, recorded: string) => string | null;
+    /** The project's slug, for the message that says how to stop a run whose dispatcher is gone. */
+    slug?: string;
+  },
 ): LockState {
   const parsed = text === null ? null : parseJsonObject(text);
   if (!parsed || !parsed.ok || typeof parsed.value.pid !== "number") {
@@ -72,7 +79,7 @@ export function lockState(
       held: true,
       reason:
         `its dispatcher (pid ${info.pid}) is gone but its Claude Code (pid ${info.claude_pid}) is still ` +
-        `running; wait for it to finish or end it (kill ${info.claude_pid})`,
+        `running; wait for it to finish or stop it: dispatch-cc cancel --slug ${here.slug ?? "SLUG"}`,
       info,
     };
   }
@@ -86,15 +93,21 @@ export function lockState(
 function isHolder(
   pid: number,
   recorded: unknown,
-  here: { alive: (pid: number) => boolean; started?: (pid: number) => string | null },
+  here: { alive: (pid: number) => boolean; started?: (pid: number, recorded: string) => string | null },
 ): boolean {
   if (!here.alive(pid)) return false;
   if (typeof recorded !== "string" || !here.started) return true;
-  const now = here.started(pid);
+  const now = here.started(pid, recorded);
   return now === null || now === recorded;
 }
 
-const LOCAL = { alive: isAlive, started: processStartTime };
+const LOCAL = { alive: isAlive, started: processStartTimeLike };
+
+/** The slug of the project whose lock is at `<projects>/<slug>/.dispatch-logs/lock`. */
+function slugOf(lockPath: string): string {
+  const parts = lockPath.split("/");
+  return parts.at(-3) ?? "SLUG";
+}
 
 /** Start times of the pids in `extra`, for the lock (see {@linkcode LockInfo.pid_started}). */
 function withStartTimes(extra: Partial<LockInfo>): Partial<LockInfo> {
@@ -110,22 +123,25 @@ function withStartTimes(extra: Partial<LockInfo>): Partial<LockInfo> {
   return out;
 }
 
+/** The lock's text (null when it is not a readable regular file: a FIFO there must not hang us). */
+async function lockText(path: string): Promise<string | null> {
+  const r = await readTextSafe(path, { maxBytes: MAX_SMALL_FILE });
+  return r.ok ? r.text : null;
+}
+
 async function readLock(path: string): Promise<{ text: string | null; ageMs: number } | null> {
-  try {
-    const stat = await Deno.stat(path);
-    const text = await Deno.readTextFile(path).catch(() => null);
-    return { text, ageMs: Date.now() - (stat.mtime?.getTime() ?? Date.now()) };
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return null;
-    throw err;
-  }
+  const check = await checkRegularFile(path, { maxBytes: MAX_SMALL_FILE });
+  if (!check.ok && check.problem === "missing") return null;
+  const stat = check.ok ? check : await Deno.lstat(path).catch(() => null);
+  if (stat === null) return null;
+  return { text: await lockText(path), ageMs: Date.now() - (stat.mtime?.getTime() ?? Date.now()) };
 }
 
 /** Reads who holds a project's lock, for `status` and messages. */
 export async function inspectLock(path: string): Promise<LockState | null> {
   const found = await readLock(path);
   if (!found) return null;
-  return lockState(found.text, found.ageMs, { host: Deno.hostname(), ...LOCAL });
+  return lockState(found.text, found.ageMs, { host: Deno.hostname(), ...LOCAL, slug: slugOf(path) });
 }
 
 /**
@@ -161,9 +177,9 @@ export async function acquireLock(
     }
     const found = await readLock(path);
     if (!found) continue;
-    const state = lockState(found.text, found.ageMs, { host: info.host, ...LOCAL });
+    const state = lockState(found.text, found.ageMs, { host: info.host, ...LOCAL, slug: slugOf(path) });
     if (!state.held) {
-      if (await takeOver(path, found.text)) opts.warn(`taking over a stale lock: ${state.reason}`);
+      if (await takeOverStale(path, found.text)) opts.warn(`taking over a stale lock: ${state.reason}`);
       continue;
     }
     if (!opts.wait) {
@@ -179,8 +195,11 @@ export async function acquireLock(
   }
 }
 
-/** Removes a stale lock if it is still the one judged stale; true when this process removed it. */
-async function takeOver(path: string, judged: string | null): Promise<boolean> {
+/**
+ * Removes a stale lock if it is still the one judged stale (read again under a guard file, so that a lock
+ * another process took meanwhile is never removed); true when this process removed it.
+ */
+export async function takeOverStale(path: string, judged: string | null): Promise<boolean> {
   const guard = path + ".takeover";
   try {
     (await Deno.open(guard, { write: true, createNew: true })).close();
@@ -195,7 +214,7 @@ async function takeOver(path: string, judged: string | null): Promise<boolean> {
     return false;
   }
   try {
-    const now = await Deno.readTextFile(path).catch(() => null);
+    const now = await lockText(path);
     if (now !== judged) return false;
     await Deno.remove(path).catch(() => {});
     return true;
@@ -229,7 +248,7 @@ function makeLock(path: string, info: LockInfo): Lock {
  * Records this process as the holder. Throws LockHeldError when the lock is no longer the one handed over.
  */
 export async function adoptLock(path: string, token: string, extra: Partial<LockInfo> = {}): Promise<Lock> {
-  const text = await Deno.readTextFile(path).catch(() => null);
+  const text = await lockText(path);
   const parsed = text ? parseJsonObject(text) : null;
   if (!parsed?.ok || parsed.value.token !== token) {
     throw new LockHeldError("the lock handed to this run is gone or belongs to another run");
@@ -246,7 +265,7 @@ export async function adoptLock(path: string, token: string, extra: Partial<Lock
 
 /** Removes the lock file only while it still carries `token`; true when it did. */
 export async function removeLockIf(path: string, token: string): Promise<boolean> {
-  const text = await Deno.readTextFile(path).catch(() => null);
+  const text = await lockText(path);
   const parsed = text ? parseJsonObject(text) : null;
   if (!parsed?.ok || parsed.value.token !== token) return false;
   await Deno.remove(path).catch(() => {});

@@ -1,6 +1,6 @@
 import { join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
-import { type FileRead, readJsonObjectSafe, readTextSafe } from "./files.ts";
+import { describeProblem, type FileRead, MAX_SMALL_FILE, readJsonObjectSafe, readTextSafe } from "./files.ts";
 
 /** Where each file of one project lives (DESIGN.md section 2: names shared with the earlier bash tool). */
 export interface ProjectPaths {
@@ -63,11 +63,13 @@ export function utcStamp(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Local time `YYYYMMDD-HHMMSS`, the prefix of every run's files. */
-export function localStamp(date: Date): string {
-  const p = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}${p(date.getMonth() + 1)}${p(date.getDate())}-` +
-    `${p(date.getHours())}${p(date.getMinutes())}${p(date.getSeconds())}`;
+/**
+ * `YYYYMMDD-HHMMSS` in UTC, the prefix of every new run's files. The earlier tool wrote local time; UTC
+ * keeps run ids in the order the runs started whatever the caller's `TZ` and through a DST change's
+ * repeated hour (the earlier tool's stamps are still read as local time).
+ */
+export function runStamp(date: Date): string {
+  return date.toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-");
 }
 
 /** The default description: the first 100 characters of the prompt, on one line. */
@@ -88,7 +90,7 @@ export async function projectExists(paths: ProjectPaths): Promise<boolean> {
 export async function readProjectMeta(
   paths: ProjectPaths,
 ): Promise<{ meta: ProjectMeta | null; problem: string | null }> {
-  const r = await readJsonObjectSafe(paths.projectJson);
+  const r = await readJsonObjectSafe(paths.projectJson, { maxBytes: MAX_SMALL_FILE });
   if (!r.ok) return { meta: null, problem: `project.json ${r.problem}` };
   const v = r.value;
   return {
@@ -151,8 +153,8 @@ export function isSessionId(value: string): boolean {
 
 /** Reads a saved session id, reporting a missing, empty or malformed file. */
 export async function readSessionId(path: string): Promise<{ id: string | null; problem: string | null }> {
-  const r: FileRead = await readTextSafe(path);
-  if (!r.ok) return { id: null, problem: r.problem };
+  const r: FileRead = await readTextSafe(path, { maxBytes: MAX_SMALL_FILE });
+  if (!r.ok) return { id: null, problem: describeProblem(r) };
   const id = r.text.trim();
   return isSessionId(id) ? { id, problem: null } : { id: null, problem: "malformed (not a session id)" };
 }

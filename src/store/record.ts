@@ -246,6 +246,14 @@ export function normalizeHistoryEntry(value: unknown): Checked<HistoryEntry> {
   });
 }
 
+/** What a run that ended early leaves to resume: its recorded session, or nothing. */
+export function resumable(run: object): string {
+  const id = (run as { session_id?: unknown }).session_id;
+  return typeof id === "string" && id !== ""
+    ? "the session can be resumed"
+    : "no session was recorded, so there is none to resume: start a new run";
+}
+
 /** Does a record say its run is going on ("running", or "starting": a detached run not yet begun)? */
 export const isGoingOn = (status: string): boolean => status === "running" || status === "starting";
 
@@ -276,6 +284,8 @@ export function settleRecord<T extends { run_id: string; status: string; error: 
     ...run,
     status: "abandoned",
     ...("exit_code" in run ? { exit_code: EXIT.specialistError } : {}),
-    error: `${who} ended without finishing the run; the session can be resumed`,
+    // Only a session the record holds can be resumed: a dispatcher killed before it recorded one
+    // (within its first moments) leaves nothing to resume.
+    error: `${who} ended without finishing the run; ${resumable(run)}`,
   };
 }

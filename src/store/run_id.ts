@@ -1,6 +1,7 @@
 /**
- * Run ids: `<YYYYMMDD-HHMMSS>-<pid>` (local time), as the earlier bash tool named its runs, with `.N` when
- * one process starts several. One pattern for naming, listing, sorting and dating runs.
+ * Run ids: `<YYYYMMDD-HHMMSS>-<pid>`, as the earlier bash tool named its runs, with `.N` when one process
+ * starts several. One pattern for naming, listing, sorting and dating runs. The earlier tool's stamps are
+ * local time; dispatch-cc's are UTC (see `runStamp`), so that their order does not depend on `TZ`.
  *
  * @module
  */
@@ -24,8 +25,8 @@ export function compareRunIds(a: string, b: string): number {
 }
 
 /**
- * The local time a run id names, as an ISO time (runs of the earlier tool record no start); null when
- * `runId` is not a run id.
+ * The local time a run id of the earlier tool names, as an ISO time (its runs record no start; ours have
+ * a record with `started`); null when `runId` is not a run id.
  *
  * @example
  * ```ts

@@ -1,7 +1,7 @@
 import { join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
-import { readJsonObjectSafe } from "./files.ts";
-import { localStamp } from "./project.ts";
+import { readJsonObjectSafe, readTextSafe, readTextSafeSync } from "./files.ts";
+import { runStamp } from "./project.ts";
 import { appendHistory, HISTORY_FILE, historyEntryOf } from "./history.ts";
 import { normalizeRecord } from "./record.ts";
 import type { RunRecord } from "./run_record.ts";
@@ -45,7 +45,7 @@ export function fileFields(files: RunFiles) {
  * run is a run because dispatch-cc listed it there, never because a file with its name exists.
  */
 export async function reserveRun(logsDir: string, now: Date, initial: RunRecord): Promise<RunFiles> {
-  const base = `${localStamp(now)}-${Deno.pid}`;
+  const base = `${runStamp(now)}-${Deno.pid}`;
   for (let n = 1;; n++) {
     const files = runFiles(logsDir, n === 1 ? base : `${base}.${n}`);
     try {
@@ -67,8 +67,9 @@ export async function reserveRun(logsDir: string, now: Date, initial: RunRecord)
 export async function unreserveRun(logsDir: string, files: RunFiles): Promise<void> {
   await Deno.remove(files.record).catch(() => {});
   const path = join(logsDir, HISTORY_FILE);
-  const text = await Deno.readTextFile(path).catch(() => null);
-  if (text === null) return;
+  const read = await readTextSafe(path);
+  if (!read.ok) return;
+  const text = read.text;
   const mine = `"run_id":${JSON.stringify(files.runId)}`;
   const kept = text.split("\n").filter((l) => l.trim() !== "" && !l.includes(mine));
   if (kept.length === 0) await Deno.remove(path).catch(() => {});
@@ -106,10 +107,10 @@ export function listRuns(logsDir: string): RunListing {
     }
   } catch { /* no logs folder: no runs */ }
   let indexed: Set<string> | null = null;
-  try {
-    const text = Deno.readTextFileSync(join(logsDir, HISTORY_FILE));
-    indexed = new Set([...text.matchAll(INDEXED_ID)].map((m) => m[1]));
-  } catch { /* no index: the earlier tool's project, every run file counts */ }
+  // The safe reader: a FIFO or a device in place of runs.jsonl must not hang (no index: every file counts).
+  const index = readTextSafeSync(join(logsDir, HISTORY_FILE));
+  if (index.ok) indexed = new Set([...index.text.matchAll(INDEXED_ID)].map((m) => m[1]));
+  else if (index.problem === "empty") indexed = new Set();
   const ids: string[] = [];
   const foreign: string[] = [];
   for (const [id, names] of byId) {

@@ -74,7 +74,12 @@ export interface MockApi {
   scenario(name: string, steps: Step[]): void;
   /** Main-turn requests, optionally only those of one scenario. */
   mainRequests(scenario?: string): RecordedRequest[];
-  /** Abort pending delays and stop the server; waits for in-flight responses to end. */
+  /** Scenario names requested by a marker but never registered (each answered with an API error). */
+  unknownScenarios: string[];
+  /**
+   * Abort pending delays and stop the server; waits for in-flight responses to end. Rejects when a
+   * request named a scenario that was never registered: a mistyped marker fails the test that made it.
+   */
   close(): Promise<void>;
 }
 
@@ -155,6 +160,7 @@ function sleep(ms: number, ...signals: AbortSignal[]): Promise<boolean> {
 
 export async function startMockApi(): Promise<MockApi> {
   const scenarios = new Map<string, Step[]>();
+  const unknown: string[] = [];
   // How many error answers each (scenario, step) has served, for `httpError.times`.
   const errorsServed = new Map<string, number>();
   const requests: RecordedRequest[] = [];
@@ -296,13 +302,20 @@ export async function startMockApi(): Promise<MockApi> {
     rec.main = true;
     const sel = selectScenario(body.messages);
     let step: Step | undefined;
-    let fallback = "done";
+    const fallback = "done";
     if (sel) {
       rec.scenario = sel.scenario;
       rec.step = sel.step;
       const steps = scenarios.get(sel.scenario);
-      if (steps === undefined) fallback = `[mock] unknown scenario "${sel.scenario}"`;
-      else step = steps[sel.step];
+      if (steps === undefined) {
+        // Never a success: a mistyped marker must not pass as a run that did what the test scripted.
+        unknown.push(sel.scenario);
+        return errorResponse(400, {
+          type: "error",
+          error: { type: "invalid_request_error", message: `[mock] unknown scenario "${sel.scenario}"` },
+        }, `req_mock_${runId}_${n}`);
+      }
+      step = steps[sel.step];
     }
     if (step === undefined) {
       return reply(body, [{ type: "text", text: fallback }], "end_turn", api.defaultUsage, n);
@@ -378,10 +391,16 @@ export async function startMockApi(): Promise<MockApi> {
     mainRequests(scenario?: string) {
       return requests.filter((r) => r.main && (scenario === undefined || r.scenario === scenario));
     },
+    unknownScenarios: unknown,
     close() {
       closed ??= (async () => {
         closing.abort();
         await server.finished;
+        if (unknown.length > 0) {
+          throw new Error(
+            `the scripted API was asked for unregistered scenario(s): ${[...new Set(unknown)].join(", ")}`,
+          );
+        }
       })();
       return closed;
     },
