@@ -26,6 +26,8 @@ export const EXIT = {
   limitReached: 6,
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
+  /** The run succeeded but its check (`--verify`, `verify:`) still failed after the last round. */
+  verifyFailed: 8,
   /**
    * `merge` refused, nothing changed: the merge would conflict, the checkout has uncommitted changes to
    * tracked files, or it would overwrite untracked files.

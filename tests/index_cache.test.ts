@@ -466,10 +466,12 @@ Deno.test("a FIFO or a device in place of a project file is a problem of that pr
     const other = (await listProjects(f.projects, { racyMs: RACY_MS })).entries.find((e) =>
       e.slug === "other"
     );
-    assert.deepEqual(other?.problems, ["project.json unreadable (not a regular file)"]);
+    assert.deepEqual(other?.problems, ["project.json not a regular file (a FIFO)"]);
     await assertSameAsCold(f.projects, "a FIFO and devices in place of project files");
     const found = (await searchAll(f.projects, "widget", true)).find((r) => r.slug === "task-api");
-    assert.ok(found?.problems.includes("20260402-080000-555-result.json unreadable (not a regular file)"));
+    assert.ok(
+      found?.problems.includes("20260402-080000-555-result.json not a regular file (a character device)"),
+    );
   } finally {
     await f.cleanup();
   }

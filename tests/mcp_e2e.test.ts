@@ -28,11 +28,11 @@ const TOOLS = [
 const LONG = { timeout: 300_000 };
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 
-async function connect(e: E2E): Promise<Client> {
+async function connect(e: E2E, serverArgs: string[] = []): Promise<Client> {
   const c = cliCommand();
   const transport = new StdioClientTransport({
     command: c.cmd,
-    args: [...c.args, "mcp"],
+    args: [...c.args, "mcp", ...serverArgs],
     env: e.env,
     cwd: REPO,
     stderr: "ignore",
@@ -158,7 +158,11 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
       assert.equal(r.content.length, 1);
       assert.match(r.content[0].text, message);
       assert.equal(r.content[0].text.includes("\n"), false, "one line");
-      assert.equal(r.structuredContent.error.kind, kind, r.content[0].text);
+      assert.equal(
+        r.structuredContent?.error?.kind,
+        kind,
+        `${name} ${JSON.stringify(args)}: ${r.content[0].text}`,
+      );
       assert.equal(r.structuredContent.status, "failed");
     }
     // An input the tool does not take, such as a way around the ceiling, is refused, not ignored.
@@ -168,11 +172,65 @@ Deno.test("mcp usage errors, unknown projects and refusals are tool errors with 
     });
     assert.equal(widened.isError, true);
     assert.match(widened.content[0].text, /allow_dangerous/);
+    // A completion hook would run the model's command outside every sandbox: not an input either.
+    const hook: Any = await client.callTool({
+      name: "run",
+      arguments: { slug: "x", prompt: "hi", on_done: "touch /tmp/pwned-by-mcp" },
+    });
+    assert.equal(hook.isError, true);
+    assert.match(hook.content[0].text, /on_done/);
+    const leave: Any = await client.callTool({
+      name: "apply",
+      arguments: { files: ["t.yaml"], allow_commands: true },
+    });
+    assert.equal(leave.isError, true);
+    assert.match(leave.content[0].text, /allow_commands/);
     assert.equal(await exists(e.projects), false, "no project folder was created");
     assert.equal(e.api.requests.length, 0, "Claude Code never ran");
   } finally {
     await client.close();
     await e.cleanup();
+  }
+});
+
+Deno.test("mcp repo reaches only the repositories the person allowed when starting the server", async () => {
+  const e = await startE2E();
+  const repos = await Deno.makeTempDir({ prefix: "mcp-repos-" });
+  const allowed = join(repos, "allowed");
+  const secret = join(repos, "private");
+  const git = (cwd: string, ...args: string[]) =>
+    new Deno.Command("git", { args, cwd, stdout: "null", stderr: "null" }).output();
+  await Deno.mkdir(allowed);
+  await Deno.mkdir(secret);
+  await git(secret, "init", "-q");
+  await Deno.writeTextFile(join(secret, "key.txt"), "secret\n");
+  await git(secret, "add", "key.txt");
+  await git(secret, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "key");
+  const plain = await connect(e);
+  const limited = await connect(e, ["--allow-repo", allowed]);
+  try {
+    const none: Any = await plain.callTool({
+      name: "run",
+      arguments: { slug: "r", prompt: "hi", repo: secret },
+    });
+    assert.equal(none.isError, true, JSON.stringify(none));
+    assert.match(none.content[0].text, /not allowed over MCP.*--allow-repo/);
+    const outside: Any = await limited.callTool({
+      name: "run",
+      arguments: { slug: "r", prompt: "hi", repo: secret },
+    });
+    assert.equal(outside.isError, true, JSON.stringify(outside));
+    assert.match(outside.content[0].text, /outside the folders this server allows/);
+    assert.equal(outside.structuredContent.error.kind, "usage");
+    assert.equal(await exists(e.projects), false, "no project folder was created");
+    const branches = await new Deno.Command("git", { args: ["branch"], cwd: secret }).output();
+    assert.equal(new TextDecoder().decode(branches.stdout).includes("dispatch/"), false, "no branch made");
+    assert.equal(e.api.requests.length, 0, "Claude Code never ran");
+  } finally {
+    await plain.close();
+    await limited.close();
+    await e.cleanup();
+    await Deno.remove(repos, { recursive: true });
   }
 });
 

@@ -24,6 +24,7 @@ import { SEVERITY } from "../spec/apply.ts";
 import { projectPaths } from "../store/project.ts";
 import { validateSlug } from "../store/slug.ts";
 import { VERSION } from "../version.ts";
+import { checkRepoInput } from "./repo_roots.ts";
 import { argvFor, DEFAULT_WAIT_S, inputShape, OUTPUT_SCHEMAS, TOOL_DEFS, type ToolDef } from "./tools.ts";
 
 type Input = Record<string, unknown>;
@@ -192,8 +193,10 @@ async function callTool(
   input: Input,
   extra: CallExtra,
   loadWait: () => Promise<Command>,
+  opts: ServerOptions,
 ): Promise<CallToolResult> {
   try {
+    if (typeof input.repo === "string") await checkRepoInput(input.repo, opts.allowRepos, opts.cwd);
     const started = Date.now();
     // One sender per call: a token's progress values must only grow.
     const send = progressSender(extra);
@@ -291,19 +294,33 @@ async function logsDocument(command: Command, ctx: CommandContext, input: Input,
   };
 }
 
+/** What the person who starts the server decides (never the model). */
+export interface ServerOptions {
+  /** Folders whose repositories the `repo` input may name (none: `repo` is refused). */
+  allowRepos: string[];
+  /** Where relative paths resolve. */
+  cwd: string;
+}
+
 /** The server with every tool registered (exported for tests that drive it in-process). */
-export async function createServer(): Promise<McpServer> {
+export async function createServer(
+  opts: ServerOptions = { allowRepos: [], cwd: Deno.cwd() },
+): Promise<McpServer> {
   const server = new McpServer({ name: "dispatch-cc", version: VERSION }, { instructions: INSTRUCTIONS });
   const commands = await Promise.all(TOOL_DEFS.map((d) => d.load()));
   const waitDef = TOOL_DEFS.find((d) => d.name === "wait")!;
   TOOL_DEFS.forEach((def, i) => {
     const command = commands[i];
-    server.registerTool(def.name, {
-      description: `${def.description}\n(dispatch-cc ${def.name}: ${command.summary})`,
-      // Strict: an input the tool does not take (a widening option, a typo) is an error, not ignored.
-      inputSchema: z.strictObject(inputShape(def, command)),
-      outputSchema: OUTPUT_SCHEMAS[def.name],
-    }, (input: Input, extra: unknown) => callTool(def, command, input, extra as CallExtra, waitDef.load));
+    server.registerTool(
+      def.name,
+      {
+        description: `${def.description}\n(dispatch-cc ${def.name}: ${command.summary})`,
+        // Strict: an input the tool does not take (a widening option, a typo) is an error, not ignored.
+        inputSchema: z.strictObject(inputShape(def, command)),
+        outputSchema: OUTPUT_SCHEMAS[def.name],
+      },
+      (input: Input, extra: unknown) => callTool(def, command, input, extra as CallExtra, waitDef.load, opts),
+    );
   });
   return server;
 }
@@ -313,8 +330,8 @@ interface NodeStdin {
 }
 
 /** Serves MCP on stdin/stdout until the client closes stdin. */
-export async function serveStdio(): Promise<void> {
-  const server = await createServer();
+export async function serveStdio(opts?: ServerOptions): Promise<void> {
+  const server = await createServer(opts);
   // The transport reads Node's process.stdin (the SDK's choice); its end is the client going away. Reached
   // through the global rather than an import of node:process (src/ imports no node: module).
   const stdin = (globalThis as unknown as { process: { stdin: NodeStdin } }).process.stdin;

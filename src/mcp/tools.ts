@@ -29,6 +29,10 @@ export const WIDENING = new Set([
   "prompt-file",
   // apply's `--set env=...` / `--set prompt_file=...` are the caller's own choice, past the task-file checks.
   "set",
+  // A completion hook runs outside every sandbox as the server's user; task files' verify/on_done commands
+  // run only with the caller's leave. Both are the person's (DISPATCH_ON_DONE), never the model's.
+  "on-done",
+  "allow-commands",
 ]);
 
 /** Option arguments that are numbers: offered as JSON numbers. */
@@ -176,6 +180,8 @@ function optionSchema(spec: OptionSpec): z.ZodType {
   if (spec.type === "boolean") return described(z.boolean());
   if (spec.multiple) return described(z.array(z.string()));
   if (spec.arg && NUMERIC_ARGS.has(spec.arg)) return described(z.number());
+  // A duration: seconds as a number (what a model sends), or "90s", "10m", "1h".
+  if (spec.arg === "DURATION") return described(z.union([z.number(), z.string()]));
   return described(z.string());
 }
 
