@@ -44,7 +44,7 @@ export const EXIT = {
   environment: 74,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */
   timeout: 124,
-  /** Claude Code (or the sandbox program) could not be found or started. */
+  /** The agent's CLI (Claude Code, Codex, Gemini) or the sandbox program could not be found or started. */
   notInstalled: 127,
   /** The run was interrupted (SIGINT / SIGTERM) or cancelled. */
   interrupted: 130,
