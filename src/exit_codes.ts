@@ -26,6 +26,8 @@ export const EXIT = {
   limitReached: 6,
   /** `wait` gave up while the run is still going. */
   stillRunning: 7,
+  /** The run succeeded but its check (`--verify`, `verify:`) still failed after the last round. */
+  verifyFailed: 8,
   /**
    * `merge` refused, nothing changed: the merge would conflict, the checkout has uncommitted changes to
    * tracked files, or it would overwrite untracked files.
@@ -42,7 +44,7 @@ export const EXIT = {
   environment: 74,
   /** The run was ended by --timeout / DISPATCH_TIMEOUT. */
   timeout: 124,
-  /** Claude Code (or the sandbox program) could not be found or started. */
+  /** The agent's CLI (Claude Code, Codex, Gemini) or the sandbox program could not be found or started. */
   notInstalled: 127,
   /** The run was interrupted (SIGINT / SIGTERM) or cancelled. */
   interrupted: 130,

@@ -36,6 +36,7 @@ export const COMMAND_LOADERS: Record<string, () => Promise<Command>> = {
   remove: () => import("./cli/remove.ts").then((m) => m.removeCommand),
   guide: () => import("./cli/guide.ts").then((m) => m.guideCommand),
   doctor: () => import("./cli/doctor.ts").then((m) => m.doctorCommand),
+  mcp: () => import("./cli/mcp.ts").then((m) => m.mcpCommand),
 };
 
 /** Every command, loaded (for the main help). */
@@ -54,12 +55,14 @@ function mainHelp(COMMANDS: Command[]): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
     "",
     "Every command takes --json: one JSON document on stdout, messages on stderr.",
-    "Environment: DISPATCH_PROJECTS_DIR (~/dispatch-projects), DISPATCH_CC_BIN (claude on PATH),",
+    "Environment: DISPATCH_PROJECTS_DIR (~/dispatch-projects), DISPATCH_AGENT (claude; codex, gemini),",
+    "             DISPATCH_CC_BIN (claude on PATH), DISPATCH_CODEX_BIN (codex), DISPATCH_GEMINI_BIN (gemini),",
     "             DISPATCH_TIMEOUT (600), DISPATCH_PERMISSION (acceptEdits), DISPATCH_MAX_PERMISSION (acceptEdits),",
-    "             DISPATCH_SANDBOX (off; 1, nonet or claude)",
+    "             DISPATCH_SANDBOX (off; 1, nonet or claude), DISPATCH_ON_DONE (none),",
+    "             DISPATCH_ON_DONE_TIMEOUT (60)",
     "Exit codes: 0 success, 1 specialist error, 2 usage, 3 not found, 4 blocked, 5 lock held,",
-    "            6 turn/budget limit, 7 still running, 9 merge refused, 10 tampered outcome, 70 internal,",
-    "            74 disk full or read-only folder, 124 timeout, 127 specialist CLI missing,",
+    "            6 turn/budget limit, 7 still running, 8 verify failed, 9 merge refused, 10 tampered outcome,",
+    "            70 internal, 74 disk full or read-only folder, 124 timeout, 127 specialist CLI missing,",
     "            130 interrupted or cancelled",
   ].join("\n");
 }

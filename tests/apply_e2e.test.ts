@@ -194,6 +194,7 @@ Deno.test("Ctrl-C during a step records it interrupted (exit 130, lock released)
     assert.equal(await exists(join(logs(e, "i"), "lock")), false);
 
     e.api.scenario("i2", [{ text: "two" }]);
+    e.api.scenario("i3", [{ text: "three" }]);
     const again = await apply(e, [file]);
     assert.equal(again.code, 0, again.stderr);
     const s = steps(again.json, "i");

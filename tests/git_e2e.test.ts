@@ -611,7 +611,8 @@ Deno.test("a task file's repo: (relative to the file) and base: make the project
       file,
       `slug: fromfile\nrepo: ../repo\nbase: ${first}\nprompt: "Do it [[mock:task]]"\n`,
     );
-    const r = await runCli(["apply", file, "--json"], { env: e.env });
+    // The repository is outside the task file's folder: the caller allows it (tests/attack_e2e.test.ts).
+    const r = await runCli(["apply", file, "--allow-path", repo, "--json"], { env: e.env });
     assert.equal(r.code, 0, r.stderr);
     const dir = join(e.projects, "fromfile");
     assert.equal(await headOf(dir), first);

@@ -10,6 +10,7 @@ import { EXIT } from "../src/exit_codes.ts";
 import { GUIDE, SKILL_NAME, SKILL_PATH, skillText } from "../src/guide/skill.ts";
 import { cliCommand, REPO, runCli } from "./support/cli.ts";
 import { startE2E } from "./support/e2e.ts";
+import { makeRepo, statusOf } from "./support/git_repo.ts";
 
 Deno.test("SKILL.md is exactly what `deno task skill` makes from the guide (edit src/guide/guide.md, then run it)", async () => {
   const committed = await Deno.readTextFile(join(REPO, SKILL_PATH));
@@ -64,7 +65,20 @@ function guideCommands(guide: string): string[] {
 Deno.test("every command in the guide runs as written, in the guide's order, against the scripted endpoint", async () => {
   const commands = guideCommands(GUIDE);
   // The loop the guide teaches is all there.
-  for (const verb of ["run", "resume", "wait", "review", "logs", "cancel", "status", "list", "doctor"]) {
+  const verbs = [
+    "run",
+    "resume",
+    "wait",
+    "review",
+    "logs",
+    "cancel",
+    "status",
+    "list",
+    "doctor",
+    "diff",
+    "merge",
+  ];
+  for (const verb of [...verbs, "remove"]) {
     assert.ok(
       commands.some((c) => c.startsWith(`dispatch-cc ${verb} `) || c === `dispatch-cc ${verb}`),
       verb,
@@ -86,6 +100,8 @@ Deno.test("every command in the guide runs as written, in the guide's order, aga
     assert.ok(spec, "the guide shows an example spec.md");
     await Deno.writeTextFile(join(work, "spec.md"), spec);
     await Deno.writeTextFile(join(work, "feedback.md"), "Return 404 for a missing id.\n");
+    // The repository the guide's `--repo ~/src/webapp` names (HOME is the run's own), with a git identity.
+    const webapp = await makeRepo(join(e.env.HOME, "src", "webapp"), { "README.md": "# webapp teh app\n" });
     const env = { ...e.env, PATH: `${bin}:${e.env.PATH ?? Deno.env.get("PATH")}` };
     for (const line of commands) {
       const r = await new Deno.Command("sh", {
@@ -115,6 +131,10 @@ Deno.test("every command in the guide runs as written, in the guide's order, aga
       h.json.runs.map((r: { command: string; status: string }) => `${r.command}:${r.status}`).sort(),
       ["resume:success", "review:success", "review:success", "run:success"],
     );
+    // The repository project was merged and removed; the user's checkout is clean.
+    assert.equal(await statusOf(webapp), "");
+    const l = await runCli(["list", "--json"], { env: e.env });
+    assert.ok(!JSON.stringify(l.json).includes("fix-readme"), "removed");
   } finally {
     await e.cleanup();
   }

@@ -185,9 +185,14 @@ Deno.test("cancel stops a foreground run started the README's from-source way (d
     assert.equal(c.json.dispatcher, "ours");
     const run = await exitOf(child);
     assert.equal(run.code, 130, run.stderr);
-    const lines = await historyLines(e.projects, "fg");
-    assert.equal(lines.length, 1, lines.join("\n"));
-    assert.equal(JSON.parse(lines[0]).status, "cancelled");
+    // The run index has the run's reservation line ("running") and exactly one ending, by its dispatcher
+    // (the old bug: cancel wrote a "crashed" ending of its own beside the dispatcher's).
+    const lines = (await historyLines(e.projects, "fg")).map((l) => JSON.parse(l));
+    assert.equal(new Set(lines.map((l) => l.run_id)).size, 1, JSON.stringify(lines));
+    const endings = lines.filter((l) => l.status !== "running");
+    assert.equal(endings.length, 1, JSON.stringify(lines));
+    assert.equal(endings[0].status, "cancelled");
+    assert.equal(lines.at(-1).status, "cancelled");
   } finally {
     await e.cleanup();
   }
@@ -213,7 +218,10 @@ Deno.test("after kill -9 of the dispatcher the lock message points to cancel, an
     assert.equal(c.json.cancelled, true);
     assert.equal(c.json.dispatcher, "gone");
     assert.equal(c.json.record.status, "cancelled");
-    assert.equal((await historyLines(e.projects, "k9")).length, 1);
+    // The reservation line, then cancel's one ending for the run whose dispatcher is gone.
+    const k9 = (await historyLines(e.projects, "k9")).map((l) => JSON.parse(l));
+    assert.equal(new Set(k9.map((l) => l.run_id)).size, 1, JSON.stringify(k9));
+    assert.deepEqual(k9.filter((l) => l.status !== "running").map((l) => l.status), ["cancelled"]);
     const after = await runCli(["run", "--slug", "k9", "--prompt", "y [[mock:next]]", "--json"], {
       env: e.env,
     });

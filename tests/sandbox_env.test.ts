@@ -38,6 +38,10 @@ const PARENT: Record<string, string> = {
   CLAUDECODE: "1",
   CLAUDE_CODE_SSE_PORT: "12345",
   CLAUDE_CODE_ENTRYPOINT: "cli",
+  CLAUDE_CODE_MESSAGING_SOCKET: "/tmp/cc-msg.sock",
+  CLAUDE_CODE_MESSAGING_TOKEN: "tok",
+  CLAUDE_CODE_CHILD_NOTES_DIR: "/tmp/notes",
+  CLAUDE_CODE_LAUNCHED_BY_SESSION_IDS: "abc",
 };
 
 Deno.test("childEnv keeps the allow-listed names with their values", () => {
@@ -97,6 +101,10 @@ Deno.test("childEnv drops the markers of a calling Claude Code session", () => {
   assert.equal("CLAUDECODE" in env, false);
   assert.equal("CLAUDE_CODE_SSE_PORT" in env, false);
   assert.equal("CLAUDE_CODE_ENTRYPOINT" in env, false);
+  // What Claude Code gives an MCP server it starts (dispatch-cc mcp): the caller's messaging channel.
+  for (const name of Object.keys(PARENT).filter((n) => /MESSAGING|CHILD_NOTES|LAUNCHED_BY/.test(n))) {
+    assert.equal(name in env, false, name);
+  }
   assert.equal(isInheritedName("CLAUDE_CODE_MAX_RETRIES"), true);
 });
 

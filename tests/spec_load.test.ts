@@ -212,7 +212,8 @@ zzzzzz: 1
     '8:3: review: unknown key "modle" (did you mean "model"?)',
     '10:3: sandbox: unknown key "netwrk" (did you mean "network"?)',
     '11:1: unknown key "zzzzzz" (allowed: slug, description, agent, prompt, prompt_file, system_prompt, permission, ' +
-    "allowed_tools, disallowed_tools, model, timeout, max_turns, max_budget_usd, env, sandbox, repo, base, follow_ups, review)",
+    "allowed_tools, disallowed_tools, model, timeout, max_turns, max_budget_usd, env, sandbox, repo, base, follow_ups, " +
+    "review, output_schema, verify, on_done)",
   ]);
 });
 

@@ -9,12 +9,13 @@ import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { EXIT } from "../exit_codes.ts";
 import { renderApply, renderDetachedApply, renderDryRun, renderProblems } from "../render/apply.ts";
-import { dispatch } from "../runner/dispatch.ts";
+import { dispatchComplete } from "../runner/on_done.ts";
 import { projectPaths } from "../store/project.ts";
 import { findAgentBin } from "../runner/find_agent.ts";
 import { agentOf, checkRequest } from "../runner/plan.ts";
 import { parsePermission } from "../sandbox/permission.ts";
-import { applyPlans, type SlugPlan } from "../spec/apply.ts";
+import { applyPlans, type SlugPlan, type TaskOutcome } from "../spec/apply.ts";
+import { limitResult } from "../render/run.ts";
 import { startDetachedApply } from "../spec/detached_apply.ts";
 import { dryRun } from "../spec/dry_run.ts";
 import { taskJsonSchema } from "../spec/json_schema.ts";
@@ -23,7 +24,7 @@ import { parseDuration } from "../spec/schema.ts";
 import { type FlagOverrides, planSlugSteps } from "../spec/steps.ts";
 import { closestMatch } from "../suggest.ts";
 import { type Command, type CommandContext, JSON_VERSION } from "./context.ts";
-import { DISPATCH_OPTIONS } from "./dispatch_options.ts";
+import { DISPATCH_OPTIONS, onDoneFromFlags, verifyFromFlags } from "./dispatch_options.ts";
 import {
   flag,
   type OptionSpecs,
@@ -38,7 +39,7 @@ const {
   slug: _slug,
   prompt: _prompt,
   "prompt-file": _promptFile,
-  "result-limit": _resultLimit,
+  "output-schema": _outputSchema,
   ...shared
 } = DISPATCH_OPTIONS;
 
@@ -55,6 +56,10 @@ export const TRUST_OPTIONS: OptionSpecs = {
     multiple: true,
     arg: "DIR",
     help: "let the task files read prompt files in DIR too (default: only each file's own folder)",
+  },
+  "allow-commands": {
+    type: "boolean",
+    help: "let the task files run their verify: and on_done: commands (they run as you)",
   },
 };
 
@@ -90,7 +95,7 @@ export async function taskFileTrust(p: Parsed, userCwd: string): Promise<TaskFil
     }
     allowPaths.push(real);
   }
-  return { allowEnv, allowPaths };
+  return { allowEnv, allowPaths, allowCommands: flag(p, "allow-commands") };
 }
 
 const options: OptionSpecs = {
@@ -174,7 +179,7 @@ export function parseSets(items: readonly string[], userCwd: string): Record<str
 }
 
 /** The command-line settings that override every task. */
-function flagOverrides(p: Parsed): FlagOverrides {
+function flagOverrides(p: Parsed, env: Record<string, string>): FlagOverrides {
   const permission = str(p, "permission");
   const timeout = str(p, "timeout");
   let timeoutS: number | undefined;
@@ -204,7 +209,21 @@ function flagOverrides(p: Parsed): FlagOverrides {
       noSandbox: flag(p, "no-sandbox"),
     },
     allowDangerous: flag(p, "allow-dangerous") || undefined,
+    verify: verifyFromFlags(p),
+    onDone: onDoneFromFlags(p, env),
   };
+}
+
+/** Each step's result cut to `--result-limit` characters (none: whole), saying so where it was cut. */
+function cutResults(tasks: readonly TaskOutcome[], limit: number | undefined): TaskOutcome[] {
+  return tasks.map((t) => ({
+    ...t,
+    steps: t.steps.map((s) => {
+      if (s.result === undefined) return s;
+      const cut = limitResult(s.result ?? null, limit);
+      return { ...s, result: cut.text, result_truncated: cut.truncated, result_chars: cut.chars };
+    }),
+  }));
 }
 
 /** Tasks grouped by slug, in order of first appearance; a slug's tasks keep their file order. */
@@ -253,7 +272,9 @@ export const applyCommand: Command = {
     "`when: always`. Exit code: that of the worst step, in the order interrupted (130) > timeout (124) >",
     "error (1) > lock held (5) > blocked (4) > turn/budget limit (6) > success (0).",
     "--json: {version, tasks: [{slug, file, steps: [{step, kind, status, exit_code, session_id, run_id,",
-    "skipped?}]}], exit_code}; with --dry-run {version, dry_run: true, steps: [...]}.",
+    "skipped?, result, result_truncated, result_chars, cost_usd, tokens, num_turns, structured_output?, verify?}]}],",
+    "exit_code} (result and the rest for steps run by this apply; --result-limit N cuts result); with --dry-run",
+    "{version, dry_run: true, steps: [...]}.",
     "--detach: checks everything above, locks every slug with steps to run (a held lock: exit 5, nothing",
     "starts), runs the apply in one background supervisor and returns at once: {version, status: started,",
     "supervisor_pid, slugs: [{slug, run_id, first_step, steps, next}], done, next}. `wait --slug S` returns",
@@ -263,7 +284,7 @@ export const applyCommand: Command = {
     const p = parseOptions("apply", argv, options, true);
     if (p.positionals.length === 0) throw new UsageError("apply: name at least one task file");
     const parallelRaw = positiveNumber(p, "parallel", true);
-    const flags = flagOverrides(p);
+    const flags = flagOverrides(p, ctx.config.env);
     const sets = parseSets((p.values.set as string[] | undefined) ?? [], ctx.config.userCwd);
     const files = taskFilePaths(p.positionals, ctx.config.userCwd);
     const trust = await taskFileTrust(p, ctx.config.userCwd);
@@ -337,11 +358,16 @@ export const applyCommand: Command = {
         if (!bins.has(agent.name)) bins.set(agent.name, findAgentBin(agent, ctx.config));
         return bins.get(agent.name)!;
       },
-      dispatch,
+      dispatch: dispatchComplete,
     });
+    const resultLimit = positiveNumber(p, "result-limit", true);
     return {
       exitCode: result.exit_code,
-      json: { version: JSON_VERSION, tasks: result.tasks, exit_code: result.exit_code },
+      json: {
+        version: JSON_VERSION,
+        tasks: cutResults(result.tasks, resultLimit),
+        exit_code: result.exit_code,
+      },
       text: renderApply(result.tasks, result.exit_code),
     };
   },

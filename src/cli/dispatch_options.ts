@@ -5,6 +5,7 @@ import { resolve } from "../paths.ts";
 import { UsageError } from "../errors.ts";
 import { parseSeconds } from "../config.ts";
 import type { DispatchRequest } from "../runner/dispatch.ts";
+import type { VerifyRequest } from "../runner/request.ts";
 import { resolveSandbox } from "../sandbox/choice.ts";
 import { parsePermission } from "../sandbox/permission.ts";
 import { parseAgentName } from "../agents/registry.ts";
@@ -90,6 +91,26 @@ export const DISPATCH_OPTIONS: OptionSpecs = {
     type: "boolean",
     help: "start the run in the background and return at once with its run id (then: wait, logs, cancel)",
   },
+  "output-schema": {
+    type: "string",
+    arg: "SCHEMA",
+    help:
+      "a JSON Schema (inline, or @FILE) the final answer must match: the result carries structured_output",
+  },
+  verify: {
+    type: "string",
+    arg: "CMD",
+    help:
+      "after a successful run, run CMD (/bin/sh -c, in the project, sandboxed like the run); if it fails, " +
+      "resume with its output and check again",
+  },
+  "verify-retries": { type: "string", arg: "N", help: "extra rounds after a failed --verify (default 1)" },
+  "on-done": {
+    type: "string",
+    arg: "CMD",
+    help: "when the run ends, run CMD (/bin/sh -c, not sandboxed) with the run's JSON on stdin " +
+      "(default $DISPATCH_ON_DONE)",
+  },
   ...RESULT_LIMIT_OPTION,
   verbose: { type: "boolean", help: "show each tool call and event on stderr" },
   progress: { type: "boolean", help: "show progress on stderr even when it is not a terminal" },
@@ -138,6 +159,33 @@ export async function readPrompt(
   return prompt;
 }
 
+/** `--verify CMD` and `--verify-retries N` (0 or more; default 1). */
+export function verifyFromFlags(p: Parsed): VerifyRequest | undefined {
+  const command = str(p, "verify");
+  const raw = str(p, "verify-retries");
+  if (command === undefined) {
+    if (raw !== undefined) throw new UsageError("--verify-retries needs --verify CMD");
+    return undefined;
+  }
+  if (command.trim() === "") throw new UsageError("--verify is empty");
+  let retries = 1;
+  if (raw !== undefined) {
+    retries = Number(raw.trim());
+    if (raw.trim() === "" || !Number.isSafeInteger(retries) || retries < 0 || retries > 20) {
+      throw new UsageError(
+        `--verify-retries must be a whole number from 0 to 20, got ${JSON.stringify(raw)}`,
+      );
+    }
+  }
+  return { command, retries };
+}
+
+/** `--on-done CMD`, else DISPATCH_ON_DONE (an empty value: none). */
+export function onDoneFromFlags(p: Parsed, env: Record<string, string>): string | undefined {
+  const cmd = str(p, "on-done") ?? env.DISPATCH_ON_DONE;
+  return cmd !== undefined && cmd.trim() !== "" ? cmd : undefined;
+}
+
 /** The slug, required and valid. */
 export function requireSlug(p: Parsed): string {
   const slug = str(p, "slug");
@@ -178,6 +226,8 @@ export function requestFromFlags(
       ? "DISPATCH_PERMISSION"
       : "the default permission",
     allowDangerous: flag(p, "allow-dangerous"),
+    verify: verifyFromFlags(p),
+    onDone: onDoneFromFlags(p, ctx.config.env),
     sandbox: resolveSandbox(
       {
         sandbox: flag(p, "sandbox"),

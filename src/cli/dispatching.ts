@@ -2,7 +2,8 @@
  * The part run, resume and review share: find the agent's CLI, run the dispatch (in the foreground, or in
  * a detached supervisor with --detach), turn the record into the command's result.
  */
-import { dispatch, type DispatchRequest } from "../runner/dispatch.ts";
+import type { DispatchRequest } from "../runner/dispatch.ts";
+import { dispatchComplete } from "../runner/on_done.ts";
 import { startDetached } from "../runner/detach.ts";
 import { findAgentBin } from "../runner/find_agent.ts";
 import { agentOf, checkRequest } from "../runner/plan.ts";
@@ -19,6 +20,7 @@ import {
   requireSlug,
 } from "./dispatch_options.ts";
 import { type OptionSpecs, parseOptions, str } from "./options.ts";
+import { readOutputSchema } from "../runner/output_schema.ts";
 import type { PermissionMode } from "../sandbox/permission.ts";
 import { UsageError } from "../errors.ts";
 
@@ -73,7 +75,7 @@ export async function runDispatch(
     });
     return { exitCode: 0, json: started, text: out.quiet ? started.run_id : renderDetached(started) };
   }
-  const record = await dispatch(req, {
+  const record = await dispatchComplete(req, {
     config: ctx.config,
     agentBin,
     reporter: ctx.reporter,
@@ -113,10 +115,21 @@ export function dispatchingCommand(spec: DispatchingCommandSpec): Command {
       const slug = requireSlug(p);
       const flags = requestFromFlags(p, ctx, { permission: spec.permission });
       const prompt = (await readPrompt(p, ctx, spec.defaultPrompt === undefined)) ?? spec.defaultPrompt!;
+      const schema = str(p, "output-schema");
+      const outputSchema = schema === undefined
+        ? undefined
+        : await readOutputSchema(schema, ctx.config.userCwd);
       const repo = str(p, "repo");
       if (str(p, "base") !== undefined && repo === undefined) throw new UsageError("--base needs --repo");
       return runDispatch(
-        { ...flags, command: spec.name, slug, prompt, session: spec.session },
+        {
+          ...flags,
+          ...(outputSchema ? { outputSchema } : {}),
+          command: spec.name,
+          slug,
+          prompt,
+          session: spec.session,
+        },
         ctx,
         outputFromFlags(p),
         repo === undefined ? undefined : { path: repo, base: str(p, "base") },

@@ -81,6 +81,24 @@ export const logsCommand: Command = {
             r.error ? ` (${r.error})` : ""
           }`,
       );
+      // A verified run's rounds: the check after this round, and the verdict of the whole.
+      if (r.verification) {
+        const v = r.verification;
+        write(
+          `== check ${v.attempt}: ${v.command}: ${
+            v.passed ? "passed" : `failed (exit ${v.exit_code ?? "-"})`
+          }` +
+            `; output in ${v.log_file}`,
+        );
+      }
+      if (r.verify && r.rounds) {
+        write(
+          `== verification: ${
+            r.verify.passed ? "passed" : "failed"
+          } after ${r.verify.attempts} check(s) in ` +
+            `${r.rounds.length} round(s): ${r.rounds.map((x) => x.run_id).join(", ")}`,
+        );
+      }
     }
     return { exitCode: 0, json: null, text: "", printed: true };
   },

@@ -1,6 +1,10 @@
 import { EXIT } from "../exit_codes.ts";
 import { renderRun, runJson } from "../render/run.ts";
-import { exitCodeOf, type RunView, waitForRun } from "../runner/watch.ts";
+import { NotFoundError } from "../errors.ts";
+import { exitCodeOf, isGoingOn, readRunView, type RunView, waitForRun } from "../runner/watch.ts";
+import { inspectLock } from "../store/lock.ts";
+import { settleRecord } from "../store/record.ts";
+import { listRunIds } from "../store/runs.ts";
 import { type Command, type CommandResult, JSON_VERSION } from "./context.ts";
 import { COMMON_OPTIONS, RESULT_LIMIT_OPTION } from "./dispatch_options.ts";
 import { flag, parseOptions, positiveNumber, str } from "./options.ts";
@@ -10,6 +14,11 @@ import { dollars, seconds } from "../render/format.ts";
 
 const options = {
   ...SLUG_OPTION,
+  run: {
+    type: "string" as const,
+    arg: "ID",
+    help: "the run to wait for (default: the one going on, else the last)",
+  },
   timeout: {
     type: "string" as const,
     arg: "SECONDS",
@@ -46,16 +55,34 @@ export function outcomeResult(view: RunView, resultLimit?: number): CommandResul
 export const waitCommand: Command = {
   name: "wait",
   summary: "wait for the project's running (or last) run to end and print its outcome like run does",
-  usage: "dispatch-cc wait --slug SLUG [--timeout SECONDS] [--result-limit N] [--json]",
+  usage: "dispatch-cc wait --slug SLUG [--run ID] [--timeout SECONDS] [--result-limit N] [--json]",
   options,
   details: "Exit code and --json document are those of the run (the run record). With --timeout, gives up\n" +
-    "after SECONDS with exit 7 (still running) and the record as it stands; the run is not touched.",
+    "after SECONDS with exit 7 (still running) and the record as it stands; the run is not touched.\n" +
+    "--run ID: that run; one that has ended is reported at once, even when another run is going on.",
   async run(argv, ctx) {
     const p = parseOptions("wait", argv, options);
     const paths = await existingProject(p, ctx);
     const rawTimeout = str(p, "timeout");
     const timeoutS = rawTimeout === undefined ? undefined : parseSeconds(rawTimeout, "--timeout");
     const resultLimit = positiveNumber(p, "result-limit", true);
+    const runId = str(p, "run")?.replace(/-(run\.json|events\.jsonl|result\.json|stderr\.log)$/, "");
+    if (runId !== undefined) {
+      if (!(await listRunIds(paths.logsDir)).includes(runId)) {
+        throw new NotFoundError(
+          `no run ${runId} in ${paths.slug} (see: dispatch-cc history --slug ${paths.slug})`,
+        );
+      }
+      // A run that has ended (or whose dispatcher is gone) is reported without waiting for another.
+      const view = await readRunView(paths, runId);
+      if (view && (view.kind === "summary" || !isGoingOn(view.record))) {
+        return outcomeResult(view, resultLimit);
+      }
+      if (view) {
+        const settled = settleRecord(view.record, await inspectLock(paths.lock).catch(() => null));
+        if (!isGoingOn(settled)) return outcomeResult({ kind: "record", record: settled }, resultLimit);
+      }
+    }
     const w = await waitForRun(paths, {
       timeoutMs: timeoutS === undefined ? undefined : timeoutS * 1000,
       signal: ctx.signal,

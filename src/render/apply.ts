@@ -35,12 +35,34 @@ export function renderApply(tasks: readonly TaskOutcome[], exitCode: number): st
         `  ${String(s.step).padStart(2)} ${KIND[s.kind].padEnd(9)} ${status.padEnd(22)} ${facts}`.trimEnd(),
       );
       if (s.error && !s.skipped) lines.push(`     ${s.error}`);
+      if (s.verify) {
+        lines.push(
+          `     verify: ${s.verify.passed ? "passed" : "FAILED"} (${s.verify.attempts} check(s), exit ${
+            s.verify.exit_code ?? "-"
+          }): ${s.verify.command}`,
+        );
+      }
+      if (s.structured_output !== undefined) {
+        lines.push(`     structured output: ${JSON.stringify(s.structured_output).slice(0, 200)}`);
+      }
+      for (const line of firstLines(s.result ?? null)) lines.push(`     | ${line}`);
     }
   }
   lines.push(
     `apply: ${tasks.length} task(s); ${ran} step(s) run, ${skipped} done earlier, ${notRun} not run; exit ${exitCode}`,
   );
   return lines.join("\n");
+}
+
+/** The first lines of a step's result for the summary (each cut at 160 characters). */
+function firstLines(text: string | null, n = 3): string[] {
+  if (!text) return [];
+  const all = text.split("\n").filter((l) => l.trim() !== "");
+  const out = all.slice(0, n).map((l) => l.length > 160 ? l.slice(0, 157) + "..." : l);
+  if (all.length > n) {
+    out.push(`(${all.length - n} more line(s): see the run's record or dispatch-cc status)`);
+  }
+  return out;
 }
 
 /** What `apply --dry-run` would do, step by step. */

@@ -22,13 +22,8 @@ import { acquireLock, adoptLock, type Lock } from "../store/lock.ts";
 import { isAlive } from "../store/process_alive.ts";
 import { projectExists, projectPaths } from "../store/project.ts";
 import { fileFields, reserveRun, type RunFiles, runFiles, unreserveRun, writeRecord } from "../store/runs.ts";
-import {
-  blankRecord,
-  dispatch,
-  type DispatchCommand,
-  type DispatchRequest,
-  type RunRecord,
-} from "./dispatch.ts";
+import { blankRecord, type DispatchCommand, type DispatchRequest, type RunRecord } from "./dispatch.ts";
+import { dispatchComplete } from "./on_done.ts";
 import { sleep } from "./sleep.ts";
 import { finishRecord } from "./cancel.ts";
 
@@ -119,7 +114,8 @@ export type DetachedHandler = (payload: unknown, deps: SupervisorDeps) => Promis
 
 /** The built-in kind: one dispatch (run, resume, review). */
 export const dispatchHandler: DetachedHandler = async (payload, deps) => {
-  const record = await dispatch(payload as DispatchRequest, { ...deps, detached: true });
+  // The check and its rounds, the completion hook: as in the foreground (on_done.ts).
+  const record = await dispatchComplete(payload as DispatchRequest, { ...deps, detached: true });
   return record.exit_code;
 };
 

@@ -31,6 +31,7 @@ import { fileFields, reserveRun, type RunFiles, writeRecord } from "../store/run
 import { classify } from "./classify.ts";
 import { finalizeRun, recordCrash } from "./finalize.ts";
 import { emptyFold, foldLine } from "./fold.ts";
+import { checkStructuredOutput } from "./output_schema.ts";
 import { agentOf, checkRequest, invocationFor, MARKER, planRun } from "./plan.ts";
 import { projectAgentOf } from "./agent_choice.ts";
 import type { DispatchDeps, DispatchRequest } from "./request.ts";
@@ -100,6 +101,23 @@ async function chooseSession(
  */
 export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promise<RunRecord> {
   const now = deps.now ?? (() => new Date());
+  return await withRunLock(
+    req,
+    deps,
+    (d, paths, lock, shared) => runLocked(req, d, paths, lock, now, shared),
+  );
+}
+
+/**
+ * The checks before a run (launch plan, project exists), then `body` under the project's lock (taken
+ * unless `deps.lock` holds it already), with a signal that says "cancelled" for a `cancel` of this lock.
+ * Several dispatches can share one lock this way (verification rounds: `verify.ts`).
+ */
+export async function withRunLock<T>(
+  req: DispatchRequest,
+  deps: DispatchDeps,
+  body: (deps: DispatchDeps, paths: ProjectPaths, lock: Lock, sharedState: string | null) => Promise<T>,
+): Promise<T> {
   const { config, reporter } = deps;
   const paths = projectPaths(config.projectsDir, req.slug);
   // The ceiling, root + bypassPermissions, the sandbox's programs, a symlinked project or a new one whose
@@ -149,7 +167,7 @@ export async function dispatch(req: DispatchRequest, deps: DispatchDeps): Promis
   if (deps.signal.aborted) onAbort();
   deps.signal.addEventListener("abort", onAbort);
   try {
-    return await runLocked(req, { ...deps, signal: inner.signal }, paths, lock, now, sharedState);
+    return await body({ ...deps, signal: inner.signal }, paths, lock, sharedState);
   } finally {
     deps.signal.removeEventListener("abort", onAbort);
     if (!deps.lock) {
@@ -356,6 +374,7 @@ async function runLocked(
       timeoutS: req.timeoutS,
       spawnError: supervised.spawnError,
     });
+    Object.assign(record, await checkStructuredOutput(outcome, fold, req.outputSchema));
     if (repoRun) {
       record.changes = await repoRun.finish().catch((err) => {
         warn(`could not list the run's changes: ${err instanceof Error ? err.message : err}`);

@@ -14,6 +14,7 @@ import { realPath } from "../sandbox/bwrap.ts";
 import { type LaunchInput, type LaunchPlan, planLaunch } from "../sandbox/launch.ts";
 import type { ProjectPaths } from "../store/project.ts";
 import { isSessionId } from "../store/project.ts";
+import { checkOutputSchema } from "./output_schema.ts";
 import type { DispatchRequest } from "./request.ts";
 
 /** The environment variable that marks every process of a run (the sweep, and `cancel`, find them by it). */
@@ -60,6 +61,7 @@ export function invocationFor(
       : undefined,
     ownSandbox: req.sandbox?.kind === "claude",
     osSandbox: req.sandbox?.kind === "bwrap",
+    ...(req.outputSchema ? { outputSchema: req.outputSchema } : {}),
   };
 }
 
@@ -82,6 +84,7 @@ export async function planRun(
   binds: Pick<LaunchInput, "extraReadOnly" | "extraWritable"> & { set?: Record<string, string> } = {},
 ): Promise<RunPlan> {
   const agent = agentOf(req);
+  await checkOutputSchema(agent, req.outputSchema);
   const cmd = agent.command(invocationFor(req, session, paths), req.prompt);
   const launch = await planLaunch({
     agent,

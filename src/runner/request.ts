@@ -47,6 +47,21 @@ export interface DispatchRequest {
   allowDangerous?: boolean;
   /** Where `permission` came from, for the ceiling's message (default "the permission"). */
   permissionSource?: string;
+  /** A JSON Schema the final answer must satisfy (`--output-schema`, `output_schema:`); checked already. */
+  outputSchema?: Record<string, unknown>;
+  /** A check after a successful run, with feedback rounds (`--verify`, `verify:`): see verify.ts. */
+  verify?: VerifyRequest;
+  /** A command run after the run ends, outside the sandbox (`--on-done`, `on_done:`): see on_done.ts. */
+  onDone?: string;
+}
+
+/** A check after a successful run: the command, extra rounds after a failure, one check's time limit. */
+export interface VerifyRequest {
+  command: string;
+  /** Extra rounds (resume with feedback, check again) after a failed check. */
+  retries: number;
+  /** One check's time limit in seconds (capped by what is left of the run's timeout). */
+  timeoutS?: number;
 }
 
 export interface DispatchDeps {

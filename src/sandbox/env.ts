@@ -87,6 +87,12 @@ export const PARENT_SESSION_NAMES: readonly string[] = [
   "CLAUDE_CODE_EXECPATH",
   "CLAUDE_ENV_FILE",
   "CLAUDE_PROJECT_DIR",
+  // Set for an MCP server Claude Code starts (seen with 2.1.328 when it runs `dispatch-cc mcp`): its
+  // messaging socket and token would let the specialist talk to the caller's session.
+  "CLAUDE_CODE_MESSAGING_SOCKET",
+  "CLAUDE_CODE_MESSAGING_TOKEN",
+  "CLAUDE_CODE_CHILD_NOTES_DIR",
+  "CLAUDE_CODE_LAUNCHED_BY_SESSION_IDS",
 ];
 
 /**

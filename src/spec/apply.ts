@@ -12,7 +12,8 @@ import { EXIT } from "../exit_codes.ts";
 import type { Reporter } from "../report.ts";
 import { mapLimit } from "../map_limit.ts";
 import type { DispatchDeps, DispatchRequest } from "../runner/request.ts";
-import type { RunRecord } from "../store/run_record.ts";
+import type { RunRecord, VerifySummary } from "../store/run_record.ts";
+import { type TokenCounts, tokenCounts } from "../store/history.ts";
 import { acquireLock, type Lock } from "../store/lock.ts";
 import type { RunFiles } from "../store/runs.ts";
 import { projectPaths } from "../store/project.ts";
@@ -36,7 +37,7 @@ export interface SlugPlan {
 }
 
 /** A step in the summary. `skipped`: finished by an earlier apply (status is what it recorded). */
-export interface StepOutcome {
+export interface StepOutcome extends StepReport {
   step: number;
   kind: StepKind;
   status: StepState["status"] | "not_run";
@@ -45,6 +46,19 @@ export interface StepOutcome {
   run_id: string | null;
   skipped?: true;
   error?: string | null;
+}
+
+/** A step's report from its run (steps that ran in this apply). */
+export interface StepReport {
+  result?: string | null;
+  /** Set when `--result-limit` cut the result. */
+  result_truncated?: boolean;
+  result_chars?: number;
+  cost_usd?: number | null;
+  tokens?: TokenCounts | null;
+  num_turns?: number | null;
+  structured_output?: unknown;
+  verify?: VerifySummary;
 }
 
 export interface TaskOutcome {
@@ -99,6 +113,7 @@ export const SEVERITY: Readonly<Record<string, number>> = {
   timeout: 7,
   error: 6,
   crashed: 6,
+  verify_failed: 6,
   not_installed: 6,
   lock_held: 5,
   blocked: 4,
@@ -289,9 +304,9 @@ async function applySlugLocked(
       }
       const first = step === plan.steps[start];
       const files = first ? held?.files : undefined;
-      const entry = await runStep(step, known, plan, { lock, files }, deps, statePath, first);
+      const { entry, record } = await runStep(step, known, plan, { lock, files }, deps, statePath, first);
       known.splice(0, known.length, ...known.filter((s) => s.step !== entry.step), entry);
-      out.set(step, outcomeOf(entry, false));
+      out.set(step, { ...outcomeOf(entry, false), ...(record ? stepReport(record) : {}) });
       if (entry.status !== "success") failed = true;
     }
   } finally {
@@ -311,7 +326,7 @@ async function runStep(
   deps: ApplyDeps,
   statePath: string,
   firstRun: boolean,
-): Promise<StepState> {
+): Promise<{ entry: StepState; record: RunRecord | null }> {
   const { reporter } = deps;
   let session: { mode: "new" | "resume"; id: string };
   let resumeSessionAt: string | undefined;
@@ -349,8 +364,9 @@ async function runStep(
   // The first step this apply runs drops entries of steps the task no longer has.
   await recordStep(statePath, plan.slug, base, firstRun ? plan.steps.length : undefined);
   let entry: StepState;
+  let record: RunRecord | null = null;
   try {
-    const record = await deps.dispatch({ ...step.request, session, resumeSessionAt }, {
+    record = await deps.dispatch({ ...step.request, session, resumeSessionAt }, {
       config: deps.config,
       agentBin: await deps.agentBin(step.request.agent),
       reporter,
@@ -383,5 +399,21 @@ async function runStep(
   }
   await recordStep(statePath, plan.slug, entry);
   reporter.progress(`${label}: ${entry.status}${entry.error ? ` (${entry.error})` : ""}`);
-  return entry;
+  return { entry, record };
+}
+
+/**
+ * What a step's run reports beside its status (issue 16 part 4), so that an assistant need not ask
+ * `status` per step: the result text (cut by `apply --result-limit` when rendered), cost, tokens, and the
+ * structured output and check where the step asked for them.
+ */
+export function stepReport(record: RunRecord): StepReport {
+  return {
+    result: record.result,
+    cost_usd: record.cost_usd,
+    tokens: tokenCounts(record.usage),
+    num_turns: record.num_turns,
+    ...(record.structured_output !== undefined ? { structured_output: record.structured_output } : {}),
+    ...(record.verify ? { verify: record.verify } : {}),
+  };
 }

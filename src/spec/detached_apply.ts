@@ -11,7 +11,7 @@ import { getAgent } from "../agents/registry.ts";
 import { findAgentBin } from "../runner/find_agent.ts";
 import type { Config } from "../config.ts";
 import type { Reporter } from "../report.ts";
-import { dispatch } from "../runner/dispatch.ts";
+import { dispatchComplete } from "../runner/on_done.ts";
 import { type DetachedHandler, type DetachTarget, type HeldRun, startDetached } from "../runner/detach.ts";
 import { projectPaths } from "../store/project.ts";
 import { type ApplyOptions, applyPlans, type SlugPlan } from "./apply.ts";
@@ -143,7 +143,7 @@ export const applyHandler: DetachedHandler = async (payload, deps) => {
     signal: deps.signal,
     // The front end checked every step's agent is installed; the same environment finds them here.
     agentBin: (agent) => findAgentBin(getAgent(agent), deps.config),
-    dispatch,
+    dispatch: dispatchComplete,
     held: new Map(deps.held.map((h) => [h.slug, h])),
     detached: true,
   });

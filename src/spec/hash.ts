@@ -27,7 +27,14 @@ async function sha256Hex(text: string): Promise<string> {
  * Prompt text counts, not where it was read from; the description does not change the work.
  */
 export function stepInputs(task: LoadedTask, overrides: Record<string, unknown>): unknown[] {
-  const { description: _description, prompt_file: _promptFile, follow_ups, review, ...settings } = task.spec;
+  const {
+    description: _description,
+    prompt_file: _promptFile,
+    on_done: _onDone, // a completion hook does not change the work
+    follow_ups,
+    review,
+    ...settings
+  } = task.spec;
   const steps: unknown[] = [{ step: "prompt", ...settings, overrides }];
   for (const { prompt_file: _file, ...followUp } of follow_ups) {
     steps.push({ step: "follow_up", ...followUp });

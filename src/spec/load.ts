@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { loadValidators } from "../runner/output_schema.ts";
 import { dirname, resolve } from "../paths.ts";
 import { isInheritedName } from "../sandbox/env.ts";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit } from "yaml";
@@ -87,6 +88,8 @@ export interface TaskFileTrust {
   allowPaths?: readonly string[];
   /** Resolves symlinks (`Deno.realPath` by default). */
   realPath?: (path: string) => Promise<string>;
+  /** `--allow-commands`: the task files' `verify:` and `on_done:` commands may run (they run as you). */
+  allowCommands?: boolean;
 }
 
 /** Reads a file as text (`Deno.readTextFile` by default). */
@@ -469,6 +472,39 @@ function fromSet(problem: Problem, set: Readonly<Record<string, unknown>>, pos: 
  * else console.log(tasks.map((t) => t.spec.slug));
  * ```
  */
+/**
+ * A task file's `repo:` must resolve, symlinks included, inside its folder or a folder the caller allowed
+ * (`--allow-path`), as a prompt file must: the project becomes a worktree of that repository, so the
+ * specialist would read (and commit in) any repository of the caller's otherwise. A path that does not
+ * exist yet is checked as written (the repository check reports it missing).
+ */
+async function repoProblems(
+  value: unknown,
+  file: string,
+  pos: DocumentPositions,
+  trust: TaskFileTrust,
+): Promise<Problem[]> {
+  const repo = asRecord(value).repo;
+  if (typeof repo !== "string" || repo === "") return []; // the schema says why
+  const full = resolve(dirname(file), repo);
+  let real: string | null;
+  try {
+    real = await realOrNull(full, trust.realPath ?? Deno.realPath);
+  } catch {
+    real = null;
+  }
+  const resolved = real ?? full;
+  const roots = await readableRoots(file, trust);
+  if (roots.some((root) => isWithin(resolved, root))) return [];
+  const via = real !== null && real !== full ? ` through a symlink, to ${real}` : ` (${full})`;
+  return [{
+    file,
+    ...pos.valueAt(["repo"]),
+    message: `repo: "${repo}" leads outside the task file's folder${via}; a task file works only in ` +
+      `repositories in its folder unless the caller allows more with --allow-path DIR`,
+  }];
+}
+
 export async function loadTaskFile(
   path: string,
   readFile: ReadTextFile = Deno.readTextFile,
@@ -488,6 +524,8 @@ export async function loadTaskFile(
   const lines = new LineCounter();
   // uniqueKeys off: duplicates are found by duplicateKeyOffsets, in linear time.
   const docs = parseAllDocuments(result.text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+  // Output schemas are checked against their meta-schema while parsing (the validators load on demand).
+  if (result.text.includes("output_schema") || "output_schema" in set) await loadValidators();
   if (docs.length === 0) {
     return {
       tasks: [],
@@ -532,6 +570,9 @@ export async function loadTaskFile(
     // Names in the file's own `env` need the caller's leave; `--set env=...` is the caller's own choice.
     const envRefused = "env" in set ? [] : envProblems(value, file, pos, trust);
     problems.push(...envRefused);
+    // `--set repo=...` is the caller's own choice, like `--set env=...`.
+    const repoRefused = "repo" in set ? [] : await repoProblems(value, file, pos, trust);
+    problems.push(...repoRefused);
     value = withOverrides(value, set);
     const parsed = TaskSpecSchema.safeParse(value);
     const fromCaller = "prompt_file" in set;
@@ -543,11 +584,31 @@ export async function loadTaskFile(
         problems.push(...(String(issue.path[0]) in set ? found.map((p) => fromSet(p, set, pos)) : found));
       }
     }
-    if (!parsed.success || prompts.problems.length || envRefused.length) continue;
+    if (!parsed.success || prompts.problems.length || envRefused.length || repoRefused.length) continue;
     const spec = resolvePrompts(parsed.data, prompts.texts);
 
     // Several tasks of one slug in one file are allowed: apply runs them in file order, one project.
     const slugAt = pos.valueAt(["slug"]);
+    // verify: and on_done: run commands as the caller: only with the caller's leave (--allow-commands).
+    if (!trust.allowCommands) {
+      const commandKeys: Path[] = [];
+      if (spec.on_done !== undefined) commandKeys.push(["on_done"]);
+      if (spec.verify !== undefined) commandKeys.push(["verify"]);
+      if (spec.review?.verify !== undefined) commandKeys.push(["review", "verify"]);
+      spec.follow_ups.forEach((f, i) =>
+        f.verify !== undefined && commandKeys.push(["follow_ups", i, "verify"])
+      );
+      const refused = commandKeys.filter((where) => !(String(where[0]) in set));
+      for (const where of refused) {
+        problems.push({
+          file,
+          ...pos.valueAt(where),
+          message: `${formatPath(where)}: a task file's commands run on your machine as you; ` +
+            "allow them with --allow-commands (or give --verify / --on-done yourself)",
+        });
+      }
+      if (refused.length) continue;
+    }
     const permissionAt: Record<string, { line: number; col: number }> = {};
     const holders: Path[] = [[], ...spec.follow_ups.map((_, i) => ["follow_ups", i]), ["review"]];
     for (const holder of holders) {

@@ -12,6 +12,7 @@ import { parsePermission, PERMISSION_MODES } from "../sandbox/permission.ts";
 import { AGENTS } from "../agents/registry.ts";
 import { SLUG_PATTERN, slugProblem } from "../store/slug.ts";
 import { closestMatch } from "../suggest.ts";
+import { schemaProblems, validatorsLoaded } from "../runner/output_schema.ts";
 
 /** The slug rule of the CLI's `--slug` (one definition, in `src/store/slug.ts`), exported to JSON Schema. */
 export { SLUG_PATTERN };
@@ -160,6 +161,47 @@ const ToolList = (description: string) =>
     examples: [["Read", "Grep", "Bash(git log:*)"]],
   });
 
+/** A JSON Schema as a YAML mapping, checked against its meta-schema (an unknown `type` is a problem here). */
+const OutputSchema = z.record(z.string(), z.unknown(), { error: expected("a JSON Schema (a mapping)") })
+  .superRefine((value, ctx) => {
+    // The loader loads the validators for a file that names a schema; every launch checks it again.
+    if (!validatorsLoaded()) return;
+    for (const message of schemaProblems(value)) ctx.addIssue({ code: "custom", message, input: value });
+  })
+  .meta({
+    description:
+      "A JSON Schema the step's final answer must match; the result then carries structured_output (Claude Code, Codex).",
+    examples: [{ type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] }],
+  });
+
+const VerifyObject = z.strictObject({
+  command: Text("a shell command"),
+  retries: z.int({ error: expected("a whole number") }).min(0, { error: "must be 0 or more" })
+    .max(20, { error: "must be at most 20" }).optional().meta({
+      description: "Extra rounds after a failed check (default 1).",
+    }),
+  timeout: Duration.optional().meta({
+    description: "Time limit of one check (default and cap: what is left of the step's timeout).",
+  }),
+}, { error: expected("a mapping") });
+
+/** A check after a successful step: a command string, `{command, retries, timeout}`, or false for none. */
+const Verify = z.union([z.literal(false), Text("a shell command"), VerifyObject], {
+  error: expected("a shell command, a mapping with command, retries, timeout, or false"),
+}).transform((value) => value === false ? null : typeof value === "string" ? { command: value } : value).meta(
+  {
+    description:
+      "A command (run with /bin/sh -c in the project, in the step's sandbox) that must exit 0 after a successful step; on failure the session is resumed with its output, up to `retries` more rounds. Needs apply --allow-commands.",
+    examples: ["npm test", { command: "deno test -A", retries: 2, timeout: "5m" }],
+  },
+);
+
+const OnDone = Text("a shell command").meta({
+  description:
+    "A command run (with /bin/sh -c, outside the sandbox) after each step's run ends, with the run's JSON on stdin. Needs apply --allow-commands.",
+  examples: ['notify-send "dispatch-cc: $DISPATCH_SLUG $DISPATCH_STATUS"'],
+});
+
 const PROMPT_PAIR = "exactly one of prompt or prompt_file";
 
 type PromptChoice = { prompt?: unknown; prompt_file?: unknown };
@@ -204,6 +246,8 @@ const FollowUpObject = promptChoice(
     model: Model.optional(),
     max_turns: MaxTurns.optional(),
     when: When.optional(),
+    output_schema: OutputSchema.optional(),
+    verify: Verify.optional(),
   }, { error: expected("a mapping") }),
   true,
 );
@@ -226,6 +270,8 @@ const ReviewObject = promptChoice(
     prompt_file: PromptFile.optional(),
     model: Model.optional(),
     permission: Permission.optional(),
+    output_schema: OutputSchema.optional(),
+    verify: Verify.optional(),
   }, { error: expected("a mapping") }),
   false,
 );
@@ -301,6 +347,9 @@ export const TaskSpecSchema = promptChoice(
       description: "Prompts sent in order on the same session after the first one.",
     }),
     review: ReviewSchema.optional(),
+    output_schema: OutputSchema.optional(),
+    verify: Verify.optional(),
+    on_done: OnDone.optional(),
   }, { error: expected("a mapping of task keys (slug, prompt, ...)") }),
   true,
 ).meta({
@@ -317,6 +366,8 @@ export type TaskSpec = z.output<typeof TaskSpecSchema>;
 export type FollowUp = z.output<typeof FollowUpSchema>;
 /** A review after parsing (`null` means no review). */
 export type ReviewSpec = NonNullable<z.output<typeof ReviewSchema>>;
+/** A step's check after parsing (`null`: none). */
+export type VerifySpec = NonNullable<z.output<typeof Verify>>;
 /** The sandbox setting after parsing. */
 export type SandboxSpec = z.output<typeof SandboxSchema>;
 

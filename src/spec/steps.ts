@@ -5,6 +5,8 @@
  * @module
  */
 import type { DispatchRequest } from "../runner/dispatch.ts";
+import type { VerifyRequest } from "../runner/request.ts";
+import type { VerifySpec } from "./schema.ts";
 import { DEFAULT_REVIEW_PROMPT } from "../runner/review_prompt.ts";
 import { resolveSandbox, type SandboxChoice, type SandboxFlags } from "../sandbox/choice.ts";
 import { type PermissionMode, permissionRank } from "../sandbox/permission.ts";
@@ -34,6 +36,17 @@ export interface FlagOverrides {
   sandbox?: SandboxFlags;
   /** --allow-dangerous: a permission above DISPATCH_MAX_PERMISSION is allowed. */
   allowDangerous?: boolean;
+  /** --verify / --verify-retries: the check of every work step (not the review). */
+  verify?: VerifyRequest;
+  /** --on-done / DISPATCH_ON_DONE: after every step's run. */
+  onDone?: string;
+}
+
+/** A task file's `verify:` as a request's (null: none). */
+function verifyOf(v: VerifySpec | null | undefined): VerifyRequest | undefined {
+  return v
+    ? { command: v.command, retries: v.retries ?? 1, ...(v.timeout ? { timeoutS: v.timeout } : {}) }
+    : undefined;
 }
 
 /** The defaults of the environment (DISPATCH_PERMISSION, DISPATCH_TIMEOUT). */
@@ -82,7 +95,8 @@ export function reviewPermission(
 
 /** The flags that were given, as they enter the first step's hash. */
 export function overridesForHash(flags: FlagOverrides): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  // A completion hook does not change the work: a new --on-done re-runs nothing.
+  return Object.fromEntries(Object.entries(flags).filter(([k, v]) => v !== undefined && k !== "onDone"));
 }
 
 /**
@@ -137,6 +151,9 @@ export async function planSlugSteps(
         : spec.permission === undefined
         ? "the default permission (DISPATCH_PERMISSION)"
         : source("permission"),
+      outputSchema: spec.output_schema,
+      verify: flags.verify ?? verifyOf(spec.verify),
+      onDone: flags.onDone ?? spec.on_done,
     };
     const add = (kind: StepKind, when: PlannedStep["when"], request: StepRequest) =>
       steps.push({
@@ -160,6 +177,10 @@ export async function planSlugSteps(
         timeoutS: flags.timeoutS ?? f.timeout ?? base.timeoutS,
         model: flags.model ?? f.model ?? base.model,
         maxTurns: flags.maxTurns ?? f.max_turns ?? base.maxTurns,
+        // A follow-up asks something else: the task's schema is not handed on; its check is (unless it
+        // names its own, or `verify: false`).
+        outputSchema: f.output_schema,
+        verify: flags.verify ?? (f.verify === undefined ? base.verify : verifyOf(f.verify)),
       });
     }
     if (spec.review) {
@@ -174,6 +195,8 @@ export async function planSlugSteps(
         // A review reads; the task's allow-list (which may allow commands) is not handed on.
         allowedTools: flags.allowedTools,
         role: "review",
+        outputSchema: spec.review.output_schema,
+        verify: verifyOf(spec.review.verify),
       });
     }
   }

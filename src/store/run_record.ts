@@ -17,7 +17,8 @@ export type DispatchCommand = "run" | "resume" | "review" | "apply";
  * Every way a run can end; `running` only while it goes on. `abandoned` is never classified: readers
  * show it for a run whose dispatcher died before finishing its record (`settleRecord`). `tampered`: the
  * CLI's output was added to after its final result (or named another session): the outcome cannot be
- * trusted, whatever the lines say.
+ * trusted, whatever the lines say. `verify_failed`: the specialist said it succeeded, its check (`--verify`)
+ * failed still after the last round.
  */
 export const RUN_STATUSES = [
   "running",
@@ -32,9 +33,35 @@ export const RUN_STATUSES = [
   "crashed",
   "not_installed",
   "tampered",
+  "verify_failed",
   "abandoned",
 ] as const;
 export type RunStatus = typeof RUN_STATUSES[number];
+
+/** A check's verdict (`verify` of a run). */
+export interface VerifySummary {
+  command: string;
+  passed: boolean;
+  /** How many times the command ran. */
+  attempts: number;
+  /** null when it did not exit by itself (stopped at its time limit, could not start). */
+  exit_code: number | null;
+  /** The last lines of its output, verbatim. */
+  output_tail: string;
+}
+
+/** One round of a verified run (`rounds` of a run). */
+export interface RoundSummary {
+  run_id: string;
+  status: string;
+  exit_code: number;
+  session_id: string | null;
+  num_turns: number | null;
+  cost_usd: number | null;
+  usage: Record<string, number> | null;
+  /** The check after this round (absent when the round did not succeed). */
+  check?: { exit_code: number | null; passed: boolean };
+}
 
 /** A process of the run still alive when it ended, and how dispatch-cc ended it. */
 export interface EndedProcess {
@@ -100,6 +127,29 @@ export interface RunRecord {
   claude_exit: { code: number | null; signal: string | null } | null;
   /** Processes of the run that were still alive when it ended, and how dispatch-cc ended them. */
   ended_processes: EndedProcess[];
+  /** With an output schema: the object the specialist returned (null when none came back). */
+  structured_output?: unknown;
+  /** With a check (`--verify`): its verdict after the last round (`attempts`: how often it ran). */
+  verify?: VerifySummary;
+  /** With a check: every round (each a run of its own, in the history), oldest first. */
+  rounds?: RoundSummary[];
+  /** In each round's own record: the check that ran after it. */
+  verification?: {
+    command: string;
+    attempt: number;
+    exit_code: number | null;
+    passed: boolean;
+    output_tail: string;
+    log_file: string;
+  };
+  /** With a completion hook (`--on-done`): how it went (a failure is also a warning; never the outcome). */
+  on_done?: {
+    command: string;
+    ok: boolean;
+    exit_code: number | null;
+    error?: string;
+    duration_ms: number;
+  };
   /** What makes the outcome untrustworthy or odd: lines after the final result, another session named. */
   integrity_problems?: string[];
   warnings: string[];

@@ -207,6 +207,12 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
   const checked = rec.ok ? normalizeRecord(rec.value) : null;
   if (checked?.ok) {
     const v = checked.value;
+    // A verified run's last round holds the sums over its rounds; a summary (history, totals) counts
+    // each run's own figures, kept in `rounds`.
+    const rounds: unknown[] = Array.isArray(v.rounds) ? v.rounds : [];
+    const own = rounds.find((r): r is Record<string, unknown> =>
+      typeof r === "object" && r !== null && (r as { run_id?: unknown }).run_id === runId
+    );
     return {
       run_id: runId,
       command: v.command,
@@ -214,10 +220,12 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
       started: v.started || null,
       ended: v.ended,
       duration_ms: v.duration_ms,
-      num_turns: v.num_turns,
-      cost_usd: v.cost_usd,
+      num_turns: own ? num(own.num_turns) : v.num_turns,
+      cost_usd: own ? num(own.cost_usd) : v.cost_usd,
       ...(v.reported_cost_usd !== undefined ? { reported_cost_usd: v.reported_cost_usd } : {}),
-      usage: v.usage,
+      usage: own
+        ? (typeof own.usage === "object" ? own.usage as Record<string, number> | null : null)
+        : v.usage,
       session_id: v.session_id,
       agent: typeof v.agent === "string" ? v.agent : "claude",
       stop_reason: v.stop_reason,

@@ -7,19 +7,13 @@
  */
 import type { AgentEvent, Denial, FinalResult, Usage } from "../events.ts";
 import { EDIT_TOOLS } from "./args.ts";
+import { jsonObject } from "../refusal.ts";
 
 /** One line of stream-json, parsed; `null` for a line that is not a JSON object. */
 export type StreamEvent = Record<string, unknown> & { type?: string; subtype?: string };
 
 export function parseEventLine(line: string): StreamEvent | null {
-  const t = line.trim();
-  if (!t.startsWith("{")) return null;
-  try {
-    const v = JSON.parse(t);
-    return v && typeof v === "object" && !Array.isArray(v) ? v : null;
-  } catch {
-    return null;
-  }
+  return jsonObject(line);
 }
 
 /** Reads `permission_denials` from a result object, tolerating odd shapes. */
