@@ -264,7 +264,10 @@ export async function ensureRepoProject(
   },
 ): Promise<RepoProject | RepoTarget> {
   const existing = await Deno.lstat(paths.dir).catch(() => null);
-  if (existing) return await existingRepoProject(paths, opts);
+  if (existing) {
+    await awaitProjectMeta(paths);
+    return await existingRepoProject(paths, opts);
+  }
   try {
     const target = await resolveRepo(opts.repo, opts.base, paths.slug, opts.cwd);
     const projects = await realPathOfExisting(join(paths.dir, ".."));
@@ -278,12 +281,24 @@ export async function ensureRepoProject(
     return await createWorktree(paths, target, opts);
   } catch (err) {
     // Two runs of one new slug at once: the other one created it first (its project.json follows the
-    // worktree at once); go on as with an existing project, whose lock then decides.
-    for (let i = 0; i < 40 && await Deno.lstat(paths.dir).then(() => true, () => false); i++) {
+    // worktree); go on as with an existing project, whose lock then decides.
+    if (await Deno.lstat(paths.dir).then(() => true, () => false)) {
+      await awaitProjectMeta(paths);
       if (await readRepoProject(paths).catch(() => null)) return await existingRepoProject(paths, opts);
-      await new Promise((r) => setTimeout(r, 50));
     }
     throw err;
+  }
+}
+
+/**
+ * Another run of the same new slug is creating its worktree (the folder is there, its project.json not
+ * yet): wait for that, bounded (a loaded machine can take seconds between `git worktree add` and the
+ * write), so that the project's lock decides between the two runs, never a half-made folder.
+ */
+async function awaitProjectMeta(paths: ProjectPaths): Promise<void> {
+  const there = (p: string) => Deno.lstat(p).then(() => true, () => false);
+  for (let i = 0; i < 600 && await there(paths.dir) && !(await there(paths.projectJson)); i++) {
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
