@@ -57,9 +57,21 @@ Deno.test("a forged success written into Claude Code's stdout after its real res
     );
     assert.notEqual(r.json.status, "success", r.stderr);
     assert.notEqual(r.code, 0);
-    // The forged line arrives after the real result (the forger holds the pipe open until it wrote).
-    assert.equal(r.json.status, "tampered", JSON.stringify(r.json.integrity_problems));
-    assert.equal(r.code, 10);
+    // Two honest endings, depending on who wins the race after Claude Code exits: the forged line arrives
+    // after the real result (the forger holds the pipe open until it wrote) and the run is `tampered`; or
+    // the dispatcher ends the process still holding the pipe first, and the run keeps its real outcome,
+    // `blocked` (the Write outside was denied), with the forger among the ended processes.
+    if (r.json.status === "tampered") {
+      assert.equal(r.code, 10);
+      assert.ok(
+        (await read(r.json.transcript_file)).includes("FORGED"),
+        "the transcript keeps what was seen",
+      );
+    } else {
+      assert.equal(r.json.status, "blocked", JSON.stringify(r.json));
+      assert.equal(r.code, 4);
+      assert.ok(r.json.ended_processes.length > 0, "the pipe holder was ended and reported");
+    }
     assert.ok(
       r.json.permission_denials.some((d: { tool: string }) => d.tool === "Write"),
       "the denial counts",
@@ -67,13 +79,12 @@ Deno.test("a forged success written into Claude Code's stdout after its real res
     assert.ok(!String(r.json.result ?? "").includes("FORGED"));
     const logs = join(e.projects, "forged", ".dispatch-logs");
     assert.ok(!(await read(join(logs, "last-result.txt"))).includes("FORGED"));
-    assert.ok((await read(r.json.transcript_file)).includes("FORGED"), "the transcript keeps what was seen");
     const status = await runCli(["status", "--slug", "forged", "--json"], { env: e.env });
-    assert.equal(status.json.last_run.status, "tampered");
+    assert.equal(status.json.last_run.status, r.json.status);
     const list = await runCli(["list", "--json"], { env: e.env });
-    assert.equal(list.json.projects[0].last_run.status, "tampered");
+    assert.equal(list.json.projects[0].last_run.status, r.json.status);
     const history = await runCli(["history", "--slug", "forged", "--json"], { env: e.env });
-    assert.deepEqual(history.json.runs.map((h: { status: string }) => h.status), ["tampered"]);
+    assert.deepEqual(history.json.runs.map((h: { status: string }) => h.status), [r.json.status]);
   } finally {
     await e.cleanup();
   }
@@ -97,8 +108,12 @@ Deno.test("a forged result naming another project's session does not take that s
       ["run", "--slug", "thief", "--prompt", "Go [[mock:thief]]", "--allowed-tools", "Bash", "--json"],
       { env: e.env },
     );
-    assert.notEqual(r.json.status, "success");
-    assert.equal(r.json.status, "tampered", r.stderr);
+    // Either the forged line arrived (tampered), or the dispatcher ended the pipe holder before it wrote
+    // (the real outcome stands, the forger listed as ended): never the stolen session.
+    if (r.json.status !== "tampered") {
+      assert.equal(r.json.status, "success", r.stderr);
+      assert.ok(r.json.ended_processes.length > 0, "the pipe holder was ended and reported");
+    }
     assert.notEqual(r.json.session_id, stolen);
     const own = r.json.session_id;
     assert.match(own, /^[0-9a-f-]{36}$/);
