@@ -1,22 +1,32 @@
 import { UsageError } from "../errors.ts";
 
 /**
+ * What every agent's child inherits, whatever the CLI: the process basics, locale, proxies and certificate
+ * authorities. An agent other than Claude Code gets these plus its own names (`Agent.envNames`,
+ * `envPrefixes`: CODEX_HOME, OPENAI_API_KEY, GEMINI_API_KEY, ...), and none of Claude Code's.
+ */
+export const COMMON_NAMES: readonly string[] = [
+  ...["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ", "TMPDIR"],
+  ...[
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+  ],
+  ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"],
+];
+
+/**
  * Names the child inherits as they are: the process basics, then what Claude Code reads (its docs'
  * "Environment variables" page, Bedrock / Vertex setup, corporate proxy and certificate pages).
  */
 export const INHERITED_NAMES: readonly string[] = [
-  // Process basics: where programs are, who and where we are, how text and time are shown.
-  "PATH",
-  "HOME",
-  "USER",
-  "LOGNAME",
-  "SHELL",
-  "LANG",
-  "LANGUAGE",
-  "TERM",
-  "COLORTERM",
-  "TZ",
-  "TMPDIR",
+  // Process basics, proxies and certificate authorities: what every agent's child gets.
+  ...COMMON_NAMES,
   // Amazon Bedrock (CLAUDE_CODE_USE_BEDROCK=1): region, profile or keys, Bedrock API keys.
   "AWS_REGION",
   "AWS_DEFAULT_REGION",
@@ -32,18 +42,6 @@ export const INHERITED_NAMES: readonly string[] = [
   "GOOGLE_APPLICATION_CREDENTIALS",
   "GOOGLE_CLOUD_PROJECT",
   "GCLOUD_PROJECT",
-  // Corporate proxies and certificate authorities (both spellings are honoured by its HTTP stack).
-  "HTTPS_PROXY",
-  "https_proxy",
-  "HTTP_PROXY",
-  "http_proxy",
-  "NO_PROXY",
-  "no_proxy",
-  "ALL_PROXY",
-  "all_proxy",
-  "NODE_EXTRA_CA_CERTS",
-  "SSL_CERT_FILE",
-  "SSL_CERT_DIR",
   // Documented Claude Code settings without a CLAUDE_ / ANTHROPIC_ prefix.
   "API_TIMEOUT_MS",
   "BASH_DEFAULT_TIMEOUT_MS",
@@ -95,25 +93,6 @@ export const PARENT_SESSION_NAMES: readonly string[] = [
   "CLAUDE_CODE_LAUNCHED_BY_SESSION_IDS",
 ];
 
-/**
- * What every agent's child inherits, whatever the CLI: the process basics, locale, proxies and certificate
- * authorities. An agent other than Claude Code gets these plus its own names (`Agent.envNames`,
- * `envPrefixes`: CODEX_HOME, OPENAI_API_KEY, GEMINI_API_KEY, ...), and none of Claude Code's.
- */
-export const COMMON_NAMES: readonly string[] = [
-  ...["PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TERM", "COLORTERM", "TZ", "TMPDIR"],
-  ...[
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "ALL_PROXY",
-    "all_proxy",
-  ],
-  ...["NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR"],
-];
 export const COMMON_PREFIXES: readonly string[] = ["LC_"];
 
 /** The variables of one agent (absent: Claude Code's allow-list above). */
