@@ -5,11 +5,11 @@
  */
 import { join } from "../paths.ts";
 import type { RunRecord } from "./run_record.ts";
-import { describeProblem, MAX_TEXT_FILE, parseJsonObject, readTextSafe } from "./files.ts";
+import { describeProblem, type FileRead, MAX_TEXT_FILE, parseJsonObject, readTextSafe } from "./files.ts";
 import { inspectLock } from "./lock.ts";
 import { isGoingOn, normalizeHistoryEntry, settleRecord } from "./record.ts";
 import { runIdStart } from "./run_id.ts";
-import { listRunIds, readRun, type RunSummary } from "./runs.ts";
+import { type LogsListing, readRunSync, type RunSummary, scanLogs } from "./runs.ts";
 
 /** One line of runs.jsonl and one row of `history --json`. */
 export interface HistoryEntry {
@@ -124,7 +124,11 @@ export function entryFromSummary(
 export async function readIndex(
   logsDir: string,
 ): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
-  const read = await readTextSafe(historyPath(logsDir), { maxBytes: MAX_TEXT_FILE });
+  return indexFromRead(await readTextSafe(historyPath(logsDir), { maxBytes: MAX_TEXT_FILE }));
+}
+
+/** {@linkcode readIndex} from what the safe reader gave for runs.jsonl (read with the default limit). */
+export function indexFromRead(read: FileRead): { entries: HistoryEntry[]; problems: string[] } | null {
   if (!read.ok && read.problem === "missing") return null;
   if (!read.ok && read.problem === "empty") return { entries: [], problems: [] };
   if (!read.ok) return { entries: [], problems: [`${HISTORY_FILE} ${describeProblem(read)}`] };
@@ -146,8 +150,9 @@ export async function readIndex(
 
 /**
  * Every run of a project, oldest first: the index, completed by the runs it lacks (read from their
- * files; `runIds`: the run ids in the folder, when the caller has listed it). A later line for the same
- * run id wins.
+ * files). `listing`: the caller's listing of the folder when it has one: the run ids, or better the whole
+ * {@linkcode scanLogs} (runs.jsonl is then not read again, nor a file the listing shows is not there). A
+ * later line for the same run id wins.
  *
  * @example
  * ```ts
@@ -156,17 +161,22 @@ export async function readIndex(
  */
 export async function readHistory(
   logsDir: string,
-  runIds?: string[],
+  listing?: string[] | LogsListing,
 ): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean; read: RunSummary[] }> {
-  const index = await readIndex(logsDir);
+  // Without the caller's listing, one of our own (a folder of thousands of runs is slow to list).
+  const scan = Array.isArray(listing)
+    ? undefined
+    : listing?.logsDir === logsDir
+    ? listing
+    : scanLogs(logsDir);
+  const index = scan ? indexFromRead(scan.index) : await readIndex(logsDir);
   const byId = new Map<string, HistoryEntry>();
   for (const e of index?.entries ?? []) byId.set(e.run_id, e);
   const problems = [...(index?.problems ?? [])];
-  // The caller's listing of the folder when it has one (a folder of thousands of runs is slow to list).
-  const ids = runIds ?? await listRunIds(logsDir);
+  const ids = scan ? scan.ids : listing as string[];
   // Runs the index lacks, and runs its last line says are going on (their record says more).
   const missing = ids.filter((id) => !byId.has(id) || isGoingOn(byId.get(id)!.status));
-  const read = await Promise.all(missing.map((id) => readRun(logsDir, id)));
+  const read = missing.map((id) => readRunSync(logsDir, id, scan));
   const lock = read.some((s) => isGoingOn(s.status))
     ? await inspectLock(join(logsDir, "lock")).catch(() => null)
     : null;

@@ -1,6 +1,14 @@
 import { join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
-import { describeProblem, type FileRead, MAX_SMALL_FILE, readJsonObjectSafe, readTextSafe } from "./files.ts";
+import {
+  describeProblem,
+  type FileRead,
+  type JsonRead,
+  MAX_SMALL_FILE,
+  readJsonObjectSafe,
+  readJsonObjectSafeSync,
+  readTextSafe,
+} from "./files.ts";
 
 /** Where each file of one project lives (DESIGN.md section 2: names shared with the earlier bash tool). */
 export interface ProjectPaths {
@@ -90,7 +98,27 @@ export async function projectExists(paths: ProjectPaths): Promise<boolean> {
 export async function readProjectMeta(
   paths: ProjectPaths,
 ): Promise<{ meta: ProjectMeta | null; problem: string | null }> {
-  const r = await readJsonObjectSafe(paths.projectJson, { maxBytes: MAX_SMALL_FILE });
+  return metaOf(paths, await readJsonObjectSafe(paths.projectJson, { maxBytes: MAX_SMALL_FILE }));
+}
+
+/**
+ * {@linkcode readProjectMeta}, synchronously. `listed`: false when the caller's listing of the logs folder
+ * shows no project.json (then it is missing without a try to open it).
+ */
+export function readProjectMetaSync(
+  paths: ProjectPaths,
+  listed = true,
+): { meta: ProjectMeta | null; problem: string | null } {
+  return metaOf(
+    paths,
+    listed ? readJsonObjectSafeSync(paths.projectJson, { maxBytes: MAX_SMALL_FILE }) : MISSING_JSON,
+  );
+}
+
+/** What the safe JSON reader gives for a file that is not there. */
+const MISSING_JSON: JsonRead = { ok: false, problem: describeProblem({ problem: "missing" }) };
+
+function metaOf(paths: ProjectPaths, r: JsonRead): { meta: ProjectMeta | null; problem: string | null } {
   if (!r.ok) return { meta: null, problem: `project.json ${r.problem}` };
   const v = r.value;
   return {

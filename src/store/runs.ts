@@ -1,11 +1,18 @@
-import { join } from "../paths.ts";
+import { join, normalize } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
-import { readJsonObjectSafe, readTextSafe, readTextSafeSync } from "./files.ts";
+import {
+  describeProblem,
+  type FileRead,
+  type JsonRead,
+  readJsonObjectSafeSync,
+  readTextSafe,
+  readTextSafeSync,
+} from "./files.ts";
 import { runStamp } from "./project.ts";
 import { appendHistory, HISTORY_FILE, historyEntryOf } from "./history.ts";
 import { normalizeRecord } from "./record.ts";
 import type { RunRecord } from "./run_record.ts";
-import { compareRunIds, RUN_FILE } from "./run_id.ts";
+import { compareRunIds, RUN_FILE, RUN_ID } from "./run_id.ts";
 
 export { compareRunIds, RUN_FILE };
 
@@ -87,6 +94,88 @@ export interface RunListing {
 const INDEXED_ID = /"run_id":"([^"\\]+)"/g;
 
 /**
+ * A logs folder as one listing of it shows it, with runs.jsonl read once: what a reader of many runs needs
+ * to open only the files that are there, each once (`list` reads every project's runs cold).
+ */
+export interface LogsListing extends RunListing {
+  logsDir: string;
+  /** Each listed run id's file names; null when the folder could not be listed (then every file is tried). */
+  files: Map<string, string[]> | null;
+  /** The other names in the folder (project.json, lock, runs.jsonl, ...); null as for `files`. */
+  names: Set<string> | null;
+  /** runs.jsonl as the safe reader read it ("missing" without a read when the listing shows none). */
+  index: FileRead;
+  /** `logsDir` and a slash, when that joined to a file name is exactly what `join` gives; else null. */
+  prefix: string | null;
+}
+
+const MISSING: FileRead = { ok: false, problem: "missing" };
+
+/** `dir` and a slash when `join(dir, name)` is that plus `name` for any plain name (`dir` already normal). */
+function prefixOf(dir: string): string | null {
+  return dir !== "" && dir !== "." && !dir.endsWith("/") && normalize(dir) === dir ? dir + "/" : null;
+}
+
+/** The path of file `name` (a plain name: a run file, runs.jsonl) in the listed folder, as `join` gives it. */
+export function listedPath(listing: LogsListing, name: string): string {
+  return listing.prefix !== null ? listing.prefix + name : join(listing.logsDir, name);
+}
+
+/**
+ * {@linkcode listRuns}, with what the listing showed kept for the readers of the same folder
+ * ({@linkcode readRunSync}, `readHistory`, `readListEntry`).
+ *
+ * @example
+ * ```ts
+ * const listing = scanLogs("/p/.dispatch-logs");
+ * const last = listing.ids.at(-1);
+ * if (last) console.log(readRunSync("/p/.dispatch-logs", last, listing).status);
+ * ```
+ */
+export function scanLogs(logsDir: string): LogsListing {
+  const byId = new Map<string, string[]>();
+  let names: Set<string> | null = new Set();
+  try {
+    // Synchronously: a folder of thousands of runs lists in a quarter of the async iteration's time.
+    for (const entry of Deno.readDirSync(logsDir)) {
+      const m = entry.name.match(RUN_FILE);
+      if (m) {
+        const known = byId.get(m[1]);
+        if (known) known.push(entry.name);
+        else byId.set(m[1], [entry.name]);
+      } else names.add(entry.name);
+    }
+  } catch {
+    // No logs folder: no runs. A listing that failed shows nothing of what is there: files are tried.
+    names = null;
+  }
+  const prefix = prefixOf(logsDir);
+  let indexed: Set<string> | null = null;
+  // The safe reader: a FIFO or a device in place of runs.jsonl must not hang (no index: every file counts).
+  // A listing without it says it is missing (no failed open).
+  const index = names !== null && !names.has(HISTORY_FILE)
+    ? MISSING
+    : readTextSafeSync(prefix !== null ? prefix + HISTORY_FILE : join(logsDir, HISTORY_FILE));
+  if (index.ok) indexed = new Set([...index.text.matchAll(INDEXED_ID)].map((m) => m[1]));
+  else if (index.problem === "empty") indexed = new Set();
+  const ids: string[] = [];
+  const foreign: string[] = [];
+  for (const [id, files] of byId) {
+    if (indexed === null || indexed.has(id)) ids.push(id);
+    else foreign.push(...[...files].sort());
+  }
+  return {
+    ids: ids.sort(compareRunIds),
+    foreign: foreign.sort(),
+    logsDir,
+    files: names === null ? null : byId,
+    names,
+    index,
+    prefix,
+  };
+}
+
+/**
  * The runs of a logs folder. With a run index (runs.jsonl, written by dispatch-cc from its own state at
  * each run's start and end), only the runs it lists count; a file named like a run that it does not list
  * is `foreign` (a run's tools could have written it). Without an index (projects of the earlier bash
@@ -98,26 +187,8 @@ const INDEXED_ID = /"run_id":"([^"\\]+)"/g;
  * ```
  */
 export function listRuns(logsDir: string): RunListing {
-  const byId = new Map<string, string[]>();
-  try {
-    // Synchronously: a folder of thousands of runs lists in a quarter of the async iteration's time.
-    for (const entry of Deno.readDirSync(logsDir)) {
-      const m = entry.name.match(RUN_FILE);
-      if (m) byId.set(m[1], [...byId.get(m[1]) ?? [], entry.name]);
-    }
-  } catch { /* no logs folder: no runs */ }
-  let indexed: Set<string> | null = null;
-  // The safe reader: a FIFO or a device in place of runs.jsonl must not hang (no index: every file counts).
-  const index = readTextSafeSync(join(logsDir, HISTORY_FILE));
-  if (index.ok) indexed = new Set([...index.text.matchAll(INDEXED_ID)].map((m) => m[1]));
-  else if (index.problem === "empty") indexed = new Set();
-  const ids: string[] = [];
-  const foreign: string[] = [];
-  for (const [id, names] of byId) {
-    if (indexed === null || indexed.has(id)) ids.push(id);
-    else foreign.push(...names.sort());
-  }
-  return { ids: ids.sort(compareRunIds), foreign: foreign.sort() };
+  const { ids, foreign } = scanLogs(logsDir);
+  return { ids, foreign };
 }
 
 /** The run ids of a logs folder, oldest first ({@linkcode listRuns}). */
@@ -201,9 +272,25 @@ export function statusFromResultObject(r: Record<string, unknown>): string {
  * Summarizes one run from its files; never throws. A record that is not what a run record holds makes
  * the run "corrupt" (with the problem); a run without a record is read from its result file.
  */
+// deno-lint-ignore require-await
 export async function readRun(logsDir: string, runId: string): Promise<RunSummary> {
-  const files = runFiles(logsDir, runId);
-  const rec = await readJsonObjectSafe(files.record);
+  return readRunSync(logsDir, runId);
+}
+
+/** What the safe JSON reader gives for a file that is not there. */
+const MISSING_JSON: JsonRead = { ok: false, problem: describeProblem({ problem: "missing" }) };
+
+/**
+ * {@linkcode readRun}, synchronously. With the `listing` of `logsDir` ({@linkcode scanLogs}), a file the
+ * listing shows is not there is known missing without trying to open it: the same answer, fewer calls.
+ */
+export function readRunSync(logsDir: string, runId: string, listing?: LogsListing): RunSummary {
+  const known = listing?.logsDir === logsDir && listing.files !== null && RUN_ID.test(runId) ? listing : null;
+  const names = known?.files?.get(runId);
+  const listed = (name: string) => known === null || (names !== undefined && names.includes(name));
+  const pathOf = (name: string) => known !== null ? listedPath(known, name) : join(logsDir, name);
+  const recordName = `${runId}-run.json`;
+  const rec = listed(recordName) ? readJsonObjectSafeSync(pathOf(recordName)) : MISSING_JSON;
   const checked = rec.ok ? normalizeRecord(rec.value) : null;
   if (checked?.ok) {
     const v = checked.value;
@@ -236,7 +323,7 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
       problem: null,
     };
   }
-  const res = await readJsonObjectSafe(files.result);
+  const resultName = `${runId}-result.json`;
   const base: RunSummary = {
     run_id: runId,
     command: null,
@@ -252,12 +339,15 @@ export async function readRun(logsDir: string, runId: string): Promise<RunSummar
     error: null,
     permission_denials: [],
     layers: null,
-    result_file: files.result,
+    result_file: pathOf(resultName),
     problem: null,
   };
+  // A record that is there but not a run record makes the run corrupt, whatever its result file holds
+  // (which is then not read).
   if (checked && !checked.ok) {
     return { ...base, status: "corrupt", problem: `${runId}-run.json ${checked.problem}` };
   }
+  const res = listed(resultName) ? readJsonObjectSafeSync(pathOf(resultName)) : MISSING_JSON;
   if (!res.ok) return { ...base, status: "corrupt", problem: `${runId}-result.json ${res.problem}` };
   const r = res.value;
   // As the runner reads a final result (src/agents/claude_code/stream.ts): a usage that is not an object of

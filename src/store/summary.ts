@@ -6,8 +6,15 @@
  */
 import { type ProjectTotals, readHistory, totalsOf } from "./history.ts";
 import { inspectLock } from "./lock.ts";
-import { projectAgent, type ProjectPaths, readProjectMeta } from "./project.ts";
-import { foreignProblem, listRuns, readRun, type RunSummary } from "./runs.ts";
+import { projectAgent, type ProjectPaths, readProjectMetaSync } from "./project.ts";
+import {
+  foreignProblem,
+  listedPath,
+  type LogsListing,
+  readRunSync,
+  type RunSummary,
+  scanLogs,
+} from "./runs.ts";
 import { isGoingOn, settleRecord } from "./record.ts";
 
 /** The last run as `list` shows it (`status` shows the whole run). */
@@ -58,22 +65,26 @@ export async function readListEntry(
   paths: ProjectPaths,
 ): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
   const problems: string[] = [];
-  const { ids: runIds, foreign } = listRuns(paths.logsDir);
-  const planted = foreignProblem(foreign);
+  // One listing of the logs folder answers which files exist: no file is tried that is not there, and
+  // runs.jsonl is read once. Every read is synchronous (a fraction of an asynchronous op's cost).
+  const listing = scanLogs(paths.logsDir);
+  const runIds = listing.ids;
+  const planted = foreignProblem(listing.foreign);
   if (planted) problems.push(planted);
-  const [metaRead, history] = await Promise.all([
-    readProjectMeta(paths),
-    readHistory(paths.logsDir, runIds).catch(() => ({ entries: [], indexed: false, read: [] })),
-  ]);
+  const metaRead = readProjectMetaSync(paths, listedHere(listing, paths.projectJson, "project.json") ?? true);
+  const history = await readHistory(paths.logsDir, listing)
+    .catch(() => ({ entries: [], indexed: false, read: [] as RunSummary[] }));
   if (metaRead.problem) problems.push(metaRead.problem);
   // The last run as the history read it (a run runs.jsonl lacks), else read now.
   const lastId = runIds.at(-1);
   let run = lastId
-    ? history.read.find((s) => s.run_id === lastId) ?? await readRun(paths.logsDir, lastId)
+    ? history.read.find((s) => s.run_id === lastId) ?? readRunSync(paths.logsDir, lastId, listing)
     : null;
   if (run?.problem) problems.push(run.problem);
-  // Only an existing lock file needs a look at its holder (a stat for every project would cost more).
-  const lock = (run && isGoingOn(run.status)) || (await hasLockFile(paths))
+  // Only an existing lock file needs a look at its holder (a stat for every project would cost more; the
+  // listing already shows whether it is there).
+  const lock = (run && isGoingOn(run.status)) ||
+      (listedHere(listing, paths.lock, "lock") ?? await hasLockFile(paths))
     ? await inspectLock(paths.lock).catch(() => null)
     : null;
   if (run && isGoingOn(run.status)) {
@@ -113,6 +124,14 @@ export async function readListEntry(
     indexed: history.indexed,
     volatile: lock !== null || run?.status === "abandoned" || (run !== null && isGoingOn(run.status)),
   };
+}
+
+/**
+ * Whether the listing shows `name` in the logs folder, when `path` is that file of the listed folder; null
+ * when the listing cannot say (the folder could not be listed, or `path` is elsewhere).
+ */
+function listedHere(listing: LogsListing, path: string, name: string): boolean | null {
+  return listing.names !== null && path === listedPath(listing, name) ? listing.names.has(name) : null;
 }
 
 async function hasLockFile(paths: ProjectPaths): Promise<boolean> {
