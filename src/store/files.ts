@@ -167,8 +167,17 @@ export function readTextSafeSync(path: string, opts: SafeReadOptions = {}): File
 }
 
 /** {@linkcode readAtMost}, synchronously. */
+/**
+ * The buffer the synchronous reader reads into (its bytes are decoded before it returns, so one serves
+ * every read): `list` reads tens of thousands of files, and a buffer each keeps the garbage collector busy.
+ */
+let scratch = new Uint8Array(64 * 1024);
+const SCRATCH_MAX = 4 * 1024 * 1024;
+
 function readAtMostSync(file: Deno.FsFile, expected: number, max: number): Uint8Array | null {
-  let buf = new Uint8Array(Math.min(expected + 1, max + 1));
+  const want = Math.min(expected + 1, max + 1);
+  if (want > scratch.length && want <= SCRATCH_MAX) scratch = new Uint8Array(want);
+  let buf = want <= scratch.length ? scratch.subarray(0, want) : new Uint8Array(want);
   let total = 0;
   while (true) {
     if (total === buf.length) {
