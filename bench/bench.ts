@@ -19,6 +19,7 @@ import { loadTaskFile } from "../src/spec/load.ts";
 const REPO = fileURLToPath(new URL("../", import.meta.url)).replace(/\/$/, "");
 const FAKE = `${REPO}/tests/support/fake_claude.sh`;
 const MAIN = ["run", "--config", `${REPO}/deno.json`, ...DENO_RUN_FLAGS, `${REPO}/src/main.ts`];
+const FLOOR = `${REPO}/bench/floor.ts`;
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -133,11 +134,18 @@ async function measure(
   args: string[],
   env: Record<string, string>,
   n: number,
-  opts: { target?: string; before?: () => Promise<void>; via?: "run" | "task"; stdin?: string } = {},
+  opts: {
+    target?: string;
+    before?: () => Promise<void>;
+    via?: "run" | "task";
+    stdin?: string;
+    /** Another module than src/main.ts, run the same way (bench/floor.ts). */
+    module?: string;
+  } = {},
 ): Promise<Row> {
   const [cmd, argv] = opts.via === "task"
     ? [Deno.execPath(), ["task", "--quiet", "--config", `${REPO}/deno.json`, "dispatch-cc", ...args]]
-    : [Deno.execPath(), [...MAIN, ...args]];
+    : [Deno.execPath(), [...MAIN.slice(0, -1), opts.module ?? MAIN.at(-1)!, ...args]];
   const times: number[] = [];
   if (!opts.before) await timed(cmd, argv, env, opts.stdin); // warm-up (also brings the caches up to date)
   for (let i = 0; i < n; i++) {
@@ -207,6 +215,10 @@ async function scale(root: string) {
     const label = size.toLocaleString("en-US");
     const heavySlug = slugOf([...HEAVY.keys()].filter((i) => i < size).at(-1) ?? 0);
     if (only.has("list")) {
+      // What no command here can go below (bench/floor.ts): Deno's start-up, then with the two stats per
+      // project an exact list must make.
+      await measure("floor: Deno start-up (empty module)", label, [], env, n, { module: FLOOR });
+      await measure("floor: start-up + 2 stats per project", label, ["stats"], env, n, { module: FLOOR });
       await measure("list", label, ["list"], env, n, { target: targetFor("list", size) });
       await measure("list --json", label, ["list", "--json"], env, n, { target: targetFor("list", size) });
       await measure("list (cold: no index)", label, ["list"], env, Math.min(n, size >= 100_000 ? 1 : 3), {

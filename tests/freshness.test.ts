@@ -1,26 +1,8 @@
 /** Stat keys: equal for unchanged files, different after any change a cache must notice. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { hashNumbers, joinKeys, statKey } from "../src/store/index_db.ts";
+import { keyFiles, statKey } from "../src/store/index_db.ts";
 import { tempDir } from "./support/temp.ts";
-
-Deno.test("hashNumbers is stable, 53-bit, and tells close values apart", () => {
-  assert.equal(hashNumbers([1, 2, 3]), hashNumbers([1, 2, 3]));
-  const seen = new Set<number>();
-  const base = 1_795_790_069_384; // a millisecond timestamp, above 2^32
-  for (let ino = 0; ino < 20; ino++) {
-    for (let size = 0; size < 20; size++) {
-      for (let dm = 0; dm < 20; dm++) {
-        const h = hashNumbers([ino, size, base + dm, base]);
-        assert.ok(Number.isSafeInteger(h) && h >= 0);
-        seen.add(h);
-      }
-    }
-  }
-  assert.equal(seen.size, 20 * 20 * 20, "no collisions among 8,000 neighbouring keys");
-  assert.notEqual(hashNumbers([base, 0]), hashNumbers([base + 2 ** 32, 0]), "high words count");
-  assert.notEqual(hashNumbers([1, 2]), hashNumbers([2, 1]), "order counts");
-});
 
 Deno.test("a file's key changes when it is rewritten, replaced or touched, and not otherwise", async () => {
   const t = await tempDir();
@@ -37,9 +19,17 @@ Deno.test("a file's key changes when it is rewritten, replaced or touched, and n
     await Deno.rename(`${f}.tmp`, f); // a new inode
     assert.notEqual(statKey(f)!.key, k2.key);
     assert.equal(statKey(join(t.path, "missing")), null);
-    assert.equal(joinKeys([k1, null]), null);
-    assert.equal(joinKeys([k1, k2])!.changed, Math.max(k1.changed, k2.changed));
-    assert.notEqual(joinKeys([k1, k2])!.key, joinKeys([k2, k1])!.key);
+    // A folder's key with its files': null when one is missing, but for last-result.txt.
+    await Deno.writeTextFile(join(t.path, "runs.jsonl"), "{}\n");
+    const both = keyFiles(t.path, ["project.json", "runs.jsonl"])!;
+    const parts = [t.path, f, join(t.path, "runs.jsonl")].map((p) => statKey(p)!);
+    assert.equal(both.key, parts.map((k) => k.key).join(" "));
+    assert.equal(both.changed, Math.max(...parts.map((k) => k.changed)));
+    assert.notEqual(both.key, keyFiles(t.path, ["runs.jsonl", "project.json"])!.key, "order counts");
+    assert.equal(keyFiles(t.path, ["project.json", "missing"]), null);
+    assert.ok(keyFiles(t.path, ["project.json", "last-result.txt"]));
+    await Deno.writeTextFile(join(t.path, "runs.jsonl"), "{}\n{}\n", { append: false });
+    assert.notEqual(keyFiles(t.path, ["project.json", "runs.jsonl"])!.key, both.key, "rewritten in place");
   } finally {
     await t.cleanup();
   }
