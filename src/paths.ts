@@ -32,6 +32,21 @@ export function join(...parts: string[]): string {
   return joined === "" ? "." : normalize(joined);
 }
 
+/**
+ * `dir` and a slash when, for any plain file name (no slash, not "." or ".."), `join(dir, name)` is exactly
+ * that followed by the name (`dir` is already normal and not "."); else null. For readers that join many
+ * names to one folder: one check instead of a normalization per name.
+ *
+ * @example
+ * ```ts
+ * folderPrefix("/p/.dispatch-logs"); // "/p/.dispatch-logs/"
+ * folderPrefix("/p/./logs/"); // null: join("/p/./logs/", "x") is "/p/logs/x"
+ * ```
+ */
+export function folderPrefix(dir: string): string | null {
+  return dir !== "" && dir !== "." && !dir.endsWith("/") && normalize(dir) === dir ? dir + "/" : null;
+}
+
 export function isAbsolute(path: string): boolean {
   return path.startsWith("/");
 }

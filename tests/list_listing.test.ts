@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readHistory } from "../src/store/history.ts";
+import * as ours from "../src/paths.ts";
 import { projectPaths } from "../src/store/project.ts";
+import { compareRunIds, sortRunIds } from "../src/store/run_id.ts";
 import { listRuns, readRun, readRunSync, scanLogs } from "../src/store/runs.ts";
 import { readListEntry } from "../src/store/summary.ts";
 import { tempDir } from "./support/temp.ts";
@@ -161,5 +163,46 @@ Deno.test("list's entry sees the lock and project.json the listing shows, and on
     assert.equal(r.entry.last_run?.status, "success");
   } finally {
     await t.cleanup();
+  }
+});
+
+Deno.test("projectPaths gives join()'s paths for any projects folder and slug", () => {
+  const ref = (projectsDir: string, slug: string) => {
+    const dir = ours.join(projectsDir, slug);
+    const logsDir = ours.join(dir, ".dispatch-logs");
+    return {
+      slug,
+      dir,
+      logsDir,
+      claudeMd: ours.join(dir, "CLAUDE.md"),
+      projectJson: ours.join(logsDir, "project.json"),
+      lastSessionId: ours.join(logsDir, "last-session-id"),
+      lastResult: ours.join(logsDir, "last-result.txt"),
+      lastReviewSessionId: ours.join(logsDir, "last-review-session-id"),
+      lock: ours.join(logsDir, "lock"),
+    };
+  };
+  for (const dir of ["", ".", "..", "/", "//", "a", "a/", "/a/./b/", "../x", "/tmp/projects", "/a/../b"]) {
+    for (const slug of ["s", "task-api", "a/b", "..", ".", "x/", ""]) {
+      assert.deepEqual(projectPaths(dir, slug), ref(dir, slug), `${dir} ${slug}`);
+    }
+  }
+});
+
+Deno.test("sortRunIds orders as sort(compareRunIds), ties and odd ids included", () => {
+  const ids = [
+    "20260401-090000-12.2",
+    "20260401-090000-12",
+    "20260401-090000-012", // the same key as the one above: the stable order keeps them as given
+    "20260331-235959-99999",
+    "not-a-run",
+    "20260401-090000-3",
+    "20260401-090000-12.10",
+    "20260401-090000-012",
+    "",
+  ];
+  for (let shift = 0; shift < ids.length; shift++) {
+    const turned = [...ids.slice(shift), ...ids.slice(0, shift)];
+    assert.deepEqual(sortRunIds(turned), [...turned].sort(compareRunIds));
   }
 });

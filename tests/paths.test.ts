@@ -71,6 +71,19 @@ Deno.test("join, resolve and relative match node:path for every pair of samples"
   assert.equal(ours.delimiter, node.delimiter);
 });
 
+Deno.test("folderPrefix joined to a plain name is join's result, for every sample folder", () => {
+  for (const dir of SAMPLES) {
+    const prefix = ours.folderPrefix(dir);
+    for (const name of ["a", "runs.jsonl", ".dispatch-logs", "x..y", "..."]) {
+      if (prefix !== null) assert.equal(prefix + name, ours.join(dir, name), `${dir} ${name}`);
+    }
+  }
+  assert.equal(ours.folderPrefix("/p/.dispatch-logs"), "/p/.dispatch-logs/");
+  assert.equal(ours.folderPrefix("a/b"), "a/b/");
+  assert.equal(ours.folderPrefix("/p/./logs/"), null);
+  assert.equal(ours.folderPrefix("."), null);
+});
+
 Deno.test("fileUrlPath gives node:url's fileURLToPath for local file URLs and refuses others", () => {
   for (
     const href of [

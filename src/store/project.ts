@@ -1,4 +1,4 @@
-import { join } from "../paths.ts";
+import { folderPrefix, join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import {
   describeProblem,
@@ -26,17 +26,21 @@ export interface ProjectPaths {
 
 export function projectPaths(projectsDir: string, slug: string): ProjectPaths {
   const dir = join(projectsDir, slug);
-  const logsDir = join(dir, ".dispatch-logs");
+  // join() of each name, without a normalization each (list makes these paths for every project).
+  const inDir = folderPrefix(dir);
+  const logsDir = inDir !== null ? inDir + ".dispatch-logs" : join(dir, ".dispatch-logs");
+  const inLogs = inDir !== null ? logsDir + "/" : folderPrefix(logsDir);
+  const logsFile = (name: string) => inLogs !== null ? inLogs + name : join(logsDir, name);
   return {
     slug,
     dir,
     logsDir,
-    claudeMd: join(dir, "CLAUDE.md"),
-    projectJson: join(logsDir, "project.json"),
-    lastSessionId: join(logsDir, "last-session-id"),
-    lastResult: join(logsDir, "last-result.txt"),
-    lastReviewSessionId: join(logsDir, "last-review-session-id"),
-    lock: join(logsDir, "lock"),
+    claudeMd: inDir !== null ? inDir + "CLAUDE.md" : join(dir, "CLAUDE.md"),
+    projectJson: logsFile("project.json"),
+    lastSessionId: logsFile("last-session-id"),
+    lastResult: logsFile("last-result.txt"),
+    lastReviewSessionId: logsFile("last-review-session-id"),
+    lock: logsFile("lock"),
   };
 }
 

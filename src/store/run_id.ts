@@ -13,15 +13,30 @@ export const RUN_FILE = new RegExp(
   `^(${RUN_ID.source.slice(1, -1)})-(run\\.json|result\\.json|events\\.jsonl|stderr\\.log)$`,
 );
 
+type RunIdKey = readonly [stamp: string, pid: number, seq: number];
+
+function runIdKey(id: string): RunIdKey {
+  const m = id.match(RUN_ID);
+  return m ? [m[1], Number(m[2]), Number(m[3] ?? 1)] : [id, 0, 0];
+}
+
+function compareKeys([sa, pa, na]: RunIdKey, [sb, pb, nb]: RunIdKey): number {
+  return sa < sb ? -1 : sa > sb ? 1 : pa - pb || na - nb;
+}
+
 /** Sort key for run ids: the stamp, then the pid, then the sequence number. */
 export function compareRunIds(a: string, b: string): number {
-  const key = (id: string) => {
-    const m = id.match(RUN_ID);
-    return m ? [m[1], Number(m[2]), Number(m[3] ?? 1)] as const : [id, 0, 0] as const;
-  };
-  const [sa, pa, na] = key(a);
-  const [sb, pb, nb] = key(b);
-  return sa < sb ? -1 : sa > sb ? 1 : pa - pb || na - nb;
+  return compareKeys(runIdKey(a), runIdKey(b));
+}
+
+/**
+ * `ids` sorted as `ids.sort(compareRunIds)` sorts them (the same stable order), each id's key taken once:
+ * a folder of thousands of runs is sorted without a regular expression per comparison.
+ */
+export function sortRunIds(ids: readonly string[]): string[] {
+  const keyed = ids.map((id) => ({ id, key: runIdKey(id) }));
+  keyed.sort((a, b) => compareKeys(a.key, b.key));
+  return keyed.map((k) => k.id);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { join, normalize } from "../paths.ts";
+import { folderPrefix, join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import {
   describeProblem,
@@ -12,7 +12,7 @@ import { runStamp } from "./project.ts";
 import { appendHistory, HISTORY_FILE, historyEntryOf } from "./history.ts";
 import { normalizeRecord } from "./record.ts";
 import type { RunRecord } from "./run_record.ts";
-import { compareRunIds, RUN_FILE, RUN_ID } from "./run_id.ts";
+import { compareRunIds, RUN_FILE, RUN_ID, sortRunIds } from "./run_id.ts";
 
 export { compareRunIds, RUN_FILE };
 
@@ -111,11 +111,6 @@ export interface LogsListing extends RunListing {
 
 const MISSING: FileRead = { ok: false, problem: "missing" };
 
-/** `dir` and a slash when `join(dir, name)` is that plus `name` for any plain name (`dir` already normal). */
-function prefixOf(dir: string): string | null {
-  return dir !== "" && dir !== "." && !dir.endsWith("/") && normalize(dir) === dir ? dir + "/" : null;
-}
-
 /** The path of file `name` (a plain name: a run file, runs.jsonl) in the listed folder, as `join` gives it. */
 export function listedPath(listing: LogsListing, name: string): string {
   return listing.prefix !== null ? listing.prefix + name : join(listing.logsDir, name);
@@ -149,7 +144,7 @@ export function scanLogs(logsDir: string): LogsListing {
     // No logs folder: no runs. A listing that failed shows nothing of what is there: files are tried.
     names = null;
   }
-  const prefix = prefixOf(logsDir);
+  const prefix = folderPrefix(logsDir);
   let indexed: Set<string> | null = null;
   // The safe reader: a FIFO or a device in place of runs.jsonl must not hang (no index: every file counts).
   // A listing without it says it is missing (no failed open).
@@ -165,7 +160,7 @@ export function scanLogs(logsDir: string): LogsListing {
     else foreign.push(...[...files].sort());
   }
   return {
-    ids: ids.sort(compareRunIds),
+    ids: sortRunIds(ids),
     foreign: foreign.sort(),
     logsDir,
     files: names === null ? null : byId,
