@@ -106,16 +106,19 @@ export async function readProjectMeta(
 }
 
 /**
- * {@linkcode readProjectMeta}, synchronously. `listed`: false when the caller's listing of the logs folder
- * shows no project.json (then it is missing without a try to open it).
+ * {@linkcode readProjectMeta}, synchronously. `listed`: what the caller's listing of the logs folder
+ * shows: no project.json (then it is missing without a try to open it), or a plain regular file.
  */
 export function readProjectMetaSync(
   paths: ProjectPaths,
-  listed = true,
+  listed: "absent" | "regular" | "unknown" = "unknown",
 ): { meta: ProjectMeta | null; problem: string | null } {
   return metaOf(
     paths,
-    listed ? readJsonObjectSafeSync(paths.projectJson, { maxBytes: MAX_SMALL_FILE }) : MISSING_JSON,
+    listed === "absent" ? MISSING_JSON : readJsonObjectSafeSync(paths.projectJson, {
+      maxBytes: MAX_SMALL_FILE,
+      listedRegular: listed === "regular",
+    }),
   );
 }
 

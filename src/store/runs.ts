@@ -103,6 +103,11 @@ export interface LogsListing extends RunListing {
   files: Map<string, string[]> | null;
   /** The other names in the folder (project.json, lock, runs.jsonl, ...); null as for `files`. */
   names: Set<string> | null;
+  /**
+   * The listed names that are not plain regular files (links, FIFOs, devices, folders): those are checked
+   * before they are opened; a plain file is checked once opened (see `listedRegular`).
+   */
+  odd: Set<string>;
   /** runs.jsonl as the safe reader read it ("missing" without a read when the listing shows none). */
   index: FileRead;
   /** `logsDir` and a slash, when that joined to a file name is exactly what `join` gives; else null. */
@@ -130,9 +135,11 @@ export function listedPath(listing: LogsListing, name: string): string {
 export function scanLogs(logsDir: string): LogsListing {
   const byId = new Map<string, string[]>();
   let names: Set<string> | null = new Set();
+  const odd = new Set<string>();
   try {
     // Synchronously: a folder of thousands of runs lists in a quarter of the async iteration's time.
     for (const entry of Deno.readDirSync(logsDir)) {
+      if (!entry.isFile) odd.add(entry.name);
       const m = entry.name.match(RUN_FILE);
       if (m) {
         const known = byId.get(m[1]);
@@ -150,7 +157,9 @@ export function scanLogs(logsDir: string): LogsListing {
   // A listing without it says it is missing (no failed open).
   const index = names !== null && !names.has(HISTORY_FILE)
     ? MISSING
-    : readTextSafeSync(prefix !== null ? prefix + HISTORY_FILE : join(logsDir, HISTORY_FILE));
+    : readTextSafeSync(prefix !== null ? prefix + HISTORY_FILE : join(logsDir, HISTORY_FILE), {
+      listedRegular: names !== null && !odd.has(HISTORY_FILE),
+    });
   if (index.ok) indexed = new Set([...index.text.matchAll(INDEXED_ID)].map((m) => m[1]));
   else if (index.problem === "empty") indexed = new Set();
   const ids: string[] = [];
@@ -165,6 +174,7 @@ export function scanLogs(logsDir: string): LogsListing {
     logsDir,
     files: names === null ? null : byId,
     names,
+    odd,
     index,
     prefix,
   };
@@ -284,8 +294,12 @@ export function readRunSync(logsDir: string, runId: string, listing?: LogsListin
   const names = known?.files?.get(runId);
   const listed = (name: string) => known === null || (names !== undefined && names.includes(name));
   const pathOf = (name: string) => known !== null ? listedPath(known, name) : join(logsDir, name);
+  const read = (name: string) =>
+    listed(name)
+      ? readJsonObjectSafeSync(pathOf(name), { listedRegular: known !== null && !known.odd.has(name) })
+      : MISSING_JSON;
   const recordName = `${runId}-run.json`;
-  const rec = listed(recordName) ? readJsonObjectSafeSync(pathOf(recordName)) : MISSING_JSON;
+  const rec = read(recordName);
   const checked = rec.ok ? normalizeRecord(rec.value) : null;
   if (checked?.ok) {
     const v = checked.value;
@@ -342,7 +356,7 @@ export function readRunSync(logsDir: string, runId: string, listing?: LogsListin
   if (checked && !checked.ok) {
     return { ...base, status: "corrupt", problem: `${runId}-run.json ${checked.problem}` };
   }
-  const res = listed(resultName) ? readJsonObjectSafeSync(pathOf(resultName)) : MISSING_JSON;
+  const res = read(resultName);
   if (!res.ok) return { ...base, status: "corrupt", problem: `${runId}-result.json ${res.problem}` };
   const r = res.value;
   // As the runner reads a final result (src/agents/claude_code/stream.ts): a usage that is not an object of

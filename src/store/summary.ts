@@ -71,7 +71,17 @@ export async function readListEntry(
   const runIds = listing.ids;
   const planted = foreignProblem(listing.foreign);
   if (planted) problems.push(planted);
-  const metaRead = readProjectMetaSync(paths, listedHere(listing, paths.projectJson, "project.json") ?? true);
+  const metaListed = listedHere(listing, paths.projectJson, "project.json");
+  const metaRead = readProjectMetaSync(
+    paths,
+    metaListed === null
+      ? "unknown"
+      : !metaListed
+      ? "absent"
+      : listing.odd.has("project.json")
+      ? "unknown"
+      : "regular",
+  );
   const history = await readHistory(paths.logsDir, listing)
     .catch(() => ({ entries: [], indexed: false, read: [] as RunSummary[] }));
   if (metaRead.problem) problems.push(metaRead.problem);
