@@ -1,7 +1,7 @@
 import { dirname, isAbsolute, join, resolve } from "./paths.ts";
 import { UsageError } from "./errors.ts";
 import type { AgentName } from "./agents/agent.ts";
-import { parseAgentName } from "./agents/registry.ts";
+import { parseAgentName } from "./agents/names.ts";
 import { parseSandboxSetting, type SandboxChoice } from "./sandbox/choice.ts";
 import { DEFAULT_CEILING, parsePermission, type PermissionMode } from "./sandbox/permission.ts";
 

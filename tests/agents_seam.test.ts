@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Agent } from "../src/agents/agent.ts";
 import { claudeCode } from "../src/agents/claude_code/mod.ts";
+import { AGENT_NAMES } from "../src/agents/names.ts";
 import { AGENTS, getAgent, isAgentName } from "../src/agents/registry.ts";
 import { planLaunch } from "../src/sandbox/launch.ts";
 
@@ -14,6 +15,28 @@ Deno.test("the registry names Claude Code by default, one entry per agent", () =
   assert.ok(isAgentName("claude"));
   assert.ok(!isAgentName("toString"));
   for (const [name, agent] of Object.entries(AGENTS)) assert.equal(agent!.name, name);
+  assert.deepEqual(Object.keys(AGENTS), [...AGENT_NAMES]);
+});
+
+/** The modules `path` loads before it runs (static imports, followed), as paths under src/. */
+function staticImports(path: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(path)) return seen;
+  seen.add(path);
+  const text = Deno.readTextFileSync(path);
+  for (const m of text.matchAll(/^(?:import|export)(?! type)[^;]*? from "(\.[^"]+)";/gms)) {
+    staticImports(join(path, "..", m[1]), seen);
+  }
+  return seen;
+}
+
+Deno.test("list, search, status and the program's start load no agent, runner, sandbox launcher or git", () => {
+  for (const entry of ["main.ts", "cli/list.ts", "cli/search.ts", "cli/status.ts"]) {
+    const loaded = [...staticImports(join(SRC, entry))].map((p) => p.slice(SRC.length + 1));
+    const heavy = loaded.filter((p) =>
+      /^(runner\/(?!stop_registry)|git\/|agents\/(?!names|agent\.ts)|sandbox\/(bwrap|launch))/.test(p)
+    );
+    assert.deepEqual(heavy, [], entry);
+  }
 });
 
 Deno.test("nothing outside src/agents/ imports an agent's folder (only the registry does)", () => {

@@ -1,6 +1,7 @@
 /**
  * The one interface every specialist CLI sits behind. An agent is a folder `src/agents/<name>/` exporting
- * one `Agent`; `src/agents/registry.ts` lists them (adding a fourth agent: one folder, one line there).
+ * one `Agent`; `src/agents/registry.ts` lists them (adding a fourth agent: one folder, its name in `names.ts`, one line
+ * in the registry).
  *
  * Contract (issue 14): fields are added, not renamed. What the runner asks an agent for: the argument list
  * and stdin of one invocation (`command`), a parser turning its stdout lines into common events
@@ -12,7 +13,8 @@
 import type { AgentState } from "../sandbox/bwrap.ts";
 import type { AgentEvent } from "./events.ts";
 
-export type AgentName = "claude" | "codex" | "gemini";
+export type { AgentName } from "./names.ts";
+import type { AgentName } from "./names.ts";
 
 /** dispatch-cc's permission modes (Claude Code's names; each agent maps them onto its own controls). */
 export type { PermissionMode } from "../sandbox/permission.ts";

@@ -8,7 +8,7 @@ import type { DispatchRequest } from "../runner/dispatch.ts";
 import type { VerifyRequest } from "../runner/request.ts";
 import { resolveSandbox } from "../sandbox/choice.ts";
 import { parsePermission } from "../sandbox/permission.ts";
-import { parseAgentName } from "../agents/registry.ts";
+import { parseAgentName } from "../agents/names.ts";
 import { validateSlug } from "../store/slug.ts";
 import type { CommandContext } from "./context.ts";
 import { flag, type OptionSpecs, type Parsed, positiveNumber, str, toolList } from "./options.ts";
