@@ -174,7 +174,6 @@ export function readTextSafeSync(path: string, opts: SafeReadOptions = {}): File
   }
 }
 
-/** {@linkcode readAtMost}, synchronously. */
 /**
  * The buffer the synchronous reader reads into (its bytes are decoded before it returns, so one serves
  * every read): `list` reads tens of thousands of files, and a buffer each keeps the garbage collector busy.
@@ -182,6 +181,7 @@ export function readTextSafeSync(path: string, opts: SafeReadOptions = {}): File
 let scratch = new Uint8Array(64 * 1024);
 const SCRATCH_MAX = 4 * 1024 * 1024;
 
+/** {@linkcode readAtMost}, synchronously, into the scratch buffer when the file fits it. */
 function readAtMostSync(file: Deno.FsFile, expected: number, max: number): Uint8Array | null {
   const want = Math.min(expected + 1, max + 1);
   if (want > scratch.length && want <= SCRATCH_MAX) scratch = new Uint8Array(want);

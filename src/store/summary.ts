@@ -71,17 +71,8 @@ export async function readListEntry(
   const runIds = listing.ids;
   const planted = foreignProblem(listing.foreign);
   if (planted) problems.push(planted);
-  const metaListed = listedHere(listing, paths.projectJson, "project.json");
-  const metaRead = readProjectMetaSync(
-    paths,
-    metaListed === null
-      ? "unknown"
-      : !metaListed
-      ? "absent"
-      : listing.odd.has("project.json")
-      ? "unknown"
-      : "regular",
-  );
+  const metaListed = listedAs(listing, paths.projectJson, "project.json");
+  const metaRead = readProjectMetaSync(paths, metaListed === "other" ? "unknown" : metaListed);
   const history = await readHistory(paths.logsDir, listing)
     .catch(() => ({ entries: [], indexed: false, read: [] as RunSummary[] }));
   if (metaRead.problem) problems.push(metaRead.problem);
@@ -93,8 +84,9 @@ export async function readListEntry(
   if (run?.problem) problems.push(run.problem);
   // Only an existing lock file needs a look at its holder (a stat for every project would cost more; the
   // listing already shows whether it is there).
+  const lockListed = listedAs(listing, paths.lock, "lock");
   const lock = (run && isGoingOn(run.status)) ||
-      (listedHere(listing, paths.lock, "lock") ?? await hasLockFile(paths))
+      (lockListed === "unknown" ? await hasLockFile(paths) : lockListed !== "absent")
     ? await inspectLock(paths.lock).catch(() => null)
     : null;
   if (run && isGoingOn(run.status)) {
@@ -137,11 +129,17 @@ export async function readListEntry(
 }
 
 /**
- * Whether the listing shows `name` in the logs folder, when `path` is that file of the listed folder; null
+ * What the listing of the logs folder shows of `name` (not a run file's name) when `path` is that file of
+ * the listed folder: not there, a plain regular file, something else (a link, a FIFO, a folder); "unknown"
  * when the listing cannot say (the folder could not be listed, or `path` is elsewhere).
  */
-function listedHere(listing: LogsListing, path: string, name: string): boolean | null {
-  return listing.names !== null && path === listedPath(listing, name) ? listing.names.has(name) : null;
+function listedAs(
+  listing: LogsListing,
+  path: string,
+  name: string,
+): "absent" | "regular" | "other" | "unknown" {
+  if (listing.names === null || path !== listedPath(listing, name)) return "unknown";
+  return !listing.names.has(name) ? "absent" : listing.odd.has(name) ? "other" : "regular";
 }
 
 async function hasLockFile(paths: ProjectPaths): Promise<boolean> {
