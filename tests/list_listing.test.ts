@@ -3,7 +3,6 @@
 // file, for every odd case of a run's files, so the shortcut can never change an answer.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { readTextSafeSync } from "../src/store/files.ts";
 import { readHistory } from "../src/store/history.ts";
 import * as ours from "../src/paths.ts";
 import { projectPaths } from "../src/store/project.ts";
@@ -205,34 +204,5 @@ Deno.test("sortRunIds orders as sort(compareRunIds), ties and odd ids included",
   for (let shift = 0; shift < ids.length; shift++) {
     const turned = [...ids.slice(shift), ...ids.slice(0, shift)];
     assert.deepEqual(sortRunIds(turned), [...turned].sort(compareRunIds));
-  }
-});
-
-Deno.test("a file the listing showed regular gets the same answers with the check after opening alone", async () => {
-  const t = await tempDir();
-  try {
-    const p = (name: string) => join(t.path, name);
-    await Deno.writeTextFile(p("big"), "x".repeat(2000));
-    await Deno.writeTextFile(p("blank"), " \n");
-    await Deno.writeTextFile(p("ok"), '{"a":1}');
-    for (
-      const [name, maxBytes] of [["big", 1000], ["big", 2000], ["blank", 100], ["ok", 100], [
-        "gone",
-        100,
-      ]] as const
-    ) {
-      assert.deepEqual(
-        readTextSafeSync(p(name), { maxBytes, listedRegular: true }),
-        readTextSafeSync(p(name), { maxBytes }),
-        name,
-      );
-    }
-    assert.deepEqual(readTextSafeSync(p("big"), { maxBytes: 1000, listedRegular: true }), {
-      ok: false,
-      problem: "too large",
-      detail: "2000 bytes, limit 1000",
-    });
-  } finally {
-    await t.cleanup();
   }
 });

@@ -30,12 +30,6 @@ export const MAX_PROJECT_FILE = MAX_TEXT_FILE;
 export interface SafeReadOptions {
   /** Refuse a file bigger than this (bytes); {@linkcode MAX_TEXT_FILE} unless given. */
   maxBytes?: number;
-  /**
-   * The caller's listing of the folder showed a regular file by this name (not a link, a FIFO or a
-   * device): the check before opening is skipped (opening a regular file cannot block), the one after
-   * opening still refuses anything that is not a regular file of at most `maxBytes`.
-   */
-  listedRegular?: boolean;
 }
 
 /** What {@linkcode checkRegularFile} found: a regular file's size and mtime, or why it is not one. */
@@ -151,10 +145,10 @@ export async function readTextSafe(path: string, opts: SafeReadOptions = {}): Pr
  */
 export function readTextSafeSync(path: string, opts: SafeReadOptions = {}): FileRead {
   const max = opts.maxBytes ?? MAX_TEXT_FILE;
-  if (!opts.listedRegular) {
-    const check = checkRegularFileSync(path, { maxBytes: max });
-    if (!check.ok) return check;
-  }
+  // Checked before opening, as late as can be: opening a FIFO would block (a file swapped for one between a
+  // folder's listing and its open must not hang a listing); checked again once open.
+  const check = checkRegularFileSync(path, { maxBytes: max });
+  if (!check.ok) return check;
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path, { read: true });

@@ -115,10 +115,9 @@ export function readProjectMetaSync(
 ): { meta: ProjectMeta | null; problem: string | null } {
   return metaOf(
     paths,
-    listed === "absent" ? MISSING_JSON : readJsonObjectSafeSync(paths.projectJson, {
-      maxBytes: MAX_SMALL_FILE,
-      listedRegular: listed === "regular",
-    }),
+    listed === "absent"
+      ? MISSING_JSON
+      : readJsonObjectSafeSync(paths.projectJson, { maxBytes: MAX_SMALL_FILE }),
   );
 }
 

@@ -103,10 +103,7 @@ export interface LogsListing extends RunListing {
   files: Map<string, string[]> | null;
   /** The other names in the folder (project.json, lock, runs.jsonl, ...); null as for `files`. */
   names: Set<string> | null;
-  /**
-   * The listed names that are not plain regular files (links, FIFOs, devices, folders): those are checked
-   * before they are opened; a plain file is checked once opened (see `listedRegular`).
-   */
+  /** The listed names that are not plain regular files (links, FIFOs, devices, folders). */
   odd: Set<string>;
   /** runs.jsonl as the safe reader read it ("missing" without a read when the listing shows none). */
   index: FileRead;
@@ -157,9 +154,7 @@ export function scanLogs(logsDir: string): LogsListing {
   // A listing without it says it is missing (no failed open).
   const index = names !== null && !names.has(HISTORY_FILE)
     ? MISSING
-    : readTextSafeSync(prefix !== null ? prefix + HISTORY_FILE : join(logsDir, HISTORY_FILE), {
-      listedRegular: names !== null && !odd.has(HISTORY_FILE),
-    });
+    : readTextSafeSync(prefix !== null ? prefix + HISTORY_FILE : join(logsDir, HISTORY_FILE));
   if (index.ok) indexed = new Set([...index.text.matchAll(INDEXED_ID)].map((m) => m[1]));
   else if (index.problem === "empty") indexed = new Set();
   const ids: string[] = [];
@@ -294,10 +289,7 @@ export function readRunSync(logsDir: string, runId: string, listing?: LogsListin
   const names = known?.files?.get(runId);
   const listed = (name: string) => known === null || (names !== undefined && names.includes(name));
   const pathOf = (name: string) => known !== null ? listedPath(known, name) : join(logsDir, name);
-  const read = (name: string) =>
-    listed(name)
-      ? readJsonObjectSafeSync(pathOf(name), { listedRegular: known !== null && !known.odd.has(name) })
-      : MISSING_JSON;
+  const read = (name: string) => listed(name) ? readJsonObjectSafeSync(pathOf(name)) : MISSING_JSON;
   const recordName = `${runId}-run.json`;
   const rec = read(recordName);
   const checked = rec.ok ? normalizeRecord(rec.value) : null;
