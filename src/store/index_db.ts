@@ -439,11 +439,13 @@ const trigrams = (needle: string) => {
 type Text = { slug: string; ord: number; run_id: string; problem: string | null; body: string | null };
 
 /**
- * Calls `visit` with every project that may match `needle` (lower-cased) or has a problem to report, in slug
- * order, its source holding the texts that contain the needle and the runs with problems; returns how many
- * projects had to be read from their files. The trigram index finds the texts for needles of three
+ * Calls `visit` with every project that may match `needle` (lower-cased) or has a problem to report, in no
+ * set order, its source holding the texts that contain the needle and the runs with problems; returns how
+ * many projects had to be read from their files. The trigram index finds the texts for needles of three
  * characters or more (it indexes the texts lower-cased as JavaScript does, so it finds all a scan finds);
- * shorter ones are looked for in every indexed text, as are all in an index in memory.
+ * shorter ones are looked for in every indexed text, as are all in an index in memory. The texts come a
+ * project at a time and are let go once it is visited: a word found in half of all results does not hold
+ * them all at once.
  */
 export function scanSearchSources(
   projectsDir: string,
@@ -454,31 +456,31 @@ export function scanSearchSources(
   return withIndex(projectsDir, opts, async (db) => {
     const r = await refresh(db, projectsDir, SEARCH, opts);
     if (!r) return false;
+    const all = [...needle].length < 3 || inMemory.has(db);
     const cols = "t.slug, t.ord, t.run_id, t.problem, t.body";
-    const texts = [...needle].length >= 3 && !inMemory.has(db)
-      ? q(db, `SELECT ${cols} FROM fts JOIN texts t ON t.id = fts.rowid WHERE fts MATCH ?`)
-        .all(trigrams(needle)) as Text[]
-      : (q(db, `SELECT ${cols} FROM texts t WHERE body IS NOT NULL`).all() as Text[])
-        .filter((t) => t.body!.toLowerCase().includes(needle));
-    texts.push(
-      ...q(db, `SELECT ${cols} FROM texts t INDEXED BY texts_problems WHERE problem IS NOT NULL`)
-        .all() as Text[],
-    );
-    const sources = new Map<string, SearchSource>();
-    const sourceOf = (slug: string) => {
-      if (!sources.has(slug)) {
-        sources.set(slug, { description: "", meta_problem: null, last_result: null, runs: [] });
+    const texts = q(
+      db,
+      `SELECT ${cols} FROM ${all ? "texts t" : "fts JOIN texts t ON t.id = fts.rowid WHERE fts MATCH ?"}
+       UNION ALL SELECT ${cols} FROM texts t INDEXED BY texts_problems WHERE problem IS NOT NULL ORDER BY 1, 2`,
+    ).iterate(...(all ? [] : [trigrams(needle)])) as Iterable<Text>;
+    const bySlug = new Set(r.slugs.filter((slug) => slug.toLowerCase().includes(needle)));
+    let slug = "";
+    let s: SearchSource | null = null;
+    const done = () => s && (bySlug.delete(slug), visit(slug, s));
+    for (const t of texts) {
+      if (all && t.problem === null && !t.body?.toLowerCase().includes(needle)) continue;
+      if (t.slug !== slug || !s) {
+        done();
+        [slug, s] = [t.slug, { description: "", meta_problem: null, last_result: null, runs: [] }];
       }
-      return sources.get(slug)!;
-    };
-    for (const slug of r.slugs) if (slug.toLowerCase().includes(needle)) sourceOf(slug);
-    for (const t of texts.sort((a, b) => a.ord - b.ord)) {
-      const s = sourceOf(t.slug);
       if (t.ord === 0) [s.description, s.meta_problem] = [t.body ?? "", t.problem];
       else if (t.ord === 1) s.last_result = t.body;
       else if (s.runs.at(-1)?.[0] !== t.run_id) s.runs.push([t.run_id, t.body, t.problem]);
     }
-    for (const slug of r.slugs) if (sources.has(slug)) visit(slug, sources.get(slug)!);
+    done();
+    for (const slug of bySlug) {
+      visit(slug, { description: "", meta_problem: null, last_result: null, runs: [] });
+    }
     return { read: r.read };
   });
 }
