@@ -501,3 +501,31 @@ Deno.test("a symlinked project folder is no project for list, search and status 
     await f.cleanup();
   }
 });
+
+Deno.test("hundreds of projects read and stored a batch at a time give the cold scan's answers", async () => {
+  const t = await tempDir();
+  const projects = join(t.path, "projects");
+  try {
+    for (let i = 0; i < 600; i++) {
+      const logs = join(projects, `p${String(i).padStart(3, "0")}`, ".dispatch-logs");
+      await Deno.mkdir(logs, { recursive: true });
+      await Deno.writeTextFile(join(logs, "project.json"), JSON.stringify({ description: `widget ${i}` }));
+      if (i % 7 === 0) await Deno.writeTextFile(join(logs, "last-result.txt"), `widget result ${i}\n`);
+    }
+    await settle();
+    const first = await listProjects(projects, { racyMs: RACY_MS });
+    assert.equal(first.read, 600);
+    assert.deepEqual(first.entries, (await listProjects(projects, { cache: false })).entries);
+    assert.deepEqual((await listLines(projects, { racyMs: RACY_MS })).read, 0);
+    await Deno.remove(join(projects, INDEX_DIR), { recursive: true });
+    assert.deepEqual(
+      (await listLines(projects, { racyMs: RACY_MS })).entries,
+      (await listLines(projects, { cache: false })).entries,
+    );
+    for (let pass = 0; pass < 2; pass++) {
+      assert.deepEqual(await searchAll(projects, "widget", true), await searchAll(projects, "widget", false));
+    }
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -60,7 +60,7 @@ export function keyFiles(logs: string, names: string[]): StatKey | null {
 }
 const MISSING = { key: "-", changed: 0 };
 
-const VERSION = 3;
+const VERSION = 4;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS projects(slug TEXT PRIMARY KEY, list_key TEXT, indexed INTEGER, line TEXT,
@@ -214,24 +214,29 @@ async function refresh<V>(db: Db, dir: string, part: Part<V>, opts: Scope) {
     else if (!key || row?.key !== key.key) stale.push(slug);
   }
   if (gone.size) slugs = slugs.filter((s) => !gone.has(s));
-  const fresh = await mapLimit(stale, 16, async (slug) => {
-    const r = await part.read(db, dir, slug);
-    const k = keyFiles(`${base}${slug}/.dispatch-logs`, part.files(r.indexed ?? false)); // changed meanwhile: racy
-    return { slug, r, key: !r.volatile && cacheable(k) ? k.key : null };
-  });
-  const written = (fresh.length === 0 && gone.size === 0 && (only !== "" || sameSet)) || write(db, () => {
-    for (const slug of gone) {
-      q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
-      q(db, "DELETE FROM texts WHERE slug = ?").run(slug);
-      q(db, "DELETE FROM projects WHERE slug = ?").run(slug);
-    }
-    for (const f of fresh) part.store(db, f.slug, f.r.value, f.key, f.r.indexed ?? false);
-    if (only) return;
-    if (cacheable(dirKey, false)) q(db, "INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
-    else db.exec("DELETE FROM folder");
-  });
-  return written &&
-    { slugs, read: stale.length, known, fresh: new Map(fresh.map((f) => [f.slug, f.r.value])) };
+  // Read and stored a batch at a time: a first search of 100,000 projects never holds all their texts.
+  let written = stale.length === 0 && gone.size === 0 && (only !== "" || sameSet);
+  for (let i = 0; !written && (i === 0 || i < stale.length); i += 256) {
+    const batch = await mapLimit(stale.slice(i, i + 256), 16, async (slug) => {
+      const r = await part.read(db, dir, slug);
+      const k = keyFiles(`${base}${slug}/.dispatch-logs`, part.files(r.indexed ?? false)); // changed meanwhile
+      return { slug, r, key: !r.volatile && cacheable(k) ? k.key : null };
+    });
+    const ok = write(db, () => {
+      for (const slug of i === 0 ? gone : []) {
+        q(db, "DELETE FROM fts WHERE rowid IN (SELECT id FROM texts WHERE slug = ?)").run(slug);
+        q(db, "DELETE FROM texts WHERE slug = ?").run(slug);
+        q(db, "DELETE FROM projects WHERE slug = ?").run(slug);
+      }
+      for (const f of batch) part.store(db, f.slug, f.r.value, f.key, f.r.indexed ?? false);
+      if (only || i + 256 < stale.length) return;
+      if (cacheable(dirKey, false)) q(db, "INSERT OR REPLACE INTO folder VALUES (0, ?)").run(dirKey.key);
+      else db.exec("DELETE FROM folder");
+    });
+    if (!ok) return false;
+    written = i + 256 >= stale.length;
+  }
+  return { slugs, read: stale.length, known };
 }
 
 /** Is `path` a folder itself (not a symbolic link to one: listings skip those)? */
@@ -263,12 +268,11 @@ export function readProjectSlugs(projectsDir: string): string[] {
  */
 const DIR_MARK = '\n      "project_dir": "\\u0000';
 
-/** A project's line in the text of `list`: description, updated, status, problems, totals (repo, branch). */
-type Line = [string | null, string | null, string, string[], number, number, number, string?, string?];
+/** What the text of `list` shows of a project, but for its slug and folder. */
+type Line = Omit<ListLine, "slug" | "project_dir">;
 const lineOf = ({ description, updated, status, problems, totals: t, repo, branch }: ListEntry): Line => {
-  const line: Line = [description, updated, status, problems, t.runs, t.cost_usd, t.runs_without_cost];
-  if (repo !== undefined && branch !== undefined) line.push(repo, branch);
-  return line;
+  const totals = { runs: t.runs, cost_usd: t.cost_usd, runs_without_cost: t.runs_without_cost };
+  return { description, updated, status, totals, problems, ...(repo !== undefined ? { repo, branch } : {}) };
 };
 
 const LIST: Part<ListEntry> = {
@@ -299,26 +303,12 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
     const r = await refresh(db, projectsDir, LIST, opts);
     if (!r) return false;
     const base = join(projectsDir, "x").slice(0, -1);
-    // The stored lines parsed at once (a parse per line costs more).
-    const stored: Line[] = JSON.parse(
-      `[${r.slugs.map((s) => r.fresh.has(s) ? "0" : r.known.get(s)!.line).join()}]`,
-    );
+    // The lines as stored (read again when some were just stored), parsed at once (a parse each costs more).
+    const lines = r.read ? q(db, "SELECT slug, line FROM projects").all() as Row[] : [...r.known.values()];
+    const bySlug = new Map(lines.map((row) => [row.slug, row.line]));
+    const stored: Line[] = JSON.parse(`[${r.slugs.map((s) => bySlug.get(s)).join()}]`);
     return {
-      entries: r.slugs.map((slug, i) => {
-        const e = r.fresh.get(slug);
-        const l = e ? lineOf(e) : stored[i];
-        const [description, updated, status, problems, runs, cost_usd, runs_without_cost, repo, branch] = l;
-        return {
-          slug,
-          project_dir: base + slug,
-          description,
-          updated,
-          status,
-          totals: { runs, cost_usd, runs_without_cost },
-          problems,
-          ...(repo !== undefined ? { repo, branch } : {}),
-        };
-      }),
+      entries: r.slugs.map((slug, i) => ({ slug, project_dir: base + slug, ...stored[i] })),
       read: r.read,
     };
   });
