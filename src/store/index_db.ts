@@ -306,11 +306,12 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
     // The lines as stored (read again when some were just stored), parsed at once (a parse each costs more).
     const lines = r.read ? q(db, "SELECT slug, line FROM projects").all() as Row[] : [...r.known.values()];
     const bySlug = new Map(lines.map((row) => [row.slug, row.line]));
-    const stored: Line[] = JSON.parse(`[${r.slugs.map((s) => bySlug.get(s)).join()}]`);
-    return {
-      entries: r.slugs.map((slug, i) => ({ slug, project_dir: base + slug, ...stored[i] })),
-      read: r.read,
-    };
+    const entries: ListLine[] = JSON.parse(`[${r.slugs.map((s) => bySlug.get(s)).join()}]`);
+    // Each given its slug and folder in place (a copy each costs more).
+    for (const [i, slug] of r.slugs.entries()) {
+      [entries[i].slug, entries[i].project_dir] = [slug, base + slug];
+    }
+    return { entries, read: r.read };
   });
 }
 
