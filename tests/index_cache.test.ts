@@ -529,3 +529,21 @@ Deno.test("hundreds of projects read and stored a batch at a time give the cold 
     await t.cleanup();
   }
 });
+
+Deno.test("list's lines come in JavaScript's order of slugs, which SQLite's differs from for rare letters", async () => {
+  const t = await tempDir();
+  const projects = join(t.path, "projects");
+  try {
+    // U+FFFD sorts before U+1F600 in UTF-8 bytes (SQLite), after it in UTF-16 units (JavaScript).
+    for (const slug of ["a", "z\u{1F600}", "z\uFFFD", "zz"]) {
+      await writeSeedProject(projects, slug, { description: slug, runs: [] });
+    }
+    await settle();
+    for (const cache of [false, true, true]) {
+      const slugs = (await listLines(projects, { cache, racyMs: RACY_MS })).entries.map((e) => e.slug);
+      assert.deepEqual(slugs, ["a", "zz", "z\u{1F600}", "z\uFFFD"], `cache ${cache}`); // SQLite: ..., FFFD, 1F600
+    }
+  } finally {
+    await t.cleanup();
+  }
+});

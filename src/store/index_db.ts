@@ -60,7 +60,7 @@ export function keyFiles(logs: string, names: string[]): StatKey | null {
 }
 const MISSING = { key: "-", changed: 0 };
 
-const VERSION = 4;
+const VERSION = 5;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS projects(slug TEXT PRIMARY KEY, list_key TEXT, indexed INTEGER, line TEXT,
@@ -166,7 +166,7 @@ function write(db: Db, fn: () => void): boolean {
 type Scope = IndexOptions & { only?: string; trusted?: boolean };
 
 /** A project's row as the index holds it: the key of one part, and for the list its line. */
-type Row = { slug: string; key: string | null; indexed: number; line: string | null };
+type Row = { slug: string; key: string | null; indexed: number };
 
 /**
  * A part of the index (list entries, search texts): the files of a logs folder its key covers (`indexed`:
@@ -192,16 +192,15 @@ async function refresh<V>(db: Db, dir: string, part: Part<V>, opts: Scope) {
   const cacheable = (k: StatKey | null, trust = trusted): k is StatKey =>
     k !== null && (trust || k.changed < scanStart - (opts.racyMs ?? RACY_MS));
   const base = join(dir, "x").slice(0, -1); // with its "/": join() costs more than a stat
-  const line = part.column === "list_key" ? "indexed, line" : "0 AS indexed, null AS line";
-  const sql = `SELECT slug, ${part.column} AS key, ${line} FROM projects ${only ? "WHERE slug = ?" : ""}`;
+  const indexed = part.column === "list_key" ? "indexed" : "0 AS indexed";
+  const sql = `SELECT slug, ${part.column} AS key, ${indexed} FROM projects ${only ? "WHERE slug = ?" : ""}`;
   const rows = q(db, `${sql} ORDER BY slug`).all(...(only ? [only] : [])) as Row[];
   const known = new Map(rows.map((r) => [r.slug, r]));
   const dirKey = statKey(dir);
   const folder = only ? undefined : q(db, "SELECT key FROM folder").get() as { key: string } | undefined;
   const sameSet = dirKey !== null && folder?.key === dirKey.key;
   let slugs = only ? [only] : sameSet ? rows.map((r) => r.slug) : dirKey ? readProjectSlugs(dir) : [];
-  // SQLite orders by UTF-8 bytes, JavaScript by UTF-16 units: they differ only for rare letters.
-  if (sameSet && slugs.some((s, i) => i > 0 && slugs[i - 1] >= s)) slugs.sort();
+  if (sameSet && slugs.some((s, i) => i > 0 && slugs[i - 1] >= s)) slugs.sort(); // see listLines
   const gone = new Set(only || sameSet ? [] : known.keys());
   for (const s of only || sameSet ? [] : slugs) gone.delete(s);
   const stale: string[] = [];
@@ -236,7 +235,7 @@ async function refresh<V>(db: Db, dir: string, part: Part<V>, opts: Scope) {
     if (!ok) return false;
     written = i + 256 >= stale.length;
   }
-  return { slugs, read: stale.length, known };
+  return { slugs, read: stale.length };
 }
 
 /** Is `path` a folder itself (not a symbolic link to one: listings skip those)? */
@@ -268,11 +267,21 @@ export function readProjectSlugs(projectsDir: string): string[] {
  */
 const DIR_MARK = '\n      "project_dir": "\\u0000';
 
-/** What the text of `list` shows of a project, but for its slug and folder. */
-type Line = Omit<ListLine, "slug" | "project_dir">;
-const lineOf = ({ description, updated, status, problems, totals: t, repo, branch }: ListEntry): Line => {
+/** What the text of `list` shows of a project, but for its folder. */
+type Line = Omit<ListLine, "project_dir">;
+const lineOf = (
+  { slug, description, updated, status, problems, totals: t, repo, branch }: ListEntry,
+): Line => {
   const totals = { runs: t.runs, cost_usd: t.cost_usd, runs_without_cost: t.runs_without_cost };
-  return { description, updated, status, totals, problems, ...(repo !== undefined ? { repo, branch } : {}) };
+  return {
+    slug,
+    description,
+    updated,
+    status,
+    totals,
+    problems,
+    ...(repo !== undefined ? { repo, branch } : {}),
+  };
 };
 
 const LIST: Part<ListEntry> = {
@@ -303,13 +312,14 @@ export function listLines(projectsDir: string, opts: IndexOptions = {}): Promise
     const r = await refresh(db, projectsDir, LIST, opts);
     if (!r) return false;
     const base = join(projectsDir, "x").slice(0, -1);
-    // The lines as stored (read again when some were just stored), parsed at once (a parse each costs more).
-    const lines = r.read ? q(db, "SELECT slug, line FROM projects").all() as Row[] : [...r.known.values()];
-    const bySlug = new Map(lines.map((row) => [row.slug, row.line]));
-    const entries: ListLine[] = JSON.parse(`[${r.slugs.map((s) => bySlug.get(s)).join()}]`);
-    // Each given its slug and folder in place (a copy each costs more).
-    for (const [i, slug] of r.slugs.entries()) {
-      [entries[i].slug, entries[i].project_dir] = [slug, base + slug];
+    // Refreshed, the rows are the projects: their lines in one text, parsed at once (a parse each costs more).
+    const sql =
+      "SELECT '[' || ifnull(group_concat(line), '') || ']' AS j FROM (SELECT line FROM projects ORDER BY slug)";
+    const entries: ListLine[] = JSON.parse((q(db, sql).get() as { j: string }).j);
+    for (const e of entries) e.project_dir = base + e.slug;
+    // SQLite orders by UTF-8 bytes, JavaScript by UTF-16 units: they differ only for rare letters.
+    if (entries.some((e, i) => i && entries[i - 1].slug >= e.slug)) {
+      entries.sort((a, b) => a.slug < b.slug ? -1 : 1);
     }
     return { entries, read: r.read };
   });
