@@ -322,6 +322,8 @@ Deno.test("status totals come from the cache until a run is added, by dispatch-c
     assert.deepEqual(first, await cold());
     assert.equal(first.run_count, 2);
     assert.equal(first.totals.cost_usd, 0.2468);
+    // The last run resumed the first one's session: its own cost, for status without reading every run.
+    assert.deepEqual(first.last_cost, { cost_usd: 0.1234, reported_cost_usd: 0.2468 });
     assert.ok(Deno.statSync(join(f.projects, INDEX_DIR, "index.db")).isFile);
     assert.deepEqual(await warm(), first);
     await settle();

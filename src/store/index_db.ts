@@ -18,7 +18,7 @@ import { readJsonObjectSafe, readTextSafe } from "./files.ts";
 import { type ProjectTotals, totalsOf } from "./history.ts";
 import { projectPaths, readProjectMeta } from "./project.ts";
 import { listRunIds, runFiles } from "./runs.ts";
-import { type ListEntry, type ListLine, readListEntry } from "./summary.ts";
+import { type LastCost, type ListEntry, type ListLine, readListEntry } from "./summary.ts";
 
 type Db = InstanceType<typeof import("node:sqlite").DatabaseSync>;
 
@@ -60,11 +60,11 @@ export function keyFiles(logs: string, names: string[]): StatKey | null {
 }
 const MISSING = { key: "-", changed: 0 };
 
-const VERSION = 5;
+const VERSION = 6;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS folder(id INTEGER PRIMARY KEY CHECK (id = 0), key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS projects(slug TEXT PRIMARY KEY, list_key TEXT, indexed INTEGER, line TEXT,
-  entry TEXT, search_key TEXT) WITHOUT ROWID;
+  entry TEXT, last_cost TEXT, search_key TEXT) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS projects_list ON projects(slug, list_key, indexed, line);
 CREATE INDEX IF NOT EXISTS projects_search ON projects(slug, search_key);
 CREATE TABLE IF NOT EXISTS texts(id INTEGER PRIMARY KEY, slug TEXT NOT NULL, ord INTEGER NOT NULL, run_id TEXT,
@@ -284,22 +284,22 @@ const lineOf = (
   };
 };
 
-const LIST: Part<ListEntry> = {
+const UPSERT_LIST = "INSERT OR REPLACE INTO projects VALUES (?1, ?2, ?3, ?4, ?5, ?6, " +
+  "(SELECT search_key FROM projects WHERE slug = ?1))"; // the search part's key kept
+
+const LIST: Part<{ entry: ListEntry; lastCost: LastCost | null }> = {
   column: "list_key",
   files: (indexed) => indexed ? ["project.json", "runs.jsonl"] : ["project.json"],
   async read(_db, projectsDir, slug) {
-    const { entry, volatile, indexed } = await readListEntry(projectPaths(projectsDir, slug));
-    return { value: entry, volatile, indexed };
+    const { entry, lastCost, volatile, indexed } = await readListEntry(projectPaths(projectsDir, slug));
+    return { value: { entry, lastCost }, volatile, indexed };
   },
-  store(db, slug, e, key, indexed) {
+  store(db, slug, { entry: e, lastCost }, key, indexed) {
     // As JSON.stringify(document, null, 2) prints it in list --json's projects array.
     const entry = "    " +
       JSON.stringify({ ...e, project_dir: `\0/${slug}` }, null, 2).replaceAll("\n", "\n    ");
-    q(
-      db,
-      `INSERT INTO projects (slug, list_key, indexed, line, entry) VALUES (?,?,?,?,?) ON CONFLICT (slug) DO UPDATE
-       SET list_key = excluded.list_key, indexed = excluded.indexed, line = excluded.line, entry = excluded.entry`,
-    ).run(slug, key, indexed ? 1 : 0, JSON.stringify(lineOf(e)), entry);
+    const [line, cost] = [JSON.stringify(lineOf(e)), JSON.stringify(lastCost)];
+    q(db, UPSERT_LIST).run(slug, key, indexed ? 1 : 0, line, entry, cost);
   },
 };
 
@@ -348,20 +348,20 @@ export async function listProjects(
   return { entries: JSON.parse(`[${text}]`), read };
 }
 
-/** A project's runs as `status` shows them. */
-export type RunsSummary = { totals: ProjectTotals; run_count: number; last_run_id: string | null };
+/** A project's runs as `status` shows them, with the last run's own cost. */
+export type RunsSummary = { totals: ProjectTotals; run_count: number; last_run_id: string | null } & {
+  last_cost: LastCost | null;
+};
 
 /** One project's runs summary, from its indexed list entry while its files are unchanged. */
 export function cachedRunsSummary(projectsDir: string, paths: { slug: string }, opts: IndexOptions = {}) {
   return withIndex<RunsSummary>(projectsDir, opts, async (db) => {
     if (!await refresh(db, projectsDir, LIST, { ...opts, only: paths.slug })) return false;
-    const row = q(db, "SELECT entry FROM projects WHERE slug = ?").get(paths.slug);
+    const row = q(db, "SELECT entry, last_cost FROM projects WHERE slug = ?").get(paths.slug);
     const e: ListEntry | null = row?.entry ? JSON.parse(row.entry as string) : null; // none: the folder is gone
-    return {
-      totals: e?.totals ?? totalsOf([]),
-      run_count: e?.runs ?? 0,
-      last_run_id: e?.last_run?.run_id ?? null,
-    };
+    const last_cost: LastCost | null = e && JSON.parse(row!.last_cost as string);
+    const [totals, run_count, last_run_id] = [e?.totals ?? totalsOf([]), e?.runs ?? 0, e?.last_run?.run_id];
+    return { totals, run_count, last_run_id: last_run_id ?? null, last_cost };
   });
 }
 

@@ -8,7 +8,7 @@ import { inspectLock, type LockState } from "./lock.ts";
 import { projectAgent, type ProjectPaths, readProjectMeta, readSessionId } from "./project.ts";
 import { foreignProblem, listRunIds, listRuns, readRun, type RunSummary } from "./runs.ts";
 import { isGoingOn, resumable, settleRecord } from "./record.ts";
-import { repoOf } from "./summary.ts";
+import { type LastCost, repoOf } from "./summary.ts";
 
 export interface ProjectView {
   slug: string;
@@ -38,7 +38,10 @@ export interface ProjectView {
  */
 export async function inspectProject(
   paths: ProjectPaths,
-  opts: { withResult: boolean; runs?: { run_count: number; last_run_id: string | null } },
+  opts: {
+    withResult: boolean;
+    runs?: { run_count: number; last_run_id: string | null; last_cost?: LastCost | null };
+  },
 ): Promise<ProjectView> {
   const problems: string[] = [];
   const [metaRead, session, review, runs, lock] = await Promise.all([
@@ -61,8 +64,12 @@ export async function inspectProject(
   // A run recorded before runs kept their own cost (the earlier tool's, or an older dispatch-cc's): on a
   // resume its cost is the session's running total, corrected with the session's earlier runs.
   if (lastRun && lastRun.reported_cost_usd === undefined && lastRun.cost_usd !== null && lastRun.session_id) {
-    const own = (await readHistory(paths.logsDir).catch(() => null))?.entries
-      .find((e) => e.run_id === lastRun.run_id);
+    // The index's figure for this run when it has one (reading every run of a big project costs more).
+    const own = opts.runs?.last_run_id === lastRun.run_id && opts.runs.last_cost !== undefined
+      ? opts.runs.last_cost
+      : (await readHistory(paths.logsDir).catch(() => null))?.entries.find((e) =>
+        e.run_id === lastRun.run_id
+      );
     if (own) Object.assign(lastRun, { cost_usd: own.cost_usd, reported_cost_usd: own.reported_cost_usd });
   }
   if (lastRun && isGoingOn(lastRun.status)) {

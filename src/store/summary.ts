@@ -39,6 +39,9 @@ export interface ListLine {
   branch?: string;
 }
 
+/** A run's own cost and the figure its CLI reported (see `correctCosts`). */
+export type LastCost = { cost_usd: number | null; reported_cost_usd?: number | null };
+
 /** One project in `list --json`. */
 export interface ListEntry extends ListLine {
   /** The agent of the project's work session (project.json; none: "claude"). */
@@ -63,7 +66,7 @@ export interface ListEntry extends ListLine {
  */
 export async function readListEntry(
   paths: ProjectPaths,
-): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean }> {
+): Promise<{ entry: ListEntry; volatile: boolean; indexed: boolean; lastCost: LastCost | null }> {
   const problems: string[] = [];
   // One listing of the logs folder answers which files exist: no file is tried that is not there, and
   // runs.jsonl is read once. Every read is synchronous (a fraction of an asynchronous op's cost).
@@ -96,6 +99,9 @@ export async function readListEntry(
       problems.push(`run ${run.run_id} never finished (its dispatcher is gone); its session can be resumed`);
     }
   }
+  // The last run's own cost as the history has it (a resume of the earlier tool's reports the session's
+  // total): status shows it without reading every run again.
+  const own = history.entries.find((e) => e.run_id === lastId);
   const last: ListRun | null = run
     ? {
       run_id: run.run_id,
@@ -124,6 +130,7 @@ export async function readListEntry(
       ...repoOf(metaRead.meta),
     },
     indexed: history.indexed,
+    lastCost: own ? { cost_usd: own.cost_usd, reported_cost_usd: own.reported_cost_usd } : null,
     volatile: lock !== null || run?.status === "abandoned" || (run !== null && isGoingOn(run.status)),
   };
 }
