@@ -175,6 +175,14 @@ export function readTextSafeSync(path: string, opts: SafeReadOptions = {}): File
 let scratch = new Uint8Array(64 * 1024);
 const SCRATCH_MAX = 4 * 1024 * 1024;
 
+/** A full read buffer doubled (to at most `max` + 1 bytes: one more says the file is too large); null at that. */
+function grown(buf: Uint8Array, max: number): Uint8Array<ArrayBuffer> | null {
+  if (buf.length > max) return null;
+  const bigger = new Uint8Array(Math.min(buf.length * 2, max + 1));
+  bigger.set(buf);
+  return bigger;
+}
+
 /** {@linkcode readAtMost}, synchronously, into the scratch buffer when the file fits it. */
 function readAtMostSync(file: Deno.FsFile, expected: number, max: number): Uint8Array | null {
   const want = Math.min(expected + 1, max + 1);
@@ -183,9 +191,8 @@ function readAtMostSync(file: Deno.FsFile, expected: number, max: number): Uint8
   let total = 0;
   while (true) {
     if (total === buf.length) {
-      if (buf.length > max) return null;
-      const bigger = new Uint8Array(Math.min(buf.length * 2, max + 1));
-      bigger.set(buf);
+      const bigger = grown(buf, max);
+      if (bigger === null) return null;
       buf = bigger;
     }
     const n = file.readSync(buf.subarray(total));
@@ -205,9 +212,8 @@ async function readAtMost(file: Deno.FsFile, expected: number, max: number): Pro
   let total = 0;
   while (true) {
     if (total === buf.length) {
-      if (buf.length > max) return null;
-      const bigger = new Uint8Array(Math.min(buf.length * 2, max + 1));
-      bigger.set(buf);
+      const bigger = grown(buf, max);
+      if (bigger === null) return null;
       buf = bigger;
     }
     const n = await file.read(buf.subarray(total));
