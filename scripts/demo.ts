@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { claudeEnv, ensureClaudeCli, tempHome } from "../tests/support/claude_cli.ts";
 import { startMockApi } from "../tests/support/mock_api.ts";
-import { cliCommand } from "../tests/support/cli.ts";
+import { cliCommand, DENO_DIR } from "../tests/support/cli.ts";
 import { shellQuote } from "../src/render/shell_quote.ts";
 
 const bin = await ensureClaudeCli();
@@ -41,6 +41,9 @@ api.scenario("review", [
 
 const env = {
   ...claudeEnv({ baseUrl: api.url, home }),
+  // Deno's own cache: under the temp HOME, Deno would look for its packages anew at every step (about a
+  // minute each where the network is slow or closed).
+  DENO_DIR,
   DISPATCH_PROJECTS_DIR: projects,
   DISPATCH_CC_BIN: bin,
   NO_COLOR: "1",
