@@ -229,6 +229,9 @@ async function readAtMost(file: Deno.FsFile, expected: number, max: number): Pro
 /** What reading a JSON object file gave: the object, or a one-line problem. */
 export type JsonRead = { ok: true; value: Record<string, unknown> } | { ok: false; problem: string };
 
+/** What the safe JSON reader gives for a file that is not there (for readers that know it without a try). */
+export const MISSING_JSON: JsonRead = { ok: false, problem: describeProblem({ problem: "missing" }) };
+
 /** Reads a file that should hold one JSON object; never throws, never hangs (see {@linkcode readTextSafe}). */
 export async function readJsonObjectSafe(path: string, opts: SafeReadOptions = {}): Promise<JsonRead> {
   const r = await readTextSafe(path, opts);

@@ -5,6 +5,7 @@ import {
   type FileRead,
   type JsonRead,
   MAX_SMALL_FILE,
+  MISSING_JSON,
   readJsonObjectSafe,
   readJsonObjectSafeSync,
   readTextSafe,
@@ -106,23 +107,18 @@ export async function readProjectMeta(
 }
 
 /**
- * {@linkcode readProjectMeta}, synchronously. `listed`: what the caller's listing of the logs folder
- * shows: no project.json (then it is missing without a try to open it), or a plain regular file.
+ * {@linkcode readProjectMeta}, synchronously. `absent`: the caller's listing of the logs folder shows no
+ * project.json (then it is missing without a try to open it).
  */
 export function readProjectMetaSync(
   paths: ProjectPaths,
-  listed: "absent" | "regular" | "unknown" = "unknown",
+  absent = false,
 ): { meta: ProjectMeta | null; problem: string | null } {
   return metaOf(
     paths,
-    listed === "absent"
-      ? MISSING_JSON
-      : readJsonObjectSafeSync(paths.projectJson, { maxBytes: MAX_SMALL_FILE }),
+    absent ? MISSING_JSON : readJsonObjectSafeSync(paths.projectJson, { maxBytes: MAX_SMALL_FILE }),
   );
 }
-
-/** What the safe JSON reader gives for a file that is not there. */
-const MISSING_JSON: JsonRead = { ok: false, problem: describeProblem({ problem: "missing" }) };
 
 function metaOf(paths: ProjectPaths, r: JsonRead): { meta: ProjectMeta | null; problem: string | null } {
   if (!r.ok) return { meta: null, problem: `project.json ${r.problem}` };

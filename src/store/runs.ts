@@ -1,9 +1,8 @@
 import { folderPrefix, join } from "../paths.ts";
 import { writeJsonAtomic, writeTextAtomic } from "./atomic.ts";
 import {
-  describeProblem,
   type FileRead,
-  type JsonRead,
+  MISSING_JSON,
   readJsonObjectSafeSync,
   readTextSafe,
   readTextSafeSync,
@@ -103,8 +102,6 @@ export interface LogsListing extends RunListing {
   files: Map<string, string[]> | null;
   /** The other names in the folder (project.json, lock, runs.jsonl, ...); null as for `files`. */
   names: Set<string> | null;
-  /** The listed names that are not plain regular files (links, FIFOs, devices, folders). */
-  odd: Set<string>;
   /** runs.jsonl as the safe reader read it ("missing" without a read when the listing shows none). */
   index: FileRead;
   /** `logsDir` and a slash, when that joined to a file name is exactly what `join` gives; else null. */
@@ -132,11 +129,9 @@ export function listedPath(listing: LogsListing, name: string): string {
 export function scanLogs(logsDir: string): LogsListing {
   const byId = new Map<string, string[]>();
   let names: Set<string> | null = new Set();
-  const odd = new Set<string>();
   try {
     // Synchronously: a folder of thousands of runs lists in a quarter of the async iteration's time.
     for (const entry of Deno.readDirSync(logsDir)) {
-      if (!entry.isFile) odd.add(entry.name);
       const m = entry.name.match(RUN_FILE);
       if (m) {
         const known = byId.get(m[1]);
@@ -169,7 +164,6 @@ export function scanLogs(logsDir: string): LogsListing {
     logsDir,
     files: names === null ? null : byId,
     names,
-    odd,
     index,
     prefix,
   };
@@ -276,9 +270,6 @@ export function statusFromResultObject(r: Record<string, unknown>): string {
 export async function readRun(logsDir: string, runId: string): Promise<RunSummary> {
   return readRunSync(logsDir, runId);
 }
-
-/** What the safe JSON reader gives for a file that is not there. */
-const MISSING_JSON: JsonRead = { ok: false, problem: describeProblem({ problem: "missing" }) };
 
 /**
  * {@linkcode readRun}, synchronously. With the `listing` of `logsDir` ({@linkcode scanLogs}), a file the

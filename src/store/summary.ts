@@ -74,8 +74,10 @@ export async function readListEntry(
   const runIds = listing.ids;
   const planted = foreignProblem(listing.foreign);
   if (planted) problems.push(planted);
-  const metaListed = listedAs(listing, paths.projectJson, "project.json");
-  const metaRead = readProjectMetaSync(paths, metaListed === "other" ? "unknown" : metaListed);
+  const metaRead = readProjectMetaSync(
+    paths,
+    listedAs(listing, paths.projectJson, "project.json") === "absent",
+  );
   const history = await readHistory(paths.logsDir, listing)
     .catch(() => ({ entries: [], indexed: false, read: [] as RunSummary[] }));
   if (metaRead.problem) problems.push(metaRead.problem);
@@ -137,16 +139,12 @@ export async function readListEntry(
 
 /**
  * What the listing of the logs folder shows of `name` (not a run file's name) when `path` is that file of
- * the listed folder: not there, a plain regular file, something else (a link, a FIFO, a folder); "unknown"
- * when the listing cannot say (the folder could not be listed, or `path` is elsewhere).
+ * the listed folder: there or not; "unknown" when the listing cannot say (the folder could not be listed,
+ * or `path` is elsewhere).
  */
-function listedAs(
-  listing: LogsListing,
-  path: string,
-  name: string,
-): "absent" | "regular" | "other" | "unknown" {
+function listedAs(listing: LogsListing, path: string, name: string): "absent" | "present" | "unknown" {
   if (listing.names === null || path !== listedPath(listing, name)) return "unknown";
-  return !listing.names.has(name) ? "absent" : listing.odd.has(name) ? "other" : "regular";
+  return listing.names.has(name) ? "present" : "absent";
 }
 
 async function hasLockFile(paths: ProjectPaths): Promise<boolean> {
