@@ -5,7 +5,7 @@
  */
 import { join } from "../paths.ts";
 import type { RunRecord } from "./run_record.ts";
-import { describeProblem, type FileRead, MAX_TEXT_FILE, parseJsonObject, readTextSafe } from "./files.ts";
+import { describeProblem, type FileRead, parseJsonObject } from "./files.ts";
 import { inspectLock } from "./lock.ts";
 import { isGoingOn, normalizeHistoryEntry, settleRecord } from "./record.ts";
 import { runIdStart } from "./run_id.ts";
@@ -118,16 +118,10 @@ export function entryFromSummary(
 }
 
 /**
- * Reads runs.jsonl; lines that are not JSON or not a history entry (`normalizeHistoryEntry`) are skipped
- * and reported. A missing index is `null`.
+ * runs.jsonl's entries from what the safe reader gave for it ({@linkcode scanLogs} reads it); lines that
+ * are not JSON or not a history entry (`normalizeHistoryEntry`) are skipped and reported. A missing index
+ * is `null`.
  */
-export async function readIndex(
-  logsDir: string,
-): Promise<{ entries: HistoryEntry[]; problems: string[] } | null> {
-  return indexFromRead(await readTextSafe(historyPath(logsDir), { maxBytes: MAX_TEXT_FILE }));
-}
-
-/** {@linkcode readIndex} from what the safe reader gave for runs.jsonl (read with the default limit). */
 export function indexFromRead(read: FileRead): { entries: HistoryEntry[]; problems: string[] } | null {
   if (!read.ok && read.problem === "missing") return null;
   if (!read.ok && read.problem === "empty") return { entries: [], problems: [] };
@@ -150,9 +144,8 @@ export function indexFromRead(read: FileRead): { entries: HistoryEntry[]; proble
 
 /**
  * Every run of a project, oldest first: the index, completed by the runs it lacks (read from their
- * files). `listing`: the caller's listing of the folder when it has one: the run ids, or better the whole
- * {@linkcode scanLogs} (runs.jsonl is then not read again, nor a file the listing shows is not there). A
- * later line for the same run id wins.
+ * files). `listing`: the caller's {@linkcode scanLogs} of the folder when it has one (runs.jsonl is then not
+ * read again, nor a file the listing shows is not there). A later line for the same run id wins.
  *
  * @example
  * ```ts
@@ -161,19 +154,15 @@ export function indexFromRead(read: FileRead): { entries: HistoryEntry[]; proble
  */
 export async function readHistory(
   logsDir: string,
-  listing?: string[] | LogsListing,
+  listing?: LogsListing,
 ): Promise<{ entries: HistoryEntry[]; problems: string[]; indexed: boolean; read: RunSummary[] }> {
   // Without the caller's listing, one of our own (a folder of thousands of runs is slow to list).
-  const scan = Array.isArray(listing)
-    ? undefined
-    : listing?.logsDir === logsDir
-    ? listing
-    : scanLogs(logsDir);
-  const index = scan ? indexFromRead(scan.index) : await readIndex(logsDir);
+  const scan = listing?.logsDir === logsDir ? listing : scanLogs(logsDir);
+  const index = indexFromRead(scan.index);
   const byId = new Map<string, HistoryEntry>();
   for (const e of index?.entries ?? []) byId.set(e.run_id, e);
   const problems = [...(index?.problems ?? [])];
-  const ids = scan ? scan.ids : listing as string[];
+  const ids = scan.ids;
   // Runs the index lacks, and runs its last line says are going on (their record says more).
   const missing = ids.filter((id) => !byId.has(id) || isGoingOn(byId.get(id)!.status));
   const read = missing.map((id) => readRunSync(logsDir, id, scan));
