@@ -154,23 +154,7 @@ async function measure(
     if (code !== 0) throw new Error(`${what}: dispatch-cc ${args.join(" ")} exited ${code}`);
     times.push(ms);
   }
-  const row: Row = {
-    what,
-    size,
-    median: median(times),
-    min: Math.min(...times),
-    max: Math.max(...times),
-    n,
-    unit: "ms",
-    target: opts.target,
-  };
-  rows.push(row);
-  log(
-    `  ${what.padEnd(34)} ${size.padStart(8)}  median ${row.median.toFixed(0).padStart(6)} ms  (${
-      row.min.toFixed(0)
-    }-${row.max.toFixed(0)}, n=${n})`,
-  );
-  return row;
+  return timesRow(what, size, times, { target: opts.target });
 }
 
 /** The targets of issue 18 (list, list --json, search; status at any size; a cold list at 10,000). */
@@ -384,18 +368,19 @@ async function inProcess(what: string, size: string, n: number, work: () => Prom
     await work();
     times.push(performance.now() - t0);
   }
-  const row: Row = {
-    what,
-    size,
-    median: median(times),
-    min: Math.min(...times),
-    max: Math.max(...times),
-    n,
-    unit: "ms",
-    note,
-  };
+  return timesRow(what, size, times, { note });
+}
+
+/** Records a row of times in ms (median and range) and logs it. */
+function timesRow(what: string, size: string, times: number[], extra: Pick<Row, "target" | "note">): Row {
+  const [min, max] = [Math.min(...times), Math.max(...times)];
+  const row: Row = { what, size, median: median(times), min, max, n: times.length, unit: "ms", ...extra };
   rows.push(row);
-  log(`  ${what.padEnd(34)} ${size.padStart(8)}  median ${row.median.toFixed(0).padStart(6)} ms  (n=${n})`);
+  log(
+    `  ${what.padEnd(34)} ${size.padStart(8)}  median ${row.median.toFixed(0).padStart(6)} ms  (${
+      min.toFixed(0)
+    }-${max.toFixed(0)}, n=${times.length})`,
+  );
   return row;
 }
 
